@@ -1,0 +1,1 @@
+"""Access-log analysis: rule pack and engines (DuckDB default, Spark at scale)."""

@@ -1,0 +1,1 @@
+"""The JSON API (FastAPI, OpenAPI at /docs)."""

@@ -1,0 +1,1 @@
+"""The access log (アクセスログ): event schema, append path and queries."""

@@ -1,0 +1,87 @@
+"""Typed settings, defined once as data (SHADAN_* environment variables)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-only-secret-do-not-use"  # noqa: S105 - refused outside development
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHADAN_", extra="ignore")
+
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT, description="development, test or production."
+    )
+    home: Path = Field(default=Path("shadan-data"), description="Data directory, created on first use.")
+    database_url: str | None = Field(
+        default=None, description="Application database URL; default SQLite file in SHADAN_HOME."
+    )
+    migration_database_url: str | None = Field(
+        default=None, description="Owner role URL for migrations (PostgreSQL); default database_url."
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SECRET), description="Key for CSRF and session token hashing."
+    )
+    system_name: str = Field(default="shadan", description="The `system` field of access events.")
+    session_idle_minutes: int = Field(default=30, ge=1, description="Idle session timeout.")
+    session_absolute_hours: int = Field(default=10, ge=1, description="Absolute session lifetime.")
+    password_min_length: int = Field(default=15, ge=8, description="NIST SP 800-63B rev.4 single-factor.")
+    password_max_age_days: int | None = Field(
+        default=None, description="Periodic password change (off by default; see docs/identity.md)."
+    )
+    lockout_threshold: int = Field(
+        default=100, ge=1, le=100, description="Consecutive failures before lockout (NIST: at most 100)."
+    )
+    retail_own_contracts: bool = Field(
+        default=False, description="Every retailer alike may read its own current contracts."
+    )
+    secure_cookies: bool = Field(default=True, description="Send cookies with the Secure flag.")
+    dev_mfa_bypass: bool = Field(
+        default=False, description="Development only: accept the code 000000 for TOTP (demo logins)."
+    )
+    bench_disable_policy_and_log: bool = Field(
+        default=False, description="Benchmark only: skip policy and log, for the overhead ratio."
+    )
+
+    @model_validator(mode="after")
+    def _refuse_insecure_defaults(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            if (
+                self.secret_key.get_secret_value() == DEVELOPMENT_SECRET
+                or len(self.secret_key.get_secret_value()) < 32
+            ):
+                raise ValueError("SHADAN_SECRET_KEY must be set to a random value of 32+ characters")
+            if self.dev_mfa_bypass:
+                raise ValueError("SHADAN_DEV_MFA_BYPASS is impossible outside development")
+            if self.bench_disable_policy_and_log:
+                raise ValueError("SHADAN_BENCH_DISABLE_POLICY_AND_LOG is impossible outside development")
+            if not self.secure_cookies:
+                raise ValueError("SHADAN_SECURE_COOKIES cannot be off in production")
+        if self.environment is Environment.TEST and self.dev_mfa_bypass:
+            raise ValueError("SHADAN_DEV_MFA_BYPASS is development only")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'shadan.db').resolve()}"
+
+    @property
+    def resolved_migration_url(self) -> str:
+        return self.migration_database_url or self.resolved_database_url
+
+    def ensure_home(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self.home

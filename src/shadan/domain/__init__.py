@@ -1,0 +1,1 @@
+"""Pure domain: entities, value objects and rules. Imports no framework and does no I/O."""

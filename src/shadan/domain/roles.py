@@ -1,0 +1,45 @@
+"""Roles and purposes (利用目的) as data: loaded from configuration, never written into code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shadan.domain.vocabulary import CompanyKind, InfoCategory
+
+
+@dataclass(frozen=True, slots=True)
+class Purpose:
+    name: str
+    categories: frozenset[InfoCategory]
+
+
+@dataclass(frozen=True, slots=True)
+class RoleDefinition:
+    name: str
+    label: str
+    company_kinds: frozenset[CompanyKind]
+    categories: frozenset[InfoCategory]
+    purposes: frozenset[str]
+    administers: frozenset[str] = frozenset()
+
+    @property
+    def sees_non_public(self) -> bool:
+        return bool(self.categories)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleCatalog:
+    roles: dict[str, RoleDefinition]
+    purposes: dict[str, Purpose]
+
+    def role(self, name: str) -> RoleDefinition:
+        return self.roles[name]
+
+    def purposes_of(self, role_names: frozenset[str]) -> frozenset[str]:
+        return frozenset(p for r in role_names if r in self.roles for p in self.roles[r].purposes)
+
+    def categories_of(self, role_names: frozenset[str]) -> frozenset[InfoCategory]:
+        return frozenset(c for r in role_names if r in self.roles for c in self.roles[r].categories)
+
+    def needs_mfa(self, role_names: frozenset[str]) -> bool:
+        return bool(self.categories_of(role_names))

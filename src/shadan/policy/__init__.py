@@ -1,0 +1,1 @@
+"""Cedar schema and policies, and the adapter that turns them into decisions and masks."""

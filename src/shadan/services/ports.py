@@ -1,0 +1,138 @@
+"""Interfaces the services declare; adapters in store/ and audit/ implement them, bootstrap wires them.
+
+Each Protocol belongs to one area; add methods to the area you work in, keep them small.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Protocol, Self
+
+from shadan.domain.access import Principal, RecordDecision, RequestContext, ResourceItem
+from shadan.domain.events import AccessEvent
+from shadan.domain.identity import Account, Company, Employment, Person
+from shadan.domain.registry import ReadingDay, Retailer, SupplyPoint
+from shadan.domain.vocabulary import Action
+
+
+class RegistryRepository(Protocol):
+    def get_supply_point(self, supply_point_id: str) -> SupplyPoint | None: ...
+
+    def search_supply_points(self, field: str, term: str, area: str | None, limit: int) -> list[SupplyPoint]:
+        """Substring search on one searchable field (address, name_kana, name_kanji), area-scoped."""
+        ...
+
+    def upsert_supply_points(self, points: Iterable[SupplyPoint]) -> int: ...
+
+    def upsert_retailers(self, retailers: Iterable[Retailer]) -> int: ...
+
+    def replace_reading_days(self, days: Iterable[ReadingDay]) -> int: ...
+
+    def get_retailer(self, retailer_code: str) -> Retailer | None: ...
+
+    def retailer_codes(self) -> set[str]: ...
+
+    def count_supply_points(self) -> int: ...
+
+
+class IdentityRepository(Protocol):
+    def get_company(self, company_id: str) -> Company | None: ...
+
+    def upsert_company(self, company: Company) -> None: ...
+
+    def get_person(self, person_id: str) -> Person | None: ...
+
+    def upsert_person(self, person: Person) -> None: ...
+
+    def employment_history(self, person_id: str) -> list[Employment]: ...
+
+    def add_employment(self, employment: Employment) -> None: ...
+
+    def end_employment(self, person_id: str, day: dt.date) -> None: ...
+
+    def get_account(self, account_id: str) -> Account | None: ...
+
+    def accounts_of_person(self, person_id: str) -> list[Account]: ...
+
+    def save_account(self, account: Account) -> None: ...
+
+
+class SessionRecord(Protocol):
+    token_hash: str
+    account_id: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    mfa_verified: bool
+    revoked_at: dt.datetime | None
+
+
+class SessionRepository(Protocol):
+    def create(self, token_hash: str, account_id: str, now: dt.datetime, source_ip: str) -> None: ...
+
+    def get(self, token_hash: str) -> SessionRecord | None: ...
+
+    def touch(self, token_hash: str, now: dt.datetime) -> None: ...
+
+    def mark_mfa_verified(self, token_hash: str) -> None: ...
+
+    def revoke(self, token_hash: str, now: dt.datetime, reason: str) -> None: ...
+
+    def revoke_all_for_accounts(self, account_ids: Sequence[str], now: dt.datetime, reason: str) -> int: ...
+
+
+class ThrottleRepository(Protocol):
+    def failures(self, key: str) -> tuple[int, dt.datetime | None]: ...
+
+    def record_failure(self, key: str, now: dt.datetime) -> int: ...
+
+    def reset(self, key: str) -> None: ...
+
+
+class AccessLogWriter(Protocol):
+    """The access log's append path. Events appended in a unit of work are durable once it commits."""
+
+    def append(self, events: Sequence[AccessEvent]) -> None: ...
+
+
+class AccessLogReader(Protocol):
+    def events_of_account(self, account_id: str, limit: int) -> list[AccessEvent]: ...
+
+    def events_for_resource(self, resource_id: str, limit: int) -> list[AccessEvent]: ...
+
+
+class UnitOfWork(Protocol):
+    """One database transaction across the repositories; nothing is kept unless `commit` is called."""
+
+    registry: RegistryRepository
+    identity: IdentityRepository
+    sessions: SessionRepository
+    throttle: ThrottleRepository
+    log: AccessLogWriter
+    log_reader: AccessLogReader
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, realm: str = "td") -> UnitOfWork:
+        """`realm` sets the database session's realm for row-level security (td, retail)."""
+        ...
+
+
+class Authorizer(Protocol):
+    """One batched decision for all categories of one record (implemented by policy.CedarAuthorizer)."""
+
+    def decide(
+        self, principal: Principal, action: Action, items: Sequence[ResourceItem], context: RequestContext
+    ) -> RecordDecision: ...

@@ -1,0 +1,1 @@
+"""Storage adapters: SQLAlchemy tables, repositories and Alembic migrations (SQLite and PostgreSQL)."""

@@ -1,0 +1,83 @@
+"""Shared fixtures: a real, migrated database per test on SQLite and (when configured) PostgreSQL.
+
+PostgreSQL tests read SHADAN_TEST_PG_URL (owner role) and SHADAN_TEST_PG_APP_URL (application role,
+no BYPASSRLS). Outside CI they skip when unset; in CI (CI=true) a missing server is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, make_url, text
+
+from shadan.audit.log import metadata as audit_metadata
+from shadan.store.database import make_engine, migrate
+from shadan.store.tables import metadata as store_metadata
+
+IN_CI = os.environ.get("CI") == "true"
+PG_URL = os.environ.get("SHADAN_TEST_PG_URL")
+PG_APP_URL = os.environ.get("SHADAN_TEST_PG_APP_URL")
+ALL_TABLES = [t.name for t in (*store_metadata.sorted_tables, *audit_metadata.sorted_tables)]
+
+
+def require_postgres() -> tuple[str, str]:
+    if PG_URL and PG_APP_URL:
+        return PG_URL, PG_APP_URL
+    if IN_CI:
+        pytest.fail("CI=true but SHADAN_TEST_PG_URL / SHADAN_TEST_PG_APP_URL are not set")
+    pytest.skip("PostgreSQL not configured (set SHADAN_TEST_PG_URL and SHADAN_TEST_PG_APP_URL)")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[tuple[str, str]]:
+    """A fresh database for this test session: (owner url, application url)."""
+    owner_url, app_url = require_postgres()
+    name = f"shadan_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(owner_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    owner_db = make_url(owner_url).set(database=name).render_as_string(hide_password=False)
+    app_db = make_url(app_url).set(database=name).render_as_string(hide_password=False)
+    migrate(owner_db, app_role=make_url(app_url).username)
+    yield owner_db, app_db
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_postgres(owner_db: str) -> None:
+    owner = create_engine(owner_db)
+    with owner.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(ALL_TABLES)} RESTART IDENTITY CASCADE"))
+    owner.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of an empty, migrated database (application role on PostgreSQL)."""
+    if request.param == "sqlite":
+        path = tmp_path / "shadan.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    owner_db, app_db = request.getfixturevalue("postgres_database")
+    _truncate_postgres(owner_db)
+    return str(app_db)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()

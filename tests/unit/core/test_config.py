@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from shadan.config import Environment, Settings
+
+STRONG = SecretStr("x" * 40)
+
+
+def test_production_refuses_the_default_secret() -> None:
+    with pytest.raises(ValidationError, match="SHADAN_SECRET_KEY"):
+        Settings(environment=Environment.PRODUCTION)
+
+
+@pytest.mark.parametrize(
+    "unsafe",
+    [{"dev_mfa_bypass": True}, {"bench_disable_policy_and_log": True}, {"secure_cookies": False}],
+)
+def test_production_refuses_development_switches(unsafe: dict[str, bool]) -> None:
+    with pytest.raises(ValidationError):
+        Settings(environment=Environment.PRODUCTION, secret_key=STRONG, **unsafe)
+
+
+def test_production_with_a_real_secret_is_accepted() -> None:
+    settings = Settings(environment=Environment.PRODUCTION, secret_key=STRONG)
+    assert settings.password_max_age_days is None
+    assert settings.lockout_threshold <= 100
+
+
+def test_settings_read_shadan_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHADAN_HOME", "/srv/shadan")
+    monkeypatch.setenv("SHADAN_RETAIL_OWN_CONTRACTS", "true")
+    settings = Settings()
+    assert str(settings.home) == "/srv/shadan"
+    assert settings.retail_own_contracts is True
+    assert settings.resolved_database_url == "sqlite:////srv/shadan/shadan.db"
