@@ -32,4 +32,6 @@ BEGIN
   END IF;
 END
 \$\$;
+-- Lets the owner drop a test database while application-role connections are still closing.
+GRANT pg_signal_backend TO $owner;
 SQL

@@ -12,6 +12,12 @@ from shadan.config import Environment, Settings
 from shadan.domain.roles import RoleCatalog
 from shadan.policy.authorizer import CedarAuthorizer
 from shadan.policy.catalog import load_default_catalog
+from shadan.services.accounts import AccountService
+from shadan.services.authentication import AuthService
+from shadan.services.hr_master import HrMasterService
+from shadan.services.identity import IdentityPolicy
+from shadan.services.registry_import import RegistryImportService
+from shadan.services.transfers import TransferService
 from shadan.services.vault import VaultService
 from shadan.store.database import make_engine, migrate
 from shadan.store.unit_of_work import SqlUnitOfWorkFactory
@@ -31,6 +37,11 @@ class Shadan:
     catalog: RoleCatalog
     authorizer: CedarAuthorizer
     vault: VaultService
+    registry_import: RegistryImportService
+    auth: AuthService
+    accounts: AccountService
+    transfers: TransferService
+    hr_master: HrMasterService
     clock: Clock
 
     def close(self) -> None:
@@ -47,6 +58,7 @@ def build(settings: Settings | None = None, clock: Clock = utc_now) -> Shadan:
     authorizer = CedarAuthorizer(catalog, retail_own_contracts=settings.retail_own_contracts)
     enforce = not (settings.bench_disable_policy_and_log and settings.environment is Environment.DEVELOPMENT)
     vault = VaultService(uow, authorizer, catalog, settings.system_name, enforce=enforce)
+    identity = _identity_policy(settings)
     return Shadan(
         settings=settings,
         engine=engine,
@@ -54,7 +66,24 @@ def build(settings: Settings | None = None, clock: Clock = utc_now) -> Shadan:
         catalog=catalog,
         authorizer=authorizer,
         vault=vault,
+        registry_import=RegistryImportService(uow, settings.system_name, clock=clock),
+        auth=AuthService(uow, catalog, identity, settings.secret_key.get_secret_value().encode(), clock),
+        accounts=AccountService(uow, catalog, identity, clock),
+        transfers=TransferService(uow, catalog, settings.system_name, clock),
+        hr_master=HrMasterService(uow, catalog, settings.system_name, clock),
         clock=clock,
+    )
+
+
+def _identity_policy(settings: Settings) -> IdentityPolicy:
+    return IdentityPolicy(
+        system_name=settings.system_name,
+        password_min_length=settings.password_min_length,
+        password_max_age_days=settings.password_max_age_days,
+        lockout_threshold=settings.lockout_threshold,
+        session_idle_minutes=settings.session_idle_minutes,
+        session_absolute_hours=settings.session_absolute_hours,
+        dev_mfa_bypass=settings.dev_mfa_bypass and settings.environment is Environment.DEVELOPMENT,
     )
 
 

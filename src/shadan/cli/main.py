@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from shadan.cli.db import app as db_app
+from shadan.cli.identity import register as register_identity
+from shadan.cli.registry import app as registry_app
 
 app = typer.Typer(
     name="shadan",
@@ -13,6 +15,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(registry_app, name="registry")
+register_identity(app)
 
 
 def main() -> None:  # pragma: no cover - console entry

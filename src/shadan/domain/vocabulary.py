@@ -88,6 +88,14 @@ class AuditTag(StrEnum):
     SESSIONS_REVOKED = "session:revoked"
     REGISTRY_IMPORTED = "registry:imported"
     HR_MASTER_LOADED = "identity:hr_master_loaded"
+    ACCOUNT_ENABLED = "account:enabled"
+    ACCOUNT_UNLOCKED = "account:unlocked"
+    SHARED_ID_REFUSED = "account:shared_id_refused"
+    PERSON_REGISTERED = "person:registered"
+    COMPANY_REGISTERED = "company:registered"
+    LOGIN_REFUSED = "session:login_refused"
+    MFA_VERIFIED = "session:mfa_verified"
+    MFA_FAILED = "session:mfa_failed"
 
 
 class Area(StrEnum):

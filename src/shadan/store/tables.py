@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -40,7 +41,8 @@ supply_points = Table(
     Column("area", String(2), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("voltage", String(16), nullable=False),
-    Column("retailer_code", String(16), nullable=False),
+    # The database refuses a contract with an unknown retailer even if a caller forgets to check.
+    Column("retailer_code", String(16), ForeignKey("retailers.retailer_code"), nullable=False),
     Column("contract_no", String(64), nullable=False),
     Column("name_kana", String(200), nullable=False),
     Column("name_kanji", String(200), nullable=False),
@@ -102,6 +104,8 @@ accounts = Table(
     Column("status", String(16), nullable=False),
     Column("password_hash", String(200), nullable=False, default=""),
     Column("totp_secret", String(64), nullable=True),
+    # The last TOTP time step accepted: a code for this step or an earlier one is a replay (RFC 6238 §5.2).
+    Column("totp_last_step", BigInteger, nullable=True),
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("locked_until", DateTime(timezone=True), nullable=True),
     Column("password_changed_at", DateTime(timezone=True), nullable=True),

@@ -8,6 +8,14 @@ from typing import Self
 from sqlalchemy import Connection, Engine, text
 
 from shadan.audit.log import SqlAccessLog
+from shadan.services.ports import (
+    AccessLogReader,
+    AccessLogWriter,
+    IdentityRepository,
+    RegistryRepository,
+    SessionRepository,
+    ThrottleRepository,
+)
 from shadan.store.identity_repo import SqlIdentityRepository, SqlSessionRepository, SqlThrottleRepository
 from shadan.store.registry_repo import SqlRegistryRepository
 
@@ -21,6 +29,14 @@ class SqlUnitOfWork:
         self._engine = engine
         self._realm = realm
         self._connection: Connection | None = None
+
+    # Declared with the port types so the class satisfies services.ports.UnitOfWork exactly.
+    registry: RegistryRepository
+    identity: IdentityRepository
+    sessions: SessionRepository
+    throttle: ThrottleRepository
+    log: AccessLogWriter
+    log_reader: AccessLogReader
 
     def __enter__(self) -> Self:
         connection = self._engine.connect()

@@ -35,7 +35,8 @@ def app_url(postgres_database: tuple[str, str]) -> str:
     owner_url, app_url = postgres_database
     owner = create_engine(owner_url)
     with owner.begin() as conn:
-        conn.execute(text("TRUNCATE supply_points, access_events RESTART IDENTITY CASCADE"))
+        conn.execute(text("TRUNCATE supply_points, retailers, access_events RESTART IDENTITY CASCADE"))
+        conn.execute(text("INSERT INTO retailers VALUES ('R001', '新電力', NULL)"))
         conn.execute(
             text(
                 "INSERT INTO supply_points VALUES (:supply_point_id, :area, :kind, :voltage, :retailer_code,"
@@ -90,7 +91,9 @@ def test_own_contract_rows_need_the_retailer_code_set_by_the_application(app_url
     assert count_as(app_url, "retail", retailer_code="R001") == 1
 
 
-@pytest.mark.parametrize("statement", ["UPDATE access_events SET outcome = 'allowed'", "DELETE FROM access_events"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE access_events SET outcome = 'allowed'", "DELETE FROM access_events"]
+)
 def test_the_application_role_cannot_rewrite_the_access_log(app_url: str, statement: str) -> None:
     engine = create_engine(app_url)
     with engine.begin() as conn:

@@ -19,6 +19,10 @@ def test_every_setting_is_documented() -> None:
 
 def test_no_documented_setting_is_stale() -> None:
     text = (DOCS / "settings.md").read_text(encoding="utf-8")
-    documented = {cell.strip("` ") for line in text.splitlines() if line.startswith("| `SHADAN_")
-                  for cell in [line.split("|")[1]]}
+    documented = {
+        cell.strip("` ")
+        for line in text.splitlines()
+        if line.startswith("| `SHADAN_")
+        for cell in [line.split("|")[1]]
+    }
     assert documented == {f"SHADAN_{name.upper()}" for name in Settings.model_fields}

@@ -71,6 +71,11 @@ def upgrade() -> None:
         sa.Column("reading_schedule", sa.String(length=16), nullable=False),
         sa.Column("transformer_id", sa.String(length=32), nullable=False),
         sa.Column("feeder_id", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["retailer_code"],
+            ["retailers.retailer_code"],
+            name=op.f("fk_supply_points_retailer_code_retailers"),
+        ),
         sa.PrimaryKeyConstraint("supply_point_id", name=op.f("pk_supply_points")),
     )
     with op.batch_alter_table("supply_points", schema=None) as batch_op:
@@ -84,6 +89,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("password_hash", sa.String(length=200), nullable=False),
         sa.Column("totp_secret", sa.String(length=64), nullable=True),
+        sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
         sa.Column("failed_logins", sa.Integer(), nullable=False),
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True),

@@ -1,0 +1,170 @@
+"""The registry on SQLAlchemy Core: supply points, retailers and the reading calendar.
+
+Bulk writes are upserts (INSERT ... ON CONFLICT DO UPDATE) run as executemany in chunks, so a re-import
+is idempotent and 100,000 rows take seconds. The statement is built with the dialect's own insert
+construct, because ON CONFLICT is not part of portable SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Table, delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
+
+from shadan.domain.registry import (
+    ReadingDay,
+    Retailer,
+    SupplyPoint,
+    SupplyPointKind,
+    SupplyPointStatus,
+    Voltage,
+)
+from shadan.domain.vocabulary import Area
+from shadan.store.tables import reading_calendar, supply_points
+from shadan.store.tables import retailers as retailers_table
+
+CHUNK_ROWS = 2_000
+# Equipment fields come from equipment data, not from the registry file: an upsert keeps them.
+_KEPT_ON_UPDATE = frozenset({"supply_point_id", "transformer_id", "feeder_id"})
+_SEARCHABLE = {
+    "address": supply_points.c.address,
+    "name_kana": supply_points.c.name_kana,
+    "name_kanji": supply_points.c.name_kanji,
+}
+
+
+class SqlRegistryRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def get_supply_point(self, supply_point_id: str) -> SupplyPoint | None:
+        query = select(supply_points).where(supply_points.c.supply_point_id == supply_point_id)
+        row = self._connection.execute(query).first()
+        return None if row is None else _to_supply_point(row)
+
+    def search_supply_points(self, field: str, term: str, area: str | None, limit: int) -> list[SupplyPoint]:
+        """Substring search on one searchable field; `%` and `_` in the term match themselves."""
+        column = _SEARCHABLE.get(field)
+        if column is None:
+            raise ValueError(f"not a searchable field: {field!r}")
+        condition: ColumnElement[bool] = column.contains(term, autoescape=True)
+        if area is not None:
+            condition = condition & (supply_points.c.area == area)
+        query = select(supply_points).where(condition).order_by(supply_points.c.supply_point_id).limit(limit)
+        return [_to_supply_point(row) for row in self._connection.execute(query)]
+
+    def upsert_supply_points(self, points: Iterable[SupplyPoint]) -> int:
+        update = [c.name for c in supply_points.columns if c.name not in _KEPT_ON_UPDATE]
+        return self._upsert(supply_points, (_supply_point_row(p) for p in points), update)
+
+    def upsert_retailers(self, retailers: Iterable[Retailer]) -> int:
+        rows = (
+            {
+                "retailer_code": r.retailer_code,
+                "name": r.name,
+                "affiliated_area": None if r.affiliated_area is None else r.affiliated_area.value,
+            }
+            for r in retailers
+        )
+        return self._upsert(retailers_table, rows, ["name", "affiliated_area"])
+
+    def replace_reading_days(self, days: Iterable[ReadingDay]) -> int:
+        """Each schedule named in `days` gets exactly those days; other schedules are left alone."""
+        days = list(days)
+        rows = [{"reading_schedule": d.reading_schedule, "date": d.date} for d in days]
+        schedules = sorted({d.reading_schedule for d in days})
+        for chunk in _chunks(schedules, 500):
+            self._connection.execute(
+                delete(reading_calendar).where(reading_calendar.c.reading_schedule.in_(chunk))
+            )
+        for chunk in _chunks(rows, CHUNK_ROWS):
+            self._connection.execute(insert(reading_calendar), chunk)
+        return len(rows)
+
+    def reading_schedules(self) -> set[str]:
+        query = select(reading_calendar.c.reading_schedule).distinct()
+        return set(self._connection.execute(query).scalars())
+
+    def get_retailer(self, retailer_code: str) -> Retailer | None:
+        query = select(retailers_table).where(retailers_table.c.retailer_code == retailer_code)
+        row = self._connection.execute(query).first()
+        if row is None:
+            return None
+        area = None if row.affiliated_area is None else Area(row.affiliated_area)
+        return Retailer(retailer_code=row.retailer_code, name=row.name, affiliated_area=area)
+
+    def retailer_codes(self) -> set[str]:
+        return set(self._connection.execute(select(retailers_table.c.retailer_code)).scalars())
+
+    def count_supply_points(self) -> int:
+        return int(self._connection.execute(select(func.count()).select_from(supply_points)).scalar_one())
+
+    def _upsert(self, table: Table, rows: Iterable[dict[str, Any]], update: Sequence[str]) -> int:
+        statement = _upsert_statement(self._connection.dialect.name, table, update)
+        written = 0
+        for chunk in _chunks(rows, CHUNK_ROWS):
+            self._connection.execute(statement, chunk)
+            written += len(chunk)
+        return written
+
+
+def _upsert_statement(dialect: str, table: Table, update: Sequence[str]) -> Any:
+    keys = [c.name for c in table.primary_key.columns]
+    if dialect == "postgresql":
+        pg = postgresql.insert(table)
+        return pg.on_conflict_do_update(index_elements=keys, set_={n: pg.excluded[n] for n in update})
+    if dialect == "sqlite":
+        lite = sqlite.insert(table)
+        return lite.on_conflict_do_update(index_elements=keys, set_={n: lite.excluded[n] for n in update})
+    raise NotImplementedError(f"no upsert for database dialect {dialect!r}")
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _supply_point_row(point: SupplyPoint) -> dict[str, Any]:
+    return {
+        "supply_point_id": point.supply_point_id,
+        "area": point.area.value,
+        "kind": point.kind.value,
+        "voltage": point.voltage.value,
+        "retailer_code": point.retailer_code,
+        "contract_no": point.contract_no,
+        "name_kana": point.name_kana,
+        "name_kanji": point.name_kanji,
+        "address": point.address,
+        "building": point.building,
+        "phone": point.phone,
+        "status": point.status.value,
+        "switching_target": point.switching_target,
+        "reading_schedule": point.reading_schedule,
+        "transformer_id": point.transformer_id,
+        "feeder_id": point.feeder_id,
+    }
+
+
+def _to_supply_point(row: Row[Any]) -> SupplyPoint:
+    return SupplyPoint(
+        supply_point_id=row.supply_point_id,
+        kind=SupplyPointKind(row.kind),
+        voltage=Voltage(row.voltage),
+        retailer_code=row.retailer_code,
+        contract_no=row.contract_no,
+        name_kana=row.name_kana,
+        name_kanji=row.name_kanji,
+        address=row.address,
+        building=row.building,
+        phone=row.phone,
+        status=SupplyPointStatus(row.status),
+        switching_target=bool(row.switching_target),
+        reading_schedule=row.reading_schedule,
+        transformer_id=row.transformer_id,
+        feeder_id=row.feeder_id,
+    )
