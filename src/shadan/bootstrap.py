@@ -14,6 +14,7 @@ from shadan.policy.authorizer import CedarAuthorizer
 from shadan.policy.catalog import load_default_catalog
 from shadan.services.accounts import AccountService
 from shadan.services.authentication import AuthService
+from shadan.services.credentials import TEST_ARGON2, Argon2Hasher
 from shadan.services.hr_master import HrMasterService
 from shadan.services.identity import IdentityPolicy
 from shadan.services.registry_import import RegistryImportService
@@ -59,6 +60,8 @@ def build(settings: Settings | None = None, clock: Clock = utc_now) -> Shadan:
     enforce = not (settings.bench_disable_policy_and_log and settings.environment is Environment.DEVELOPMENT)
     vault = VaultService(uow, authorizer, catalog, settings.system_name, enforce=enforce)
     identity = _identity_policy(settings)
+    # Tests build many worlds: cheap Argon2 parameters there, the production ones everywhere else.
+    hasher = Argon2Hasher(TEST_ARGON2) if settings.environment is Environment.TEST else Argon2Hasher()
     return Shadan(
         settings=settings,
         engine=engine,
@@ -67,8 +70,10 @@ def build(settings: Settings | None = None, clock: Clock = utc_now) -> Shadan:
         authorizer=authorizer,
         vault=vault,
         registry_import=RegistryImportService(uow, settings.system_name, clock=clock),
-        auth=AuthService(uow, catalog, identity, settings.secret_key.get_secret_value().encode(), clock),
-        accounts=AccountService(uow, catalog, identity, clock),
+        auth=AuthService(
+            uow, catalog, identity, settings.secret_key.get_secret_value().encode(), clock, hasher=hasher
+        ),
+        accounts=AccountService(uow, catalog, identity, clock, hasher=hasher),
         transfers=TransferService(uow, catalog, settings.system_name, clock),
         hr_master=HrMasterService(uow, catalog, settings.system_name, clock),
         clock=clock,

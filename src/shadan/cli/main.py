@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from shadan.cli.db import app as db_app
+from shadan.cli.demo import demo
 from shadan.cli.identity import register as register_identity
 from shadan.cli.registry import app as registry_app
+from shadan.cli.serve import serve_command
 
 app = typer.Typer(
     name="shadan",
@@ -17,6 +19,8 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(registry_app, name="registry")
 register_identity(app)
+app.command("demo")(demo)
+app.command("serve")(serve_command)
 
 
 def main() -> None:  # pragma: no cover - console entry

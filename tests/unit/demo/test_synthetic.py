@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter
 from dataclasses import replace
 from functools import cache
@@ -13,6 +14,7 @@ import pytest
 from shadan.domain.registry import SupplyPoint, SupplyPointKind, Voltage
 from shadan.domain.supply_point_id import SupplyPointId
 from shadan.domain.vocabulary import Area, CompanyKind
+from shadan.services.hr_master_format import parse_companies, parse_staff
 from shadan.services.registry_rows import (
     COLUMNS,
     RegistryFile,
@@ -25,7 +27,7 @@ from shadan.services.registry_rows import (
     supply_point_key,
 )
 from shadan.services.synthetic.calendar import SCHEDULES, is_business_day, national_holidays
-from shadan.services.synthetic.files import registry_files
+from shadan.services.synthetic.files import companies_csv, registry_files, staff_csv
 from shadan.services.synthetic.generator import SyntheticOperator, generate
 from shadan.services.tabular import read_csv
 
@@ -131,3 +133,21 @@ def test_holidays_include_substitute_and_citizens_holidays() -> None:
     assert dt.date(2026, 3, 20) in holidays  # 春分の日
     assert not is_business_day(dt.date(2026, 12, 30))
     assert is_business_day(dt.date(2026, 12, 28))
+
+
+def test_hr_master_files_pass_the_loader_checks() -> None:
+    op = operator()
+    companies = parse_companies(companies_csv(op.companies))
+    staff = parse_staff(staff_csv(op.staff))
+    assert companies.errors == ()
+    assert staff.errors == ()
+    assert {c.company.company_id for c in companies.rows} == {s.company.company_id for s in op.staff}
+    assert len(staff.records) == len(op.staff)
+    assert all(len(r.accounts) == 1 for r in staff.records)
+
+
+def test_generation_is_fast_enough_for_the_default_demo() -> None:
+    # Not a benchmark: a guard against an accidental quadratic step (100,000 points take about a second).
+    started = time.perf_counter()
+    generate(size=20_000, start=START)
+    assert time.perf_counter() - started < 10

@@ -1,0 +1,43 @@
+"""`serve(shadan, host, port)`: the web UI and API on uvicorn (for `shadan serve` and `shadan demo`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from shadan.api.container import Container
+from shadan.bootstrap import build
+from shadan.config import Settings
+from shadan.web.app import create_app
+
+
+def make_server(shadan: Container, host: str = "127.0.0.1", port: int = 8000) -> uvicorn.Server:
+    config = uvicorn.Config(
+        create_app(shadan),
+        host=host,
+        port=port,
+        # Query strings carry search terms (customer names, addresses): uvicorn's access log would copy
+        # them to stdout unprotected. shadan's own access log records every request instead.
+        access_log=False,
+        # The source address in the access log must be the real peer: only a proxy on this machine may
+        # set X-Forwarded-For (uvicorn's default trust list), never an arbitrary client.
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        server_header=False,
+        log_level="info",
+    )
+    return uvicorn.Server(config)
+
+
+def serve(shadan: Container, host: str = "127.0.0.1", port: int = 8000) -> None:
+    make_server(shadan, host, port).run()
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="待ち受けアドレス")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="待ち受けポート")] = 8000,
+) -> None:
+    """Web画面とAPIを起動します（SHADAN_HOME のデータを使用）。"""
+    serve(build(Settings()), host, port)

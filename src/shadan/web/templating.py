@@ -1,0 +1,51 @@
+"""The Jinja2 environment of the pages: autoescaped, with JST time and Japanese value filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.responses import HTMLResponse
+
+from shadan.web.labels import value_label
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
+JST = ZoneInfo("Asia/Tokyo")
+
+
+def jst(moment: dt.datetime | None, fmt: str = "%Y/%m/%d %H:%M:%S") -> str:
+    """Stored times are UTC; people read Japan time."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(JST).strftime(fmt)
+
+
+def spaced_id(supply_point_id: str) -> str:
+    """22 digits are hard to read aloud over the phone: show them in groups of four."""
+    return " ".join(supply_point_id[i : i + 4] for i in range(0, len(supply_point_id), 4))
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["jst"] = jst
+    env.filters["label"] = value_label
+    env.filters["spaced_id"] = spaced_id
+    return env
+
+
+ENVIRONMENT = _environment()
+
+
+def render(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(ENVIRONMENT.get_template(template).render(**context), status_code=status_code)
