@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, NoReturn
 
 from shadan.domain.access import Principal, RecordDecision, RequestContext, ResourceItem
 from shadan.domain.errors import AccessDenied, InvalidInput, NotFound
@@ -24,6 +24,7 @@ from shadan.services.ports import Authorizer, RegistryRepository, UnitOfWork, Un
 
 SEARCH_LIMIT_MAX = 100
 SEARCH_TERM_MIN = 2
+INPUT_LOGGED_MAX = 100
 NOT_FOUND_MESSAGE = "該当する供給地点が見つからないか、閲覧する権限がありません。"
 
 
@@ -111,7 +112,10 @@ class VaultService:
         return sorted(self._catalog.purposes_of(principal.roles))
 
     def read(self, principal: Principal, raw_id: str, context: RequestContext) -> RecordView:
-        supply_point_id = SupplyPointId.parse(raw_id).value
+        try:
+            supply_point_id = SupplyPointId.parse(raw_id).value
+        except InvalidInput as error:
+            self._refuse_input(principal, context, Action.VIEW, error, raw_id)
         if not self._enforce:
             return self._read_unenforced(supply_point_id)
         with self._uow(_realm(principal)) as uow:
@@ -133,7 +137,8 @@ class VaultService:
     ) -> list[RecordView]:
         term = term.strip()
         if len(term) < SEARCH_TERM_MIN:
-            raise InvalidInput(f"検索語は{SEARCH_TERM_MIN}文字以上で入力してください。")
+            error = InvalidInput(f"検索語は{SEARCH_TERM_MIN}文字以上で入力してください。")
+            self._refuse_input(principal, context, Action.SEARCH, error, term)
         limit = max(1, min(limit, SEARCH_LIMIT_MAX))
         with self._uow(_realm(principal)) as uow:
             self._require_purpose(uow, principal, context, Action.SEARCH, [])
@@ -183,6 +188,17 @@ class VaultService:
         uow.log.append([self._event(principal, context, action, ids, None, "purpose missing or not allowed")])
         uow.commit()
         raise AccessDenied("利用目的が選択されていないか、あなたの役割では使えない利用目的です。")
+
+    def _refuse_input(
+        self, principal: Principal, context: RequestContext, action: Action, error: InvalidInput, raw: str
+    ) -> NoReturn:
+        """Malformed input is refused, and the attempt is logged like any other request."""
+        if self._enforce:
+            event = self._event(principal, context, action, [], None, f"invalid input: {error.message}")
+            with self._uow(_realm(principal)) as uow:
+                uow.log.append([replace(event, extra={"input": raw[:INPUT_LOGGED_MAX]})])
+                uow.commit()
+        raise error
 
     def _event(
         self,

@@ -192,3 +192,22 @@ def test_history_returns_only_the_principals_own_events() -> None:
     other = replace(log.committed[0], account_id="someone-else")
     log.committed.append(other)
     assert [e.account_id for e in vault.history(CLERK)] == ["a1"]
+
+
+@pytest.mark.parametrize("raw", ["06-not-a-number", "", "9" * 22])
+def test_a_malformed_id_is_refused_and_the_attempt_logged(raw: str) -> None:
+    vault, log = make_vault(set(InfoCategory))
+    with pytest.raises(InvalidInput):
+        vault.read(CLERK, raw, context())
+    [event] = log.committed
+    assert event.outcome is Outcome.DENIED
+    assert event.detail.startswith("invalid input")
+    assert event.extra == {"input": raw}
+
+
+def test_a_too_short_search_is_refused_and_logged() -> None:
+    vault, log = make_vault(set(InfoCategory))
+    with pytest.raises(InvalidInput):
+        vault.search(CLERK, SearchField.NAME_KANA, "ヤ", context())
+    [event] = log.committed
+    assert (event.action, event.outcome) == (Action.SEARCH, Outcome.DENIED)
