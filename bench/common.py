@@ -90,10 +90,15 @@ def latency(
     )
 
 
+def _portable(argv: list[str]) -> list[str]:
+    """Arguments as recorded in a committed result: this machine's paths are replaced by a placeholder."""
+    return ["<path>" if arg.startswith("/") else arg for arg in argv]
+
+
 def write_result(name: str, figures: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    payload = {"benchmark": name, "machine": machine(), "argv": sys.argv[1:], **figures}
+    payload = {"benchmark": name, "machine": machine(), "argv": _portable(sys.argv[1:]), **figures}
     path.write_text(
         json.dumps(payload, ensure_ascii=False, indent=2, default=_plain) + "\n", encoding="utf-8"
     )

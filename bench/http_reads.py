@@ -245,7 +245,9 @@ def report(
         "overhead_ratio_single_client": ratio_single,
         "met": met,
     }
-    console.print(f"[dim]→ {write_result('http_reads', figures)}[/dim]")
+    # The default run (one server process) is the one the README shows; others keep their own file.
+    name = "http_reads" if args.workers == 1 else f"http_reads_workers{args.workers}"
+    console.print(f"[dim]→ {write_result(name, figures)}[/dim]")
     return figures
 
 

@@ -13,6 +13,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import http_reads
+import log_append
 import policy_decision
 from common import console, machine
 
@@ -20,12 +21,13 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
-def summary(policy: dict[str, Any], http: dict[str, Any]) -> str:
+def summary(policy: dict[str, Any], http: dict[str, Any], log: dict[str, Any]) -> str:
     info = machine()
     a = http["audited"][f"c={http['concurrency']}"]
     u = http["unaudited"][f"c={http['concurrency']}"]
     uncached = policy["runs"]["uncached (one Cedar call per record)"]
     cached = policy["runs"]["cached (default)"]
+    grouped, single = log["runs"]["group commit"], log["runs"]["one commit per event"]
     rows = [
         "| what | target | measured |",
         "| --- | --- | --- |",
@@ -37,6 +39,8 @@ def summary(policy: dict[str, Any], http: dict[str, Any]) -> str:
         f"| {a.server_cpu_ms:.2f} ms / {u.server_cpu_ms:.2f} ms |",
         f"| policy decision per record, uncached / cached (mean) | ≤ 100 µs "
         f"| {uncached.mean:.0f} µs / {cached.mean:.0f} µs |",
+        f"| durable log appends from {log['threads']} concurrent requests, group commit / one commit each "
+        f"| — | {grouped.per_second:,.0f} / {single.per_second:,.0f} events/s |",
     ]
     machine_line = (
         f"Measured {info['date'][:10]} on {info['cpu_model']}, {info['cores']} cores, "
@@ -60,8 +64,9 @@ def update_readme(text: str) -> bool:
 
 def main() -> None:
     policy = policy_decision.main([])
+    log = log_append.main([])
     http = http_reads.main([])
-    text = summary(policy, http)
+    text = summary(policy, http, log)
     console.print(text)
     if update_readme(text):
         console.print("[dim]README.md updated[/dim]")

@@ -67,7 +67,22 @@ def test_login_and_second_factor_are_logged(client: TestClient, world: World, re
     assert [(e.action, e.outcome) for e in events] == [("login", "allowed")]
     _, events = recorder(lambda: client.delete("/api/v1/session", headers=bearer(token)))
     assert len(events) == 1
-    assert events[0].account_id == "k.tanaka"
+    assert (events[0].account_id, events[0].source_ip) == ("k.tanaka", "testclient")
+
+
+def test_a_refused_session_token_is_logged(client: TestClient, world: World, recorder: Recorder) -> None:
+    stale = world.login("clerk")
+    client.delete("/api/v1/session", headers=bearer(stale))
+    for token, account in (("not-a-session-token", ""), (stale, "k.tanaka")):
+        response, events = recorder(
+            lambda t=token: client.get(
+                f"/api/v1/supply-points/{POINT}", params={"purpose": "託送業務"}, headers=bearer(t)
+            )
+        )
+        assert response.status_code == 401
+        assert [(e.action, e.outcome, e.account_id) for e in events] == [("login_failed", "denied", account)]
+        assert events[0].source_ip == "testclient"
+        assert token not in repr(events[0])
 
 
 def test_reads_allowed_and_denied_are_logged_with_context(

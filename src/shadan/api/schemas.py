@@ -14,7 +14,10 @@ from shadan.services.vault import RecordView, SearchField
 
 # Free text from the network reaches SQL binds and the access log: refuse control characters (NUL breaks
 # PostgreSQL text) up front, so such input is a 422 and never a store error.
-PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+# A search term: printable, and no white space at either end (the service trims it, so the schema says
+# what the service accepts: at least two characters that are not white space).
+SEARCH_TERM = r"^[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f]$"
 
 
 class LoginRequest(BaseModel):

@@ -50,6 +50,6 @@ def verify_mfa(body: MfaRequest, shadan: ShadanDep, token: BearerDep, request: R
     response_description="セッションを終了しました",
     responses=error_responses(401, 503),
 )
-def logout(shadan: ShadanDep, token: BearerDep) -> Response:
-    shadan.auth.logout(token)
+def logout(shadan: ShadanDep, token: BearerDep, request: Request) -> Response:
+    shadan.auth.logout(token, client_ip(request))
     return Response(status_code=204)

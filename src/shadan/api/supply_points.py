@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from shadan.api.deps import ContextDep, PrincipalDep, ShadanDep
+from shadan.api.deps import CallerDep, ContextDep, ShadanDep, as_principal
 from shadan.api.errors import error_responses
-from shadan.api.schemas import PRINTABLE, SearchResponse, SupplyPointRecord
+from shadan.api.schemas import SEARCH_TERM, SearchResponse, SupplyPointRecord
 from shadan.services.vault import SearchField
 
 router = APIRouter(prefix="/supply-points", tags=["供給地点"])
@@ -35,14 +35,15 @@ SupplyPointIdPath = Annotated[
     response_description="閲覧が認められた項目のみ",
     responses=error_responses(401, 403, 404, 422, 503),
 )
-def read_supply_point(
+async def read_supply_point(
     supply_point_id: SupplyPointIdPath,
     shadan: ShadanDep,
-    principal: PrincipalDep,
+    who: CallerDep,
     context: ContextDep,
 ) -> SupplyPointRecord:
     # Not found and not allowed answer the same 404 (the vault decides), so ids cannot be probed.
-    return SupplyPointRecord.of(shadan.vault.read(principal, supply_point_id, context))
+    view = await as_principal(shadan, who, lambda p: shadan.vault.read(p, supply_point_id, context))
+    return SupplyPointRecord.of(view)
 
 
 @router.get(
@@ -57,15 +58,15 @@ def read_supply_point(
     response_description="検索結果（閲覧が認められた項目のみ）",
     responses=error_responses(401, 403, 422, 503),
 )
-def search_supply_points(
+async def search_supply_points(
     shadan: ShadanDep,
-    principal: PrincipalDep,
+    who: CallerDep,
     context: ContextDep,
     field: Annotated[SearchField, Query(description="検索項目")],
     q: Annotated[
-        str, Query(min_length=2, max_length=100, pattern=PRINTABLE, description="検索語（部分一致）")
+        str, Query(min_length=2, max_length=100, pattern=SEARCH_TERM, description="検索語（部分一致）")
     ],
     limit: Annotated[int, Query(ge=1, le=100, description="最大件数")] = 50,
 ) -> SearchResponse:
-    views = shadan.vault.search(principal, field, q, context, limit)
+    views = await as_principal(shadan, who, lambda p: shadan.vault.search(p, field, q, context, limit))
     return SearchResponse(field=field, count=len(views), results=[SupplyPointRecord.of(v) for v in views])

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import typer
 
+from shadan.cli.audit import app as audit_app
 from shadan.cli.db import app as db_app
 from shadan.cli.demo import demo
 from shadan.cli.identity import register as register_identity
 from shadan.cli.registry import app as registry_app
 from shadan.cli.serve import serve_command
+from shadan.cli.switching import app as switching_app
 
 app = typer.Typer(
     name="shadan",
@@ -18,6 +20,8 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(registry_app, name="registry")
+app.add_typer(audit_app, name="audit")
+app.add_typer(switching_app, name="switching")
 register_identity(app)
 app.command("demo")(demo)
 app.command("serve")(serve_command)

@@ -35,7 +35,8 @@ from shadan.services.identity import (
     local_day,
     utc_now,
 )
-from shadan.services.ports import SessionRecord, UnitOfWork, UnitOfWorkFactory
+from shadan.services.log_sink import UnitOfWorkLogSink
+from shadan.services.ports import AccessLogSink, SessionRecord, SessionSnapshot, UnitOfWork, UnitOfWorkFactory
 from shadan.services.throttling import Throttle, ThrottleKeys
 
 LOGIN_FAILED_MESSAGE = "アカウントIDまたはパスワードが正しくないか、現在ログインできません。"
@@ -63,11 +64,26 @@ class Refusal(StrEnum):
     REPLAYED_CODE = "replayed_code"
     NOT_ENROLLED = "totp_not_enrolled"
     SESSION_INVALID = "session_invalid"
+    # A request's session token refused (the request is logged, its token only as a hash prefix).
+    SESSION_UNKNOWN = "session_unknown"
+    SESSION_REVOKED = "session_revoked"
+    SESSION_EXPIRED = "session_expired"
+    MFA_REQUIRED = "mfa_required"
 
 
-# Refusals that are not a guess at a secret do not count towards throttling and lockout.
+# Refusals that are not a guess at a secret do not count towards throttling and lockout (a session
+# token is 256 random bits: nobody guesses one).
 _NOT_COUNTED = frozenset(
-    {Refusal.THROTTLED, Refusal.LOCKED_OUT, Refusal.PASSWORD_EXPIRED, Refusal.SESSION_INVALID}
+    {
+        Refusal.THROTTLED,
+        Refusal.LOCKED_OUT,
+        Refusal.PASSWORD_EXPIRED,
+        Refusal.SESSION_INVALID,
+        Refusal.SESSION_UNKNOWN,
+        Refusal.SESSION_REVOKED,
+        Refusal.SESSION_EXPIRED,
+        Refusal.MFA_REQUIRED,
+    }
 )
 
 
@@ -115,6 +131,14 @@ class _Refused:
     refusal: Refusal
 
 
+@dataclass(frozen=True, slots=True)
+class _Rejected:
+    """A request's session refused: why, and the timeout that ended it now (if one did)."""
+
+    refusal: Refusal
+    ended: SessionEnd | None = None
+
+
 def token_hash(session_token: str) -> str:
     """Sessions are stored by SHA-256 of the token: a copy of the table cannot be replayed as cookies."""
     return hashlib.sha256(session_token.encode("utf-8")).hexdigest()
@@ -129,10 +153,13 @@ class AuthService:
         secret_key: bytes,
         clock: Clock = utc_now,
         hasher: Argon2Hasher | None = None,
+        log: AccessLogSink | None = None,
     ) -> None:
         if not secret_key:
             raise ValueError("AuthService needs a secret key for CSRF tokens")
         self._uow = uow
+        # Refused requests are logged through the sink (nothing else is written for them).
+        self._log = log or UnitOfWorkLogSink(uow)
         self._catalog = catalog
         self._policy = policy
         self._secret_key = secret_key
@@ -294,37 +321,64 @@ class AuthService:
 
     # Every request.
     def authenticate(self, session_token: str, source_ip: str = "") -> Principal:
+        """The principal of a live session, read in one query; a refused token is logged, then refused."""
         now = self._clock()
         hashed = token_hash(session_token)
         with self._uow(IDENTITY_REALM) as uow:
-            session = uow.sessions.get(hashed)
-            account = uow.identity.get_account(session.account_id) if session else None
-            if session is None or account is None or session.revoked_at is not None:
-                raise AuthenticationFailed(SESSION_INVALID_MESSAGE)
-            ended = self._session_end(session, now)
-            if ended is not None:
-                req = _Request(now, source_ip, "", ThrottleKeys.of(account.account_id, source_ip))
-                self._end_session(uow, hashed, account, ended, req)
-                uow.commit()
-                raise AuthenticationFailed(SESSION_INVALID_MESSAGE)
-            principal = self._principal(uow, account, session, now)
-            if now - session.last_seen_at >= dt.timedelta(seconds=self._policy.touch_interval_seconds):
-                uow.sessions.touch(hashed, now)
-                uow.commit()
-        return principal
+            found = uow.sessions.lookup(hashed, local_day(now))
+            verdict = self._check_session(found, now)
+            if isinstance(verdict, Principal):
+                if found is not None and self._touch_due(found.session, now):
+                    uow.sessions.touch(hashed, now)
+                    uow.commit()
+                return verdict
+            account_id = found.account.account_id if found else ""
+            req = _Request(now, source_ip, "", ThrottleKeys.of(account_id, source_ip))
+            rejection = self._rejection(found, hashed, verdict, req)
+            logged = self._end_expired(uow, found, hashed, verdict, req, rejection)
+        if not logged:
+            # Nothing else to write: the refusal alone goes to the log (batched with other requests').
+            self._log.record([rejection])
+        raise AuthenticationFailed(SESSION_INVALID_MESSAGE)
 
-    def _principal(
-        self, uow: UnitOfWork, account: Account, session: SessionRecord, now: dt.datetime
-    ) -> Principal:
-        if _account_refusal(account, now) is not None:
-            raise AuthenticationFailed(SESSION_INVALID_MESSAGE)
-        employer = uow.identity.current_employment(account.person_id, local_day(now))
-        if employer is None:
-            raise AuthenticationFailed(SESSION_INVALID_MESSAGE)
-        employment, company = employer
+    def _end_expired(
+        self,
+        uow: UnitOfWork,
+        found: SessionSnapshot | None,
+        hashed: str,
+        rejected: _Rejected,
+        req: _Request,
+        rejection: AccessEvent,
+    ) -> bool:
+        """A timeout ends the session now: the end and the refusal commit with the revocation."""
+        if found is None or rejected.ended is None:
+            return False
+        self._end_session(uow, hashed, found.account, rejected.ended, req)
+        uow.log.append([rejection])
+        uow.commit()
+        return True
+
+    def _check_session(self, found: SessionSnapshot | None, now: dt.datetime) -> Principal | _Rejected:
+        if found is None:
+            return _Rejected(Refusal.SESSION_UNKNOWN)
+        if found.session.revoked_at is not None:
+            return _Rejected(Refusal.SESSION_REVOKED)
+        ended = self._session_end(found.session, now)
+        if ended is not None:
+            return _Rejected(Refusal.SESSION_EXPIRED, ended)
+        return self._principal(found, now)
+
+    def _principal(self, found: SessionSnapshot, now: dt.datetime) -> Principal | _Rejected:
+        account = found.account
+        refusal = _account_refusal(account, now)
+        if refusal is not None:
+            return _Rejected(refusal)
+        if found.employer is None:
+            return _Rejected(Refusal.NO_EMPLOYMENT)
+        employment, company = found.employer
         roles = effective_roles(self._catalog, account.roles, company.kind)
-        if self._catalog.needs_mfa(roles) and not session.mfa_verified:
-            raise AuthenticationFailed(SESSION_INVALID_MESSAGE)
+        if self._catalog.needs_mfa(roles) and not found.session.mfa_verified:
+            return _Rejected(Refusal.MFA_REQUIRED)
         return Principal(
             account_id=account.account_id,
             person_id=account.person_id,
@@ -335,6 +389,27 @@ class AuthService:
             retailer_code=company.retailer_code,
             roles=roles,
             emergency=account.kind is AccountKind.EMERGENCY,
+        )
+
+    def _touch_due(self, session: SessionRecord, now: dt.datetime) -> bool:
+        """last_seen is written at most every touch_interval_seconds, so most requests only read."""
+        return now - session.last_seen_at >= dt.timedelta(seconds=self._policy.touch_interval_seconds)
+
+    def _rejection(
+        self, found: SessionSnapshot | None, hashed: str, rejected: _Rejected, req: _Request
+    ) -> AccessEvent:
+        """A refused session token: who when known, the token only as a prefix of its hash."""
+        account = found.account if found else None
+        company_id = found.employer[1].company_id if found and found.employer else ""
+        extra = {"reason": str(rejected.refusal)}
+        return self._events.session(
+            req.now,
+            Action.LOGIN_FAILED,
+            AuditTag.LOGIN_REFUSED,
+            req.who(account, company_id),
+            hashed[:SESSION_REF_LENGTH],
+            _NO,
+            extra,
         )
 
     def _session_end(self, session: SessionRecord, now: dt.datetime) -> SessionEnd | None:
@@ -365,7 +440,7 @@ class AuthService:
             ]
         )
 
-    def logout(self, session_token: str) -> None:
+    def logout(self, session_token: str, source_ip: str = "") -> None:
         now = self._clock()
         hashed = token_hash(session_token)
         with self._uow(IDENTITY_REALM) as uow:
@@ -375,7 +450,7 @@ class AuthService:
             account = uow.identity.get_account(session.account_id)
             if account is None:
                 return
-            req = _Request(now, "", "", ThrottleKeys.of(account.account_id, ""))
+            req = _Request(now, source_ip, "", ThrottleKeys.of(account.account_id, source_ip))
             self._end_session(uow, hashed, account, SessionEnd.LOGOUT, req)
             uow.commit()
 

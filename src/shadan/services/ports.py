@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -43,6 +44,14 @@ class RegistryRepository(Protocol):
     def retailer_codes(self) -> set[str]: ...
 
     def count_supply_points(self) -> int: ...
+
+    def supply_points_by_ids(self, supply_point_ids: Iterable[str]) -> dict[str, SupplyPoint]:
+        """The supply points among `supply_point_ids` (fetched in chunks); unknown ids are absent."""
+        ...
+
+    def reading_days(self, schedules: Iterable[str]) -> dict[str, list[dt.date]]:
+        """The scheduled reading days of each named schedule, ascending; unknown schedules are absent."""
+        ...
 
 
 class IdentityRepository(Protocol):
@@ -92,7 +101,22 @@ class SessionRecord(Protocol):
     revoked_at: dt.datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class SessionSnapshot:
+    """A session with all that a request needs to become a principal, read in one query."""
+
+    session: SessionRecord
+    account: Account
+    # The employment in force on the day asked for, and its company; None when there is none.
+    employer: tuple[Employment, Company] | None
+
+
 class SessionRepository(Protocol):
+    def lookup(self, token_hash: str, day: dt.date) -> SessionSnapshot | None:
+        """The session, its account with roles, and the account's employment on `day` (the per-request
+        path: one round trip). None when no session has this hash."""
+        ...
+
     def create(self, token_hash: str, account_id: str, now: dt.datetime, source_ip: str) -> None: ...
 
     def get(self, token_hash: str) -> SessionRecord | None: ...
@@ -118,6 +142,18 @@ class AccessLogWriter(Protocol):
     """The access log's append path. Events appended in a unit of work are durable once it commits."""
 
     def append(self, events: Sequence[AccessEvent]) -> None: ...
+
+
+class AccessLogSink(Protocol):
+    """Makes access events durable outside any unit of work (reads, searches, refused requests).
+
+    `record` returns only once the events are committed, so a caller answers after its event is durable;
+    if they cannot be committed it raises AuditUnavailable and the caller must fail closed. An adapter
+    may commit the events of several concurrent callers in one transaction (group commit). Work that
+    must be atomic with its event (transfers, account changes) appends through `UnitOfWork.log` instead.
+    """
+
+    def record(self, events: Sequence[AccessEvent]) -> None: ...
 
 
 class AccessLogReader(Protocol):

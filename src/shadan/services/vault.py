@@ -20,7 +20,8 @@ from shadan.domain.registry import FIELD_LABELS, SUPPLY_POINT_FIELDS, SupplyPoin
 from shadan.domain.roles import RoleCatalog
 from shadan.domain.supply_point_id import SupplyPointId
 from shadan.domain.vocabulary import Action, InfoCategory, Outcome, ResourceType
-from shadan.services.ports import Authorizer, RegistryRepository, UnitOfWork, UnitOfWorkFactory
+from shadan.services.log_sink import UnitOfWorkLogSink
+from shadan.services.ports import AccessLogSink, Authorizer, RegistryRepository, UnitOfWorkFactory
 
 SEARCH_LIMIT_MAX = 100
 SEARCH_TERM_MIN = 2
@@ -99,8 +100,12 @@ class VaultService:
         system_name: str,
         enforce: bool = True,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        log: AccessLogSink | None = None,
     ) -> None:
         self._uow = uow
+        # Reads and searches write nothing but their event: it goes to the sink, which may share one
+        # commit among concurrent requests (bootstrap wires the group commit).
+        self._log = log or UnitOfWorkLogSink(uow)
         self._authorizer = authorizer
         self._catalog = catalog
         self._system = system_name
@@ -118,16 +123,16 @@ class VaultService:
             self._refuse_input(principal, context, Action.VIEW, error, raw_id)
         if not self._enforce:
             return self._read_unenforced(supply_point_id)
+        self._require_purpose(principal, context, Action.VIEW, [supply_point_id])
         with self._uow(_realm(principal)) as uow:
-            self._require_purpose(uow, principal, context, Action.VIEW, [supply_point_id])
             point = uow.registry.get_supply_point(supply_point_id)
-            decision = None
-            if point is not None:
-                decision = self._authorizer.decide(principal, Action.VIEW, resource_items(point), context)
-            uow.log.append(
-                [self._event(principal, context, Action.VIEW, [supply_point_id], decision, _why(point))]
-            )
-            uow.commit()
+        decision = None
+        if point is not None:
+            decision = self._authorizer.decide(principal, Action.VIEW, resource_items(point), context)
+        # Durable before anything is returned; AuditUnavailable otherwise (fail closed).
+        self._log.record(
+            [self._event(principal, context, Action.VIEW, [supply_point_id], decision, _why(point))]
+        )
         if point is None or decision is None or not decision.any_allowed:
             raise NotFound(NOT_FOUND_MESSAGE)
         return mask(point, decision)
@@ -140,15 +145,14 @@ class VaultService:
             error = InvalidInput(f"検索語は{SEARCH_TERM_MIN}文字以上で入力してください。")
             self._refuse_input(principal, context, Action.SEARCH, error, term)
         limit = max(1, min(limit, SEARCH_LIMIT_MAX))
+        self._require_purpose(principal, context, Action.SEARCH, [])
         with self._uow(_realm(principal)) as uow:
-            self._require_purpose(uow, principal, context, Action.SEARCH, [])
             views = self._search_in(uow.registry, principal, field, term, context, limit)
-            event = self._event(principal, context, Action.SEARCH, [v.supply_point_id for v in views], None)
-            # Auditors need what was looked for (fishing for a competitor's customer shows in the term).
-            uow.log.append(
-                [replace(event, outcome=Outcome.ALLOWED, extra={"field": field.value, "term": term})]
-            )
-            uow.commit()
+        event = self._event(principal, context, Action.SEARCH, [v.supply_point_id for v in views], None)
+        # Auditors need what was looked for (fishing for a competitor's customer shows in the term).
+        self._log.record(
+            [replace(event, outcome=Outcome.ALLOWED, extra={"field": field.value, "term": term})]
+        )
         return views
 
     def history(self, principal: Principal, limit: int = 100) -> list[AccessEvent]:
@@ -176,7 +180,6 @@ class VaultService:
 
     def _require_purpose(
         self,
-        uow: UnitOfWork,
         principal: Principal,
         context: RequestContext,
         action: Action,
@@ -185,8 +188,9 @@ class VaultService:
         """A purpose from the principal's roles is required; a refusal is logged and committed first."""
         if context.purpose and context.purpose in self._catalog.purposes_of(principal.roles):
             return
-        uow.log.append([self._event(principal, context, action, ids, None, "purpose missing or not allowed")])
-        uow.commit()
+        self._log.record(
+            [self._event(principal, context, action, ids, None, "purpose missing or not allowed")]
+        )
         raise AccessDenied("利用目的が選択されていないか、あなたの役割では使えない利用目的です。")
 
     def _refuse_input(
@@ -195,9 +199,7 @@ class VaultService:
         """Malformed input is refused, and the attempt is logged like any other request."""
         if self._enforce:
             event = self._event(principal, context, action, [], None, f"invalid input: {error.message}")
-            with self._uow(_realm(principal)) as uow:
-                uow.log.append([replace(event, extra={"input": raw[:INPUT_LOGGED_MAX]})])
-                uow.commit()
+            self._log.record([replace(event, extra={"input": raw[:INPUT_LOGGED_MAX]})])
         raise error
 
     def _event(

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shadan.domain.identity import Account, AccountKind, AccountStatus, Company, Employment, Person
 from shadan.domain.vocabulary import Area, CompanyKind
+from shadan.services.ports import SessionSnapshot
 from shadan.store.tables import (
     account_roles,
     accounts,
@@ -262,11 +263,84 @@ class StoredSession:
     source_ip: str
 
 
+_ACCOUNT_COLUMNS = (
+    "account_id",
+    "kind",
+    "person_id",
+    "status",
+    "password_hash",
+    "totp_secret",
+    "failed_logins",
+    "locked_until",
+    "password_changed_at",
+)
+
+
+def _session_lookup() -> Select[Any]:
+    """Session + account + roles + current employment + company: one statement, built once.
+
+    One row per role of the account (a row with role NULL when it has none); the employment in force on
+    :day is picked by a correlated subquery, so the join adds no rows.
+    """
+    current = employments.alias("current_employment")
+    in_force = (
+        select(current.c.employment_id)
+        .where(
+            current.c.person_id == accounts.c.person_id,
+            current.c.valid_from <= bindparam("day"),
+            or_(current.c.valid_to.is_(None), current.c.valid_to > bindparam("day")),
+        )
+        .order_by(current.c.valid_from.desc(), current.c.employment_id.desc())
+        .limit(1)
+        .correlate(accounts)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            sessions.c.token_hash,
+            sessions.c.created_at.label("session_created_at"),
+            sessions.c.last_seen_at,
+            sessions.c.mfa_verified,
+            sessions.c.revoked_at,
+            sessions.c.revoked_reason,
+            sessions.c.source_ip,
+            *(accounts.c[name] for name in _ACCOUNT_COLUMNS),
+            account_roles.c.role,
+            employments.c.company_id,
+            employments.c.department,
+            employments.c.valid_from,
+            employments.c.valid_to,
+            companies.c.company_id.label("employer_id"),
+            companies.c.name.label("company_name"),
+            companies.c.kind.label("company_kind"),
+            companies.c.area,
+            companies.c.retailer_code,
+        )
+        .select_from(sessions)
+        .join(accounts, accounts.c.account_id == sessions.c.account_id)
+        .outerjoin(account_roles, account_roles.c.account_id == accounts.c.account_id)
+        .outerjoin(employments, employments.c.employment_id == in_force)
+        .outerjoin(companies, companies.c.company_id == employments.c.company_id)
+        .where(sessions.c.token_hash == bindparam("token_hash"))
+    )
+
+
+_SESSION_LOOKUP = _session_lookup()
+
+
 class SqlSessionRepository:
     """Sessions live in the database so every app server behind the load balancer sees the same ones."""
 
     def __init__(self, connection: Connection) -> None:
         self._c = connection
+
+    def lookup(self, token_hash: str, day: dt.date) -> SessionSnapshot | None:
+        rows = self._c.execute(_SESSION_LOOKUP, {"token_hash": token_hash, "day": day}).all()
+        if not rows:
+            return None
+        row = rows[0]
+        roles = frozenset(r.role for r in rows if r.role is not None)
+        return SessionSnapshot(session=_session(row), account=_account(row, roles), employer=_employer(row))
 
     def create(self, token_hash: str, account_id: str, now: dt.datetime, source_ip: str) -> None:
         self._c.execute(
@@ -281,19 +355,12 @@ class SqlSessionRepository:
         )
 
     def get(self, token_hash: str) -> StoredSession | None:
-        row = self._c.execute(select(sessions).where(sessions.c.token_hash == token_hash)).first()
-        if row is None:
-            return None
-        return StoredSession(
-            token_hash=row.token_hash,
-            account_id=row.account_id,
-            created_at=_utc_required(row.created_at),
-            last_seen_at=_utc_required(row.last_seen_at),
-            mfa_verified=bool(row.mfa_verified),
-            revoked_at=_aware(row.revoked_at),
-            revoked_reason=row.revoked_reason,
-            source_ip=row.source_ip,
-        )
+        row = self._c.execute(
+            select(sessions, sessions.c.created_at.label("session_created_at")).where(
+                sessions.c.token_hash == token_hash
+            )
+        ).first()
+        return None if row is None else _session(row)
 
     def touch(self, token_hash: str, now: dt.datetime) -> None:
         # Never move last_seen backwards when two servers touch the same session concurrently.
@@ -326,6 +393,32 @@ class SqlSessionRepository:
             .values(revoked_at=_utc(now), revoked_reason=reason[:64])
         )
         return int(done.rowcount)
+
+
+def _session(row: Any) -> StoredSession:
+    return StoredSession(
+        token_hash=row.token_hash,
+        account_id=row.account_id,
+        created_at=_utc_required(row.session_created_at),
+        last_seen_at=_utc_required(row.last_seen_at),
+        mfa_verified=bool(row.mfa_verified),
+        revoked_at=_aware(row.revoked_at),
+        revoked_reason=row.revoked_reason,
+        source_ip=row.source_ip,
+    )
+
+
+def _employer(row: Any) -> tuple[Employment, Company] | None:
+    if row.employer_id is None:
+        return None
+    company = Company(
+        company_id=row.employer_id,
+        name=row.company_name,
+        kind=CompanyKind(row.company_kind),
+        area=None if row.area is None else Area(row.area),
+        retailer_code=row.retailer_code,
+    )
+    return _employment(row), company
 
 
 class SqlThrottleRepository:

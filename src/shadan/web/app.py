@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -19,8 +23,22 @@ DESCRIPTION = (
 )
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # What exists at start-up (policies, the container, the routes) lives as long as the server. Frozen,
+    # it is no longer walked by every full garbage collection: those walks were the ~90 ms worst-case
+    # pauses of a read under load. (No gc.collect() first: it costs ~50 ms per start, paid by every test
+    # client.) Unfrozen at shutdown, so a process that runs many apps (the tests) keeps collecting.
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def create_app(shadan: Container) -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title=TITLE,
         description=DESCRIPTION,
         version="1",

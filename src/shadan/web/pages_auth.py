@@ -80,7 +80,7 @@ def login_submit(
     # by this login is ever set.
     previous = session_token(request, shadan)
     if previous is not None:
-        shadan.auth.logout(previous)
+        shadan.auth.logout(previous, client_ip(request))
     try:
         result = shadan.auth.login(account_id.strip(), password, client_ip(request), terminal)
     except AuthenticationFailed as exc:
@@ -128,7 +128,7 @@ def logout(request: Request, shadan: ShadanDep, csrf_token: CsrfField = "") -> R
         return _redirect("/login")
     if not shadan.auth.check_csrf(token, csrf_token):
         return render("error.html", 403, title="ログアウトできません", message=FORM_EXPIRED, session=None)
-    shadan.auth.logout(token)
+    shadan.auth.logout(token, client_ip(request))
     response = _redirect("/login")
     clear_session_cookie(response, shadan.settings)
     return response

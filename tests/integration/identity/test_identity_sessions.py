@@ -37,7 +37,14 @@ def test_a_session_needs_the_second_factor_before_it_works(
     identity.auth.verify_mfa(result.session_token, identity.totp(totp_secrets["k.tanaka"]), "192.0.2.10")
     assert identity.auth.authenticate(result.session_token).roles == frozenset({"wheeling_clerk"})
     tags = [e.detail for e in identity.events(account_id="k.tanaka") if e.action is not Action.ADMIN]
-    assert tags == [AuditTag.SESSION_STARTED, AuditTag.MFA_FAILED, AuditTag.MFA_VERIFIED]
+    # The request made before the second factor was refused, and logged as such.
+    assert tags == [
+        AuditTag.SESSION_STARTED,
+        AuditTag.LOGIN_REFUSED,
+        AuditTag.MFA_FAILED,
+        AuditTag.MFA_VERIFIED,
+    ]
+    assert identity.events(detail=str(AuditTag.LOGIN_REFUSED))[0].extra == {"reason": "mfa_required"}
 
 
 def test_a_totp_code_is_good_only_once(identity: Identity, totp_secrets: dict[str, str]) -> None:

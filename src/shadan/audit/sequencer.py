@@ -1,0 +1,166 @@
+"""The sequencer: gives committed access events gapless leaf indices and stores their hashes.
+
+`access_events.seq` is the order of insertion but not a gapless count (a PostgreSQL sequence skips numbers
+of rolled-back transactions) and not the order of commit (a slow transaction can commit seq 10 after seq 11
+is visible). So the sequencer keeps a *horizon*: every seq at or below it is a leaf or a settled gap. Each
+run gives leaves, in seq order, to the committed events above the horizon that have none, then moves the
+horizon up over contiguous leaves and over gaps whose next event was sequenced more than `settle` ago. A
+transaction slower than `settle` is thus still logged if it commits within the window, and reported by
+verification as unlogged if it commits later; an owner who inserts a row into an old gap is caught the
+same way.
+
+The work is done optimistically outside the lock (reading events, hashing) and committed under it only if
+no other sequencer moved the state meanwhile, so app servers' writes are blocked for the inserts only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from shadan.audit.entry import entry_bytes_from_json_text
+from shadan.audit.event_rows import EVENT_COLUMNS
+from shadan.audit.log import access_events
+from shadan.audit.merkle import CompactRange, NodeId, leaf_hash, range_nodes
+from shadan.audit.tree_store import insert_nodes, locked, node_reader
+from shadan.audit.tree_tables import log_leaves, log_state
+from shadan.services.audit_log import LogIntegrityError
+
+Clock = Callable[[], dt.datetime]
+STATE_ID = 1
+
+
+@dataclass(frozen=True, slots=True)
+class LogState:
+    tree_size: int
+    horizon_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    state: LogState
+    leaves: list[dict[str, Any]]
+    nodes: dict[NodeId, bytes]
+
+
+def read_state(connection: Connection) -> LogState:
+    row = connection.execute(
+        select(log_state.c.tree_size, log_state.c.horizon_seq).where(log_state.c.state_id == STATE_ID)
+    ).first()
+    return LogState(0, 0) if row is None else LogState(int(row[0]), int(row[1]))
+
+
+class Sequencer:
+    def __init__(
+        self, engine: Engine, clock: Clock, settle: dt.timedelta = dt.timedelta(seconds=60), batch: int = 5000
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._settle = settle
+        self._batch = batch
+
+    def sequence(self) -> int:
+        """Sequence every pending committed event; returns the tree size."""
+        while True:
+            added, size = self._one_batch()
+            if added < self._batch:
+                return size
+
+    def _one_batch(self) -> tuple[int, int]:
+        while True:
+            with self._engine.connect() as connection:
+                batch = self._prepare(connection)
+                if not batch.leaves and self._horizon_stays(connection, batch.state):
+                    return 0, batch.state.tree_size  # nothing to write: no lock, no commit
+            with locked(self._engine) as connection:
+                if read_state(connection) != batch.state:
+                    continue  # another app server sequenced meanwhile: redo with its result
+                self._commit(connection, batch)
+                return len(batch.leaves), batch.state.tree_size + len(batch.leaves)
+
+    def _horizon_stays(self, connection: Connection, state: LogState) -> bool:
+        settled_before = self._clock() - self._settle
+        return advance_horizon(connection, state.horizon_seq, settled_before) == state.horizon_seq
+
+    def _prepare(self, connection: Connection) -> _Batch:
+        state = read_state(connection)
+        pending = connection.execute(
+            select(*EVENT_COLUMNS)
+            .select_from(access_events)
+            .outerjoin(log_leaves, log_leaves.c.seq == access_events.c.seq)
+            .where(access_events.c.seq > state.horizon_seq, log_leaves.c.seq.is_(None))
+            .order_by(access_events.c.seq)
+            .limit(self._batch)
+        ).mappings()
+        edge_ids = range_nodes(0, state.tree_size)
+        edge = node_reader(connection)(edge_ids)
+        if len(edge) != len(edge_ids):
+            raise LogIntegrityError("木の部分木ハッシュが欠けているため、順序付けを中止しました。")
+        tree = CompactRange(state.tree_size, [edge[n] for n in edge_ids])
+        nodes: dict[NodeId, bytes] = {}
+        now = self._clock()
+        leaves = []
+        for row in pending:
+            h = leaf_hash(entry_bytes_from_json_text(row))
+            leaves.append({"leaf_index": tree.size, "seq": row["seq"], "leaf_hash": h, "sequenced_at": now})
+            tree.append(h, nodes.__setitem__)
+        return _Batch(state, leaves, nodes)
+
+    def _commit(self, connection: Connection, batch: _Batch) -> None:
+        if batch.leaves:
+            connection.execute(insert(log_leaves), batch.leaves)
+            insert_nodes(connection, batch.nodes)
+        now = self._clock()
+        horizon = advance_horizon(connection, batch.state.horizon_seq, now - self._settle)
+        size = batch.state.tree_size + len(batch.leaves)
+        _save_state(connection, batch.state, LogState(size, horizon), now)
+
+
+def advance_horizon(connection: Connection, horizon: int, settled_before: dt.datetime) -> int:
+    """Move the horizon over contiguous leaves and over gaps that can no longer fill."""
+    while True:
+        run_end = _end_of_run(connection, horizon)
+        if run_end is not None:
+            horizon = run_end
+            continue
+        after = connection.execute(
+            select(log_leaves.c.seq, log_leaves.c.sequenced_at)
+            .where(log_leaves.c.seq > horizon)
+            .order_by(log_leaves.c.seq)
+            .limit(1)
+        ).first()
+        if after is None or _as_utc(after[1]) > settled_before:
+            return horizon
+        horizon = int(after[0])  # the gap before it settled: its numbers were never committed
+
+
+def _end_of_run(connection: Connection, horizon: int) -> int | None:
+    """The last seq of the contiguous leaves from horizon + 1, or None if horizon + 1 is no leaf."""
+    start = connection.execute(select(log_leaves.c.seq).where(log_leaves.c.seq == horizon + 1)).first()
+    if start is None:
+        return None
+    following = log_leaves.alias("following")
+    gap_before = ~select(following.c.seq).where(following.c.seq == log_leaves.c.seq + 1).exists()
+    # ORDER BY ... LIMIT 1 rather than min(): both databases then stop at the first gap they meet.
+    end = connection.execute(
+        select(log_leaves.c.seq)
+        .where(log_leaves.c.seq > horizon, gap_before)
+        .order_by(log_leaves.c.seq)
+        .limit(1)
+    ).scalar_one()
+    return int(end)
+
+
+def _save_state(connection: Connection, old: LogState, new: LogState, now: dt.datetime) -> None:
+    values = {"tree_size": new.tree_size, "horizon_seq": new.horizon_seq, "updated_at": now}
+    done = connection.execute(update(log_state).where(log_state.c.state_id == STATE_ID).values(**values))
+    if done.rowcount == 0:
+        connection.execute(insert(log_state).values(state_id=STATE_ID, **values))
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value

@@ -1,0 +1,140 @@
+"""The SQL transparency log (services.audit_log.TransparencyLog): sequencer, checkpoints, proofs, keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from shadan.audit.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from shadan.audit.entry import entry_bytes
+from shadan.audit.keys import FileKeyStore
+from shadan.audit.log import access_events
+from shadan.audit.merkle import inclusion_proof, leaf_hash, root_at, verify_inclusion
+from shadan.audit.note import NoteError, NoteVerificationError, Signer, Verifier
+from shadan.audit.proof_file import ProofFile
+from shadan.audit.sequencer import Clock, Sequencer, read_state
+from shadan.audit.tree_store import locked, node_reader
+from shadan.audit.tree_tables import log_checkpoints, log_leaves
+from shadan.audit.verification import LogAudit
+from shadan.domain.errors import InvalidInput, NotFound
+from shadan.services.audit_log import CheckpointInfo, LogIntegrityError, Progress, VerificationReport
+
+
+class SqlTransparencyLog:
+    def __init__(
+        self,
+        engine: Engine,
+        keys: FileKeyStore,
+        clock: Clock,
+        settle: dt.timedelta = dt.timedelta(seconds=60),
+    ) -> None:
+        self._engine = engine
+        self._keys = keys
+        self._clock = clock
+        self._sequencer = Sequencer(engine, clock, settle)
+
+    def sequence(self) -> int:
+        return self._sequencer.sequence()
+
+    def latest_checkpoint(self) -> CheckpointInfo | None:
+        with self._engine.connect() as connection:
+            return _latest(connection)
+
+    def sign_checkpoint(self) -> CheckpointInfo:
+        return self._sign([self._keys.signer()])
+
+    def leaf_index_of(self, seq: int) -> int | None:
+        with self._engine.connect() as connection:
+            index = connection.execute(
+                select(log_leaves.c.leaf_index).where(log_leaves.c.seq == seq)
+            ).scalar_one_or_none()
+        return None if index is None else int(index)
+
+    def proof_for_event(self, seq: int) -> str:
+        with self._engine.connect() as connection:
+            leaf = connection.execute(select(log_leaves).where(log_leaves.c.seq == seq)).first()
+            event = connection.execute(select(access_events).where(access_events.c.seq == seq)).first()
+            head = _latest(connection)
+            if leaf is None or event is None or head is None or head.size <= leaf.leaf_index:
+                raise NotFound(f"連番 {seq} のイベントは、署名済みの木にありません。")
+            checkpoint = open_checkpoint(head.note, self._keys.verifiers(), head.origin)
+            entry = entry_bytes(event._mapping)
+            if leaf_hash(entry) != bytes(leaf.leaf_hash):
+                raise LogIntegrityError(f"連番 {seq} のイベントが記録時の内容と異なります。")
+            proof = inclusion_proof(leaf.leaf_index, head.size, node_reader(connection))
+        # Never hand out a proof that would not verify: check it exactly as an auditor will.
+        verify_inclusion(leaf.leaf_index, head.size, leaf_hash(entry), proof, checkpoint.checkpoint.root_hash)
+        return ProofFile(entry, leaf.leaf_index, tuple(proof), head.note).render()
+
+    def verifier_key(self) -> str:
+        return self._keys.signer().verifier.text()
+
+    def rotate_key(self) -> str:
+        old = self._keys.signer()
+        new = self._keys.rotate()
+        # The hand-over checkpoint carries both signatures: a holder of the old key can trust the new one.
+        self._sign([new, old])
+        return new.verifier.text()
+
+    def verify(
+        self, trusted: str | None, verifier_keys: Sequence[str], progress: Progress
+    ) -> VerificationReport:
+        verifiers = _parse_keys(verifier_keys) if verifier_keys else self._keys.verifiers()
+        if not verifiers:
+            raise InvalidInput("検証鍵がありません。")
+        origin = verifiers[0].name
+        return LogAudit(self._engine, verifiers, origin).run(trusted, progress)
+
+    def _sign(self, signers: Sequence[Signer]) -> CheckpointInfo:
+        with locked(self._engine) as connection:
+            size = read_state(connection).tree_size
+            read = node_reader(connection)
+            latest = _latest(connection)
+            if latest is not None:
+                self._check_consistent_with(latest, size, root_at(min(latest.size, size), read))
+            head = sign_checkpoint(Checkpoint(signers[0].name, size, root_at(size, read)), signers)
+            info = CheckpointInfo(
+                signers[0].name, size, head.checkpoint.root_hash, head.render(), self._clock()
+            )
+            connection.execute(
+                insert(log_checkpoints).values(
+                    tree_size=info.size, root_hash=info.root_hash, note=info.note, created_at=info.created_at
+                )
+            )
+            return info
+
+    def _check_consistent_with(self, latest: CheckpointInfo, size: int, root_then: bytes) -> None:
+        """A log must never sign a tree that contradicts a checkpoint it signed before (C2SP)."""
+        try:
+            previous = open_checkpoint(latest.note, self._keys.verifiers(), latest.origin)
+        except (NoteError, NoteVerificationError, ValueError) as exc:
+            raise LogIntegrityError(
+                "最新のチェックポイントがこのログの鍵で検証できないため、署名を中止しました。"
+            ) from exc
+        if latest.size > size or previous.checkpoint.root_hash != root_then:
+            raise LogIntegrityError(
+                f"木がサイズ {latest.size} の署名済みチェックポイントと一致しないため、署名を中止しました。"
+            )
+
+
+def _latest(connection: Connection) -> CheckpointInfo | None:
+    row = connection.execute(
+        select(log_checkpoints)
+        .order_by(log_checkpoints.c.tree_size.desc(), log_checkpoints.c.checkpoint_id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    origin = row.note.split("\n", 1)[0]
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
+    return CheckpointInfo(origin, int(row.tree_size), bytes(row.root_hash), row.note, created)
+
+
+def _parse_keys(texts: Sequence[str]) -> tuple[Verifier, ...]:
+    lines = [line for text in texts for line in text.splitlines() if line.strip()]
+    try:
+        return tuple(Verifier.parse(line) for line in lines)
+    except NoteError as exc:
+        raise InvalidInput(f"検証鍵の形式が不正です: {exc}") from exc

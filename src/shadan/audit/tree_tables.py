@@ -1,0 +1,71 @@
+"""Tables of the tamper-evident log: leaves, complete-subtree hashes, checkpoints, sequencer state.
+
+Declared on the access log's metadata so that Alembic and the schema test see one audit schema.
+`log_leaves` maps each gapless zero-based leaf index to the `access_events.seq` it logs (seq may have gaps:
+PostgreSQL sequences skip on rollback). `log_nodes` holds the hash of every complete subtree of level >= 1
+(level 0 is `log_leaves.leaf_hash`) under the key (level << 48) | index; see merkle.py for why. All three
+are append-only for the application; only `log_state` (one row) is updated, under the sequencing lock.
+
+No foreign key from leaves to events: retention will delete expired events while their leaves stay, and a
+missing event must be reported by verification, not prevented by a constraint the table owner can drop.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from shadan.audit.log import metadata
+
+_ID = BigInteger().with_variant(Integer, "sqlite")  # INTEGER PRIMARY KEY is SQLite's fast rowid key
+
+log_state = Table(
+    "log_state",
+    metadata,
+    Column("state_id", Integer, primary_key=True, autoincrement=False),
+    Column("tree_size", BigInteger, nullable=False),
+    # Every event with seq <= horizon_seq is a leaf, or its seq is a gap that settled (never committed).
+    Column("horizon_seq", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+log_leaves = Table(
+    "log_leaves",
+    metadata,
+    Column("leaf_index", _ID, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("leaf_hash", LargeBinary, nullable=False),
+    Column("sequenced_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("seq"),
+)
+
+# One integer key per node, (level << 48) | index: a proof's 2·log2(n) nodes are then one `IN` list on the
+# primary key (a statement compiled once), and each level is a contiguous key range for verification.
+NODE_KEY_SHIFT = 48
+
+log_nodes = Table(
+    "log_nodes",
+    metadata,
+    Column("node_key", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary, nullable=False),
+)
+
+log_checkpoints = Table(
+    "log_checkpoints",
+    metadata,
+    Column("checkpoint_id", _ID, primary_key=True, autoincrement=True),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("root_hash", LargeBinary, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index(None, "tree_size"),
+)

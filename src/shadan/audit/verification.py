@@ -1,0 +1,342 @@
+"""`shadan audit verify`: recompute the tree from the events and hold it against every signed checkpoint.
+
+One read-only snapshot of the database, streamed in leaf order in chunks (memory stays O(chunk + log n)):
+
+1. the trusted checkpoint (if given) and every stored checkpoint must carry a valid signature by a trusted
+   key and name this log; their sizes must not exceed the tree (truncation, rollback);
+2. for each leaf, its event's canonical entry is hashed again and compared with the stored leaf hash
+   (edited, reordered: changed; no event: deleted), the tree is rebuilt from these hashes with a compact
+   range, and its root at every checkpoint size must equal the signed root (history rewritten); while the
+   events agree, the stored subtree hashes that proofs are made from must equal the rebuilt ones;
+3. every event at or below the sequencer's horizon must be a leaf (inserted afterwards).
+
+The first failure of each kind is kept, with the sequence number where it was found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, Select, func, select
+
+from shadan.audit.checkpoint import Checkpoint, open_checkpoint
+from shadan.audit.entry import entry_bytes_from_json_text
+from shadan.audit.event_rows import EVENT_COLUMNS
+from shadan.audit.log import access_events
+from shadan.audit.merkle import CompactRange, NodeId, leaf_hash
+from shadan.audit.note import Verifier
+from shadan.audit.sequencer import read_state
+from shadan.audit.tree_store import read_level_ranges
+from shadan.audit.tree_tables import log_checkpoints, log_leaves, log_nodes
+from shadan.services.audit_log import (
+    LogFailure,
+    LogFailureKind,
+    Progress,
+    VerificationReport,
+)
+
+_PRIORITY = {kind: rank for rank, kind in enumerate(LogFailureKind)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    label_ja: str
+    label_en: str
+    root_hash: bytes
+
+
+@dataclass
+class _Findings:
+    failures: dict[LogFailureKind, LogFailure] = field(default_factory=dict)
+
+    def add(self, kind: LogFailureKind, seq: int | None, leaf: int | None, ja: str, en: str) -> None:
+        if kind not in self.failures:
+            self.failures[kind] = LogFailure(kind, seq, leaf, ja, en)
+
+    def has_event_failure(self) -> bool:
+        return bool({LogFailureKind.EVENT_CHANGED, LogFailureKind.EVENT_MISSING} & self.failures.keys())
+
+    def ordered(self) -> tuple[LogFailure, ...]:
+        return tuple(sorted(self.failures.values(), key=lambda f: (_PRIORITY[f.kind], f.seq or 0)))
+
+
+class LogAudit:
+    def __init__(
+        self, engine: Engine, verifiers: Sequence[Verifier], origin: str, chunk: int = 20_000
+    ) -> None:
+        self._engine = engine
+        self._verifiers = tuple(verifiers)
+        self._origin = origin
+        self._chunk = chunk
+
+    def run(self, trusted: str | None, progress: Progress) -> VerificationReport:
+        found = _Findings()
+        with self._engine.connect() as connection:
+            _read_only_snapshot(connection)
+            try:
+                return self._run(connection, trusted, progress, found)
+            finally:
+                connection.rollback()
+
+    def _run(
+        self, connection: Connection, trusted: str | None, progress: Progress, found: _Findings
+    ) -> VerificationReport:
+        targets: dict[int, list[_Target]] = {}
+        trusted_head = self._trusted(trusted, found)
+        if trusted is not None and trusted_head is None:
+            return self._report(0, 0, 0, 0, found)
+        checkpoints = self._checkpoints(connection, targets, found)
+        size = self._leaf_count(connection, found)
+        self._check_sizes(size, checkpoints, trusted_head, found)
+        if trusted_head is not None:
+            targets.setdefault(trusted_head.size, []).append(
+                _Target("信頼済みチェックポイント", "the trusted checkpoint", trusted_head.root_hash)
+            )
+        checked = self._stream(connection, size, targets, found, progress)
+        if checked == size and not found.failures:
+            self._check_node_count(connection, size, found)
+        pending = self._unlogged(connection, found)
+        return self._report(size, checked, len(checkpoints), pending, found)
+
+    def _report(
+        self, size: int, checked: int, checkpoints: int, pending: int, found: _Findings
+    ) -> VerificationReport:
+        return VerificationReport(self._origin, size, checked, checkpoints, pending, found.ordered())
+
+    def _trusted(self, trusted: str | None, found: _Findings) -> Checkpoint | None:
+        if trusted is None:
+            return None
+        try:
+            return open_checkpoint(trusted, self._verifiers, self._origin).checkpoint
+        except ValueError as exc:
+            found.add(
+                LogFailureKind.TRUSTED_CHECKPOINT_INVALID,
+                None,
+                None,
+                f"信頼済みチェックポイントを検証できません: {exc}",
+                f"the trusted checkpoint does not verify: {exc}",
+            )
+            return None
+
+    def _checkpoints(
+        self, connection: Connection, targets: dict[int, list[_Target]], found: _Findings
+    ) -> list[Checkpoint]:
+        valid: list[Checkpoint] = []
+        rows = connection.execute(
+            select(log_checkpoints).order_by(log_checkpoints.c.tree_size, log_checkpoints.c.checkpoint_id)
+        )
+        for row in rows:
+            try:
+                checkpoint = open_checkpoint(row.note, self._verifiers, self._origin).checkpoint
+            except ValueError as exc:
+                self._bad_checkpoint(found, row.checkpoint_id, row.tree_size, str(exc))
+                continue
+            if checkpoint.size != row.tree_size or checkpoint.root_hash != bytes(row.root_hash):
+                self._bad_checkpoint(found, row.checkpoint_id, row.tree_size, "record differs from its note")
+                continue
+            valid.append(checkpoint)
+            targets.setdefault(checkpoint.size, []).append(
+                _Target(
+                    f"チェックポイント #{row.checkpoint_id}",
+                    f"checkpoint #{row.checkpoint_id}",
+                    checkpoint.root_hash,
+                )
+            )
+        return valid
+
+    @staticmethod
+    def _bad_checkpoint(found: _Findings, checkpoint_id: int, size: int, why: str) -> None:
+        found.add(
+            LogFailureKind.CHECKPOINT_SIGNATURE,
+            None,
+            int(size),
+            f"チェックポイント #{checkpoint_id}（サイズ {size}）を信頼済みの鍵で検証できません: {why}",
+            f"checkpoint #{checkpoint_id} (size {size}) does not verify with the trusted keys: {why}",
+        )
+
+    @staticmethod
+    def _leaf_count(connection: Connection, found: _Findings) -> int:
+        count, last = connection.execute(
+            select(func.count(), func.max(log_leaves.c.leaf_index)).select_from(log_leaves)
+        ).one()
+        if count and last + 1 != count:
+            found.add(
+                LogFailureKind.TREE_CORRUPT,
+                None,
+                None,
+                f"葉の番号に欠けがあります（{count} 件、最大番号 {last}）",
+                f"leaf indices have a hole ({count} leaves, highest index {last})",
+            )
+        return int(count)
+
+    @staticmethod
+    def _check_sizes(
+        size: int, checkpoints: Sequence[Checkpoint], trusted: Checkpoint | None, found: _Findings
+    ) -> None:
+        signed = max((c.size for c in checkpoints), default=0)
+        if signed > size:
+            found.add(
+                LogFailureKind.TRUNCATED,
+                None,
+                size,
+                f"木は {size} 件ですが、署名済みチェックポイントは {signed} 件を含みます"
+                f"（葉 {size} 以降が消えています）",
+                f"the tree has {size} leaves but a signed checkpoint covers {signed}"
+                f" (leaves from {size} are gone)",
+            )
+        if trusted is not None and trusted.size > size:
+            found.add(
+                LogFailureKind.ROLLED_BACK,
+                None,
+                size,
+                f"木は {size} 件ですが、信頼済みチェックポイントは {trusted.size} 件を含みます",
+                f"the tree has {size} leaves but the trusted checkpoint covers {trusted.size}",
+            )
+
+    def _stream(
+        self,
+        connection: Connection,
+        size: int,
+        targets: dict[int, list[_Target]],
+        found: _Findings,
+        progress: Progress,
+    ) -> int:
+        tree = CompactRange()
+        built: dict[NodeId, bytes] = {}
+        while tree.size < size:
+            start = tree.size
+            rows = connection.execute(_leaf_query(start, self._chunk)).all()
+            for row in rows:
+                if row.leaf_index != tree.size:
+                    found.add(
+                        LogFailureKind.TREE_CORRUPT,
+                        None,
+                        tree.size,
+                        f"葉 {tree.size} がありません",
+                        f"leaf {tree.size} is missing",
+                    )
+                    return tree.size
+                tree.append(self._leaf(row, found), built.__setitem__)
+                for target in targets.get(tree.size, ()):
+                    self._compare_root(tree, row.leaf_seq, target, found)
+            if not found.has_event_failure():
+                self._compare_nodes(connection, start, tree.size, built, found)
+            built.clear()
+            progress(size, tree.size)
+            if not rows:
+                break
+        return tree.size
+
+    @staticmethod
+    def _leaf(row: Row[Any], found: _Findings) -> bytes:
+        stored = bytes(row.leaf_hash)
+        seq, index = row.leaf_seq, row.leaf_index
+        if row.seq is None:
+            found.add(
+                LogFailureKind.EVENT_MISSING,
+                seq,
+                index,
+                f"連番 {seq}（葉 {index}）のイベントが削除されています",
+                f"the event with seq {seq} (leaf {index}) has been deleted",
+            )
+            return stored
+        recomputed = leaf_hash(entry_bytes_from_json_text(row._mapping))
+        if recomputed != stored:
+            found.add(
+                LogFailureKind.EVENT_CHANGED,
+                seq,
+                index,
+                f"連番 {seq}（葉 {index}）のイベントが記録時の内容と異なります",
+                f"the event with seq {seq} (leaf {index}) differs from what was logged",
+            )
+        return recomputed
+
+    @staticmethod
+    def _compare_root(tree: CompactRange, seq: int, target: _Target, found: _Findings) -> None:
+        if tree.root() == target.root_hash:
+            return
+        found.add(
+            LogFailureKind.CHECKPOINT_MISMATCH,
+            None,
+            tree.size - 1,
+            f"{target.label_ja}（サイズ {tree.size}）の根ハッシュが、"
+            f"連番 {seq} までのイベントから計算した値と一致しません",
+            f"the root of {target.label_en} (size {tree.size}) differs from the events up to seq {seq}",
+        )
+
+    @staticmethod
+    def _compare_nodes(
+        connection: Connection, begin: int, end: int, built: dict[NodeId, bytes], found: _Findings
+    ) -> None:
+        stored = read_level_ranges(connection, begin, end)
+        if stored == built:
+            return
+        wrong = min(n for n in built.keys() | stored.keys() if built.get(n) != stored.get(n))
+        found.add(
+            LogFailureKind.TREE_CORRUPT,
+            None,
+            wrong.begin,
+            f"葉 {wrong.begin}〜{wrong.end - 1} の部分木ハッシュ（段 {wrong.level}）が誤っています",
+            f"the subtree hash over leaves {wrong.begin}-{wrong.end - 1} (level {wrong.level}) is wrong",
+        )
+
+    @staticmethod
+    def _check_node_count(connection: Connection, size: int, found: _Findings) -> None:
+        stored = connection.execute(select(func.count()).select_from(log_nodes)).scalar_one()
+        expected = size - size.bit_count()
+        if stored != expected:
+            found.add(
+                LogFailureKind.TREE_CORRUPT,
+                None,
+                None,
+                f"部分木ハッシュが {stored} 件あります（正しくは {expected} 件）",
+                f"there are {stored} subtree hashes where the tree has {expected}",
+            )
+
+    @staticmethod
+    def _unlogged(connection: Connection, found: _Findings) -> int:
+        horizon = read_state(connection).horizon_seq
+        missing = (
+            select(access_events.c.seq)
+            .outerjoin(log_leaves, log_leaves.c.seq == access_events.c.seq)
+            .where(log_leaves.c.seq.is_(None))
+        )
+        first = connection.execute(
+            missing.where(access_events.c.seq <= horizon).order_by(access_events.c.seq).limit(1)
+        ).scalar_one_or_none()
+        if first is not None:
+            found.add(
+                LogFailureKind.EVENT_UNLOGGED,
+                int(first),
+                None,
+                f"連番 {first} のイベントは木に記録されていません（記録済みの範囲への後からの挿入）",
+                f"the event with seq {first} is not in the tree (inserted into the logged range afterwards)",
+            )
+        pending = missing.where(access_events.c.seq > horizon).subquery()
+        return int(connection.execute(select(func.count()).select_from(pending)).scalar_one())
+
+
+def _leaf_query(start: int, limit: int) -> Select[Any]:
+    joined = log_leaves.outerjoin(access_events, access_events.c.seq == log_leaves.c.seq)
+    return (
+        select(
+            log_leaves.c.leaf_index,
+            log_leaves.c.seq.label("leaf_seq"),
+            log_leaves.c.leaf_hash,
+            *EVENT_COLUMNS,
+        )
+        .select_from(joined)
+        .where(log_leaves.c.leaf_index >= start)
+        .order_by(log_leaves.c.leaf_index)
+        .limit(limit)
+    )
+
+
+def _read_only_snapshot(connection: Connection) -> None:
+    """One consistent view for the whole run, even while app servers keep appending and sequencing."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")  # a WAL read transaction: its snapshot starts at the first read
+    else:
+        connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")

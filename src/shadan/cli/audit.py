@@ -1,0 +1,224 @@
+"""`shadan audit`: checkpoints, proofs and verification of the tamper-evident access log.
+
+Exit codes (docs/access-log.md): 0 success; 1 the command could not be carried out (unknown event, log
+refuses to sign, bad key file); 2 usage error; 10-20 `verify` found tampering, one code per kind;
+30-33 `verify-proof` refused the proof file, one code per reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from shadan.bootstrap import build, build_audit_log, build_proof_checker
+from shadan.config import Settings
+from shadan.domain.errors import DomainError
+from shadan.services.audit_log import (
+    AuditLogService,
+    CheckedProof,
+    CheckpointInfo,
+    ProofCheckFailed,
+    VerificationReport,
+)
+
+app = typer.Typer(help="アクセスログの改ざん検知（チェックポイント・証明・検証）", no_args_is_help=True)
+# soft_wrap: messages are never cut mid-word, whatever the terminal (or test runner) width.
+console = Console(soft_wrap=True, highlight=False)
+
+KeyFiles = Annotated[
+    list[Path],
+    typer.Option("--key", exists=True, dir_okay=False, readable=True, help="検証鍵ファイル（複数指定可）"),
+]
+
+
+@contextmanager
+def _service() -> Iterator[AuditLogService]:
+    shadan = build(Settings())
+    try:
+        yield build_audit_log(shadan)
+    except DomainError as exc:
+        console.print(f"[red]{escape(exc.message)}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        shadan.close()
+
+
+@app.command("checkpoint")
+def checkpoint(
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export", dir_okay=False, help="最新のチェックポイントを書き出す（規制当局等への提出用）"
+        ),
+    ] = None,
+) -> None:
+    """記録済みのイベントを木に加え、署名付きチェックポイントを作る（増えていなければ最新のもの）。"""
+    with _service() as service:
+        info = service.checkpoint()
+    _show_checkpoint(info)
+    if export is not None:
+        export.write_text(info.note, encoding="utf-8")
+        console.print(f"チェックポイントを {escape(str(export))} に書き出しました / checkpoint written")
+
+
+@app.command("proof")
+def proof(
+    seq: Annotated[int, typer.Argument(min=1, help="イベントの連番（seq）")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", dir_okay=False, help="証明ファイル（.tlog-proof）")
+    ],
+) -> None:
+    """1件のイベントの包含証明ファイル（C2SP tlog-proof）を書き出す。公開鍵だけで検証できる。"""
+    with _service() as service:
+        text = service.proof(seq)
+    output.write_text(text, encoding="utf-8")
+    console.print(
+        f"[green]連番 {seq} の証明を {escape(str(output))} に書き出しました[/green]"
+        f" / proof of seq {seq} written"
+    )
+
+
+@app.command("public-key")
+def public_key(
+    output: Annotated[Path | None, typer.Option("-o", "--output", dir_okay=False, help="書き出し先")] = None,
+) -> None:
+    """ログの検証鍵（signed-note 形式）を書き出す。監査人・規制当局に渡す。"""
+    with _service() as service:
+        key = service.public_key()
+    if output is None:
+        console.print(key, markup=False)
+        return
+    output.write_text(key + "\n", encoding="ascii")
+    console.print(f"検証鍵を {escape(str(output))} に書き出しました / verifier key written")
+
+
+@app.command("rotate-key")
+def rotate_key() -> None:
+    """署名鍵を更新する。新旧両方の鍵で署名した引継ぎチェックポイントを作る。旧チェックポイントは旧公開鍵で検証できる。"""
+    with _service() as service:
+        key = service.rotate_key()
+    console.print(
+        "[green]署名鍵を更新しました / signing key rotated[/green]. 新しい検証鍵 / new verifier key:"
+    )
+    console.print(key, markup=False)
+
+
+@app.command("verify-proof")
+def verify_proof(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="証明ファイル")],
+    key: KeyFiles,
+) -> None:
+    """証明ファイルを検証鍵だけで検証する（データベース・設定は使わない）。"""
+    keys = [k.read_text(encoding="utf-8") for k in key]
+    try:
+        checked = build_proof_checker().check(file.read_bytes(), keys)
+    except ProofCheckFailed as exc:
+        console.print(f"[red]証明を受け入れられません / proof rejected ({exc.problem.value})[/red]")
+        console.print(f"  {escape(exc.message)}")
+        raise typer.Exit(exc.problem.exit_code) from exc
+    _show_checked_proof(checked)
+
+
+@app.command("verify")
+def verify(
+    trusted: Annotated[
+        Path | None,
+        typer.Option(
+            "--trusted", exists=True, dir_okay=False, readable=True, help="以前に受け取ったチェックポイント"
+        ),
+    ] = None,
+    key: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--key", exists=True, dir_okay=False, readable=True, help="信頼する検証鍵（既定はログ自身の鍵）"
+        ),
+    ] = None,
+) -> None:
+    """イベントから木とチェックポイントを計算し直し、改ざんがあれば最初の不正な連番を示す。"""
+    trusted_text = trusted.read_text(encoding="utf-8") if trusted is not None else None
+    keys = [k.read_text(encoding="utf-8") for k in key or []]
+    with _service() as service, _progress() as progress:
+        report = service.verify(trusted_text, keys, progress)
+    _show_report(report)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command("run")
+def run(
+    interval: Annotated[float, typer.Option("--interval", min=0.1, help="確認の間隔（秒）")] = 5.0,
+    once: Annotated[bool, typer.Option("--once", help="1回だけ実行して終わる")] = False,
+) -> None:
+    """順序付けとチェックポイント作成を定期的に行う（N件ごと・T秒ごと）。Ctrl-C で終了。"""
+    with _service() as service, contextlib.suppress(KeyboardInterrupt):
+        while True:
+            info = service.tick()
+            if info is not None:
+                _show_checkpoint(info)
+            if once:
+                return
+            time.sleep(interval)
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[int, int], None]]:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("検証中 / verifying", total=None)
+
+        def update(total: int, done: int) -> None:
+            progress.update(task, total=total, completed=done)
+
+        yield update
+
+
+def _show_checkpoint(info: CheckpointInfo) -> None:
+    root = base64.b64encode(info.root_hash).decode()
+    console.print(
+        f"チェックポイント / checkpoint: ログ {escape(info.origin)}、サイズ {info.size:,}、根 {root}"
+        f"（{info.created_at:%Y-%m-%d %H:%M:%S} UTC）"
+    )
+
+
+def _show_checked_proof(checked: CheckedProof) -> None:
+    console.print(
+        f"[green]証明は正しく検証されました / proof verified[/green]: ログ {escape(checked.origin)}、"
+        f"葉 {checked.leaf_index}（木のサイズ {checked.tree_size:,}）"
+    )
+    try:
+        event = json.dumps(json.loads(checked.entry), ensure_ascii=False, indent=2, sort_keys=True)
+    except ValueError:
+        event = checked.entry.decode("utf-8", "replace")
+    console.print(event, markup=False)
+
+
+def _show_report(report: VerificationReport) -> None:
+    summary = (
+        f"ログ {escape(report.origin)}: イベント {report.events_checked:,} 件 / {report.tree_size:,} 葉、"
+        f"チェックポイント {report.checkpoints_checked} 件を検証"
+    )
+    if report.pending_events:
+        summary += (
+            f"（順序付け待ち {report.pending_events} 件 / {report.pending_events} events not yet sequenced）"
+        )
+    if report.ok:
+        console.print(f"[green]検証に成功しました / verification passed[/green] — {summary}")
+        return
+    console.print(f"[red]改ざんを検出しました / tampering detected[/red] — {summary}")
+    if report.first_bad_seq is not None:
+        console.print(f"最初の不正な連番 / first bad sequence number: [bold]{report.first_bad_seq}[/bold]")
+    for failure in report.failures:
+        ja, en = failure.kind.titles
+        console.print(f"[red]✗ {ja} / {en}[/red] (exit {failure.kind.exit_code})")
+        console.print(f"  {escape(failure.detail_ja)}")
+        console.print(f"  {escape(failure.detail_en)}")

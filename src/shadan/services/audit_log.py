@@ -1,0 +1,271 @@
+"""The tamper-evident access log as use cases: sequence, checkpoint, prove, verify (DESIGN §4.3).
+
+The ports below are implemented in audit/ (Merkle tree, signed notes, SQL tables) and wired in bootstrap.
+This module decides *when* things happen — a checkpoint every N events or T seconds, a checkpoint that
+covers an event before its proof is written — and names every kind of failure with its exit code and
+its message in Japanese and English.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from shadan.domain.errors import DomainError
+
+Clock = Callable[[], dt.datetime]
+Progress = Callable[[int, int], None]
+
+
+class LogIntegrityError(DomainError):
+    """The stored log contradicts what the log signed before; nothing more is signed until it is resolved."""
+
+    code = "log_integrity"
+
+
+class LogFailureKind(StrEnum):
+    """What `shadan audit verify` can find; the value order is the reporting priority."""
+
+    TRUSTED_CHECKPOINT_INVALID = "trusted_checkpoint_invalid"
+    CHECKPOINT_SIGNATURE = "checkpoint_signature"
+    ROLLED_BACK = "rolled_back"
+    TRUNCATED = "truncated"
+    EVENT_CHANGED = "event_changed"
+    EVENT_MISSING = "event_missing"
+    EVENT_UNLOGGED = "event_unlogged"
+    TREE_CORRUPT = "tree_corrupt"
+    CHECKPOINT_MISMATCH = "checkpoint_mismatch"
+
+    @property
+    def exit_code(self) -> int:
+        return FAILURE_EXIT_CODES[self]
+
+    @property
+    def titles(self) -> tuple[str, str]:
+        """(Japanese, English)."""
+        return FAILURE_TITLES[self]
+
+
+FAILURE_EXIT_CODES: dict[LogFailureKind, int] = {
+    LogFailureKind.EVENT_CHANGED: 10,
+    LogFailureKind.EVENT_MISSING: 11,
+    LogFailureKind.EVENT_UNLOGGED: 12,
+    LogFailureKind.TRUNCATED: 13,
+    LogFailureKind.ROLLED_BACK: 14,
+    LogFailureKind.CHECKPOINT_SIGNATURE: 15,
+    LogFailureKind.CHECKPOINT_MISMATCH: 16,
+    LogFailureKind.TREE_CORRUPT: 17,
+    LogFailureKind.TRUSTED_CHECKPOINT_INVALID: 20,
+}
+
+FAILURE_TITLES: dict[LogFailureKind, tuple[str, str]] = {
+    LogFailureKind.EVENT_CHANGED: (
+        "イベントが改ざんされています（編集・差し替え・並べ替え）",
+        "an event was changed (edited, replaced or reordered)",
+    ),
+    LogFailureKind.EVENT_MISSING: ("イベントが削除されています", "an event was deleted"),
+    LogFailureKind.EVENT_UNLOGGED: (
+        "木に記録されていないイベントがあります（後からの挿入）",
+        "an event is not in the tree (inserted afterwards)",
+    ),
+    LogFailureKind.TRUNCATED: ("ログの末尾が切り詰められています", "the log was truncated"),
+    LogFailureKind.ROLLED_BACK: (
+        "ログが信頼済みチェックポイントより前の状態に戻されています",
+        "the log was rolled back to a state older than the trusted checkpoint",
+    ),
+    LogFailureKind.CHECKPOINT_SIGNATURE: (
+        "チェックポイントの署名が不正です（偽造または別の鍵での再署名）",
+        "a checkpoint signature is invalid (forged, or re-signed with another key)",
+    ),
+    LogFailureKind.CHECKPOINT_MISMATCH: (
+        "署名済みチェックポイントとイベントが一致しません（履歴の書き換え）",
+        "a signed checkpoint does not match the events (history rewritten)",
+    ),
+    LogFailureKind.TREE_CORRUPT: (
+        "保存されている木のハッシュが壊れています",
+        "the stored tree hashes are corrupt",
+    ),
+    LogFailureKind.TRUSTED_CHECKPOINT_INVALID: (
+        "信頼済みチェックポイントを検証できません（形式・署名・ログ名）",
+        "the trusted checkpoint cannot be verified (format, signature or log name)",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LogFailure:
+    kind: LogFailureKind
+    seq: int | None
+    leaf_index: int | None
+    detail_ja: str
+    detail_en: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationReport:
+    origin: str
+    tree_size: int
+    events_checked: int
+    checkpoints_checked: int
+    pending_events: int
+    failures: tuple[LogFailure, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def first_bad_seq(self) -> int | None:
+        seqs = [f.seq for f in self.failures if f.seq is not None]
+        return min(seqs) if seqs else None
+
+    @property
+    def exit_code(self) -> int:
+        return self.failures[0].kind.exit_code if self.failures else 0
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointInfo:
+    origin: str
+    size: int
+    root_hash: bytes
+    note: str
+    created_at: dt.datetime
+
+
+class ProofProblem(StrEnum):
+    MALFORMED = "malformed"
+    SIGNATURE = "signature"
+    INCLUSION = "inclusion"
+    KEY = "key"
+
+    @property
+    def exit_code(self) -> int:
+        return PROOF_EXIT_CODES[self]
+
+
+PROOF_EXIT_CODES: dict[ProofProblem, int] = {
+    ProofProblem.MALFORMED: 30,
+    ProofProblem.SIGNATURE: 31,
+    ProofProblem.INCLUSION: 32,
+    ProofProblem.KEY: 33,
+}
+
+
+class ProofCheckFailed(DomainError):
+    code = "proof_check_failed"
+
+    def __init__(self, problem: ProofProblem, message: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedProof:
+    origin: str
+    tree_size: int
+    leaf_index: int
+    entry: bytes
+
+
+class TransparencyLog(Protocol):
+    """The stored Merkle tree over access_events with its signed checkpoints."""
+
+    def sequence(self) -> int:
+        """Give leaves to committed events not in the tree yet; returns the tree size."""
+        ...
+
+    def latest_checkpoint(self) -> CheckpointInfo | None: ...
+
+    def sign_checkpoint(self) -> CheckpointInfo:
+        """Sign and store a checkpoint of the current tree (LogIntegrityError if it contradicts history)."""
+        ...
+
+    def leaf_index_of(self, seq: int) -> int | None: ...
+
+    def proof_for_event(self, seq: int) -> str:
+        """The tlog-proof file of the event against the latest checkpoint (NotFound if not covered)."""
+        ...
+
+    def verifier_key(self) -> str: ...
+
+    def rotate_key(self) -> str:
+        """A new signing key for the same log, and a hand-over checkpoint signed by the old and the new key;
+        returns the new verifier key. Old checkpoints stay verifiable with the old public key."""
+        ...
+
+    def verify(
+        self, trusted: str | None, verifier_keys: Sequence[str], progress: Progress
+    ) -> VerificationReport:
+        """Recompute the tree and checkpoints from the events. Empty `verifier_keys`: the log's own keys."""
+        ...
+
+
+class ProofChecker(Protocol):
+    """Checks a tlog-proof file with verifier keys only: no database, no settings."""
+
+    def check(self, proof_file: bytes, verifier_keys: Sequence[str]) -> CheckedProof: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointPolicy:
+    every_events: int = 1000
+    every_seconds: float = 60.0
+
+
+class AuditLogService:
+    def __init__(self, log: TransparencyLog, clock: Clock, policy: CheckpointPolicy | None = None) -> None:
+        self._log = log
+        self._clock = clock
+        self._policy = policy or CheckpointPolicy()
+
+    def tick(self) -> CheckpointInfo | None:
+        """The periodic job: sequence, then sign a checkpoint when N events or T seconds have passed."""
+        size = self._log.sequence()
+        latest = self._log.latest_checkpoint()
+        if latest is None:
+            return self._log.sign_checkpoint()
+        grown = size - latest.size
+        age = (self._clock() - latest.created_at).total_seconds()
+        if grown >= self._policy.every_events or (grown > 0 and age >= self._policy.every_seconds):
+            return self._log.sign_checkpoint()
+        return None
+
+    def checkpoint(self) -> CheckpointInfo:
+        """On demand: a checkpoint of everything committed now (the latest one if nothing was added)."""
+        size = self._log.sequence()
+        latest = self._log.latest_checkpoint()
+        if latest is not None and latest.size == size:
+            return latest
+        return self._log.sign_checkpoint()
+
+    def latest_checkpoint(self) -> CheckpointInfo | None:
+        return self._log.latest_checkpoint()
+
+    def proof(self, seq: int) -> str:
+        """The stand-alone proof file of one event, signing a covering checkpoint first if needed."""
+        self._log.sequence()
+        index = self._log.leaf_index_of(seq)
+        latest = self._log.latest_checkpoint()
+        if index is not None and (latest is None or latest.size <= index):
+            self._log.sign_checkpoint()
+        return self._log.proof_for_event(seq)
+
+    def public_key(self) -> str:
+        return self._log.verifier_key()
+
+    def rotate_key(self) -> str:
+        self._log.sequence()
+        return self._log.rotate_key()
+
+    def verify(
+        self, trusted: str | None = None, verifier_keys: Sequence[str] = (), progress: Progress | None = None
+    ) -> VerificationReport:
+        return self._log.verify(trusted, verifier_keys, progress or _no_progress)
+
+
+def _no_progress(_total: int, _done: int) -> None:
+    return None

@@ -1,0 +1,73 @@
+"""Helpers of the tamper-evident log tests: a test clock, events through the real append path, and the
+RFC 6962 root computed the naive way."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from sqlalchemy import Engine, insert
+
+from shadan.audit.log import SqlAccessLog, access_events, event_to_row
+from shadan.domain.events import AccessEvent
+from shadan.domain.vocabulary import Action, Outcome, ResourceType
+
+ORIGIN = "test.example/access-log"
+SETTLE = dt.timedelta(seconds=30)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = dt.datetime(2025, 4, 1, 0, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+def event(i: int, **changes: Any) -> AccessEvent:
+    values: dict[str, Any] = {
+        "event_id": f"ev-{i:06d}",
+        "ts": dt.datetime(2025, 4, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=i),
+        "system": "shadan",
+        "account_id": "k.tanaka",
+        "person_id": "p001",
+        "company_id": "td06",
+        "action": Action.VIEW,
+        "resource_type": ResourceType.SUPPLY_POINT,
+        "resource_ids": (f"06000011112222333{i:05d}",),
+        "categories": ("supply_point", "location"),
+        "outcome": Outcome.ALLOWED,
+        "purpose": "託送業務",
+        "terminal_id": "OSK-TD-0612",
+        "source_ip": "10.0.0.7",
+        "extra": {"n": i},
+    }
+    return AccessEvent(**(values | changes))
+
+
+def append(engine: Engine, first: int, count: int) -> None:
+    """Events through the production append path, committed together."""
+    with engine.begin() as connection:
+        SqlAccessLog(connection).append([event(i) for i in range(first, first + count)])
+
+
+def append_at(engine: Engine, seq: int, i: int | None = None) -> None:
+    """One event with an explicit seq: a gap or a late commit, on SQLite as on PostgreSQL."""
+    with engine.begin() as connection:
+        connection.execute(insert(access_events).values(seq=seq, **event_to_row(event(i or seq))))
+
+
+def naive_root(hashes: list[bytes]) -> bytes:
+    """MTH exactly as RFC 6962 §2.1 writes it, for comparison with the stored tree."""
+    if not hashes:
+        return hashlib.sha256(b"").digest()
+    if len(hashes) == 1:
+        return hashes[0]
+    k = 1
+    while k * 2 < len(hashes):
+        k *= 2
+    return hashlib.sha256(b"\x01" + naive_root(hashes[:k]) + naive_root(hashes[k:])).digest()

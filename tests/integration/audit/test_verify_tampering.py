@@ -1,0 +1,269 @@
+"""`verify` finds every kind of tampering, done the way an attacker with the owner role would do it (raw
+SQL), and names the first bad sequence number and the failure kind (DESIGN §6 reliability)."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+from audit_support import ORIGIN, SETTLE, Clock, append, append_at
+from sqlalchemy import Connection, Engine, text
+
+from shadan.audit.checkpoint import Checkpoint, sign_checkpoint
+from shadan.audit.keys import FileKeyStore
+from shadan.audit.note import Signer
+from shadan.audit.transparency_log import SqlTransparencyLog
+from shadan.services.audit_log import AuditLogService, LogFailureKind, VerificationReport
+
+
+@pytest.fixture
+def trusted(engine: Engine, service: AuditLogService) -> str:
+    """30 events with checkpoints at 10, 20 and 30; the last one was handed to the regulator."""
+    for first in (1, 11, 21):
+        append(engine, first, 10)
+        service.checkpoint()
+    latest = service.latest_checkpoint()
+    assert latest is not None
+    return latest.note
+
+
+def tamper(owner: Engine, *statements: str) -> None:
+    with owner.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+
+
+def drop_nodes_above(size: int) -> str:
+    """Delete the subtree hashes a tree of `size` leaves does not have yet (key = level << 48 | index)."""
+    level, index = "(node_key / 281474976710656)", "(node_key % 281474976710656)"
+    return f"DELETE FROM log_nodes WHERE ({index} + 1) * power(2, {level}) > {size}"
+
+
+def only(report: VerificationReport) -> tuple[LogFailureKind, int | None]:
+    assert not report.ok
+    return report.failures[0].kind, report.first_bad_seq
+
+
+def test_an_untouched_log_verifies(engine: Engine, service: AuditLogService, trusted: str) -> None:
+    append(engine, 31, 2)  # committed, not yet sequenced: pending, not a failure
+    report = service.verify(trusted)
+    assert report.ok
+    assert report.exit_code == 0
+    assert (report.tree_size, report.events_checked, report.checkpoints_checked) == (30, 30, 3)
+    assert report.pending_events == 2
+
+
+def test_progress_is_reported(service: AuditLogService, trusted: str) -> None:
+    seen: list[tuple[int, int]] = []
+    service.verify(trusted, progress=lambda total, done: seen.append((total, done)))
+    assert seen[-1] == (30, 30)
+
+
+def test_an_edited_event(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
+    tamper(owner_engine, "UPDATE access_events SET purpose = '営業活動' WHERE seq = 12")
+    report = service.verify(trusted)
+    assert only(report) == (LogFailureKind.EVENT_CHANGED, 12)
+    assert report.exit_code == 10
+    assert "連番 12" in report.failures[0].detail_ja
+    # The edit also makes the signed roots from 20 on unreachable: reported after the cause.
+    assert report.failures[-1].kind is LogFailureKind.CHECKPOINT_MISMATCH
+
+
+def test_an_edited_event_and_leaf_hash(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
+    """Recomputing the leaf hash does not help: the signed roots still disagree."""
+    tamper(owner_engine, "UPDATE access_events SET outcome = 'denied' WHERE seq = 5")
+    with owner_engine.begin() as connection:
+        _rehash_leaf(connection, 5)
+    report = service.verify(trusted)
+    kinds = [f.kind for f in report.failures]
+    # The leaf agrees with the event now, but the subtree above it and every signed root do not.
+    assert kinds == [LogFailureKind.TREE_CORRUPT, LogFailureKind.CHECKPOINT_MISMATCH]
+    assert report.failures[0].leaf_index == 4
+    assert report.exit_code == 17
+
+
+def test_a_deleted_event(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
+    tamper(owner_engine, "DELETE FROM access_events WHERE seq = 15")
+    report = service.verify(trusted)
+    assert only(report) == (LogFailureKind.EVENT_MISSING, 15)
+    assert report.exit_code == 11
+
+
+def test_an_event_inserted_by_renumbering(
+    owner_engine: Engine, service: AuditLogService, trusted: str
+) -> None:
+    """Room for a forged event in the middle: shift seq 18.. up by one and insert at 18."""
+    tamper(
+        owner_engine,
+        "UPDATE access_events SET seq = seq + 1000 WHERE seq >= 18",
+        "UPDATE access_events SET seq = seq - 999 WHERE seq >= 1000",
+        "INSERT INTO access_events SELECT 18, 'forged', ts, system, account_id, person_id, company_id,"
+        " action, resource_type, resource_ids, categories, withheld_categories, terminal_id, source_ip,"
+        " outcome, purpose, policy_ids, detail, extra FROM access_events WHERE seq = 17",
+    )
+    assert only(service.verify(trusted)) == (LogFailureKind.EVENT_CHANGED, 18)
+
+
+def test_an_event_inserted_into_a_settled_gap(
+    engine: Engine, owner_engine: Engine, service: AuditLogService, clock: Clock, trusted: str
+) -> None:
+    append_at(engine, 40)  # seq 31..39 never committed (rolled back)
+    service.checkpoint()
+    clock.advance(SETTLE.total_seconds() + 1)
+    service.checkpoint()  # the gap has settled: its numbers can no longer commit
+    append_at(owner_engine, 35)  # backdated into the gap
+    service.checkpoint()  # the sequencer does not take it: the gap had settled
+    report = service.verify(trusted)
+    assert only(report) == (LogFailureKind.EVENT_UNLOGGED, 35)
+    assert report.exit_code == 12
+
+
+def test_reordered_events(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
+    tamper(
+        owner_engine,
+        "UPDATE access_events SET seq = 1000 WHERE seq = 12",
+        "UPDATE access_events SET seq = 12 WHERE seq = 13",
+        "UPDATE access_events SET seq = 13 WHERE seq = 1000",
+    )
+    assert only(service.verify(trusted)) == (LogFailureKind.EVENT_CHANGED, 12)
+
+
+def test_truncation(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
+    """The last five events cut off with their leaves and subtree hashes; the checkpoints remain."""
+    tamper(
+        owner_engine,
+        "DELETE FROM access_events WHERE seq > 25",
+        "DELETE FROM log_leaves WHERE leaf_index >= 25",
+        drop_nodes_above(25),
+        "UPDATE log_state SET tree_size = 25, horizon_seq = 25",
+    )
+    report = service.verify()
+    assert report.failures[0].kind is LogFailureKind.TRUNCATED
+    assert report.failures[0].leaf_index == 25
+    assert report.exit_code == 13
+
+
+def test_rollback_to_an_older_consistent_state(
+    owner_engine: Engine, service: AuditLogService, trusted: str
+) -> None:
+    """A restored backup of size 15: consistent in itself, so only the trusted checkpoint shows it."""
+    tamper(
+        owner_engine,
+        "DELETE FROM access_events WHERE seq > 15",
+        "DELETE FROM log_leaves WHERE leaf_index >= 15",
+        drop_nodes_above(15),
+        "DELETE FROM log_checkpoints WHERE tree_size > 15",
+        "UPDATE log_state SET tree_size = 15, horizon_seq = 15",
+    )
+    assert service.verify().ok
+    report = service.verify(trusted)
+    assert report.failures[0].kind is LogFailureKind.ROLLED_BACK
+    assert report.exit_code == 14
+
+
+def test_a_forged_checkpoint(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
+    fake_root = base64.b64encode(bytes(32)).decode()
+    with owner_engine.begin() as connection:
+        note = connection.execute(text("SELECT note FROM log_checkpoints WHERE tree_size = 20")).scalar_one()
+        lines = note.split("\n")
+        lines[2] = fake_root
+        connection.execute(
+            text("UPDATE log_checkpoints SET note = :n, root_hash = :r WHERE tree_size = 20"),
+            {"n": "\n".join(lines), "r": bytes(32)},
+        )
+    report = service.verify(trusted)
+    assert report.failures[0].kind is LogFailureKind.CHECKPOINT_SIGNATURE
+    assert report.exit_code == 15
+
+
+def test_a_checkpoint_re_signed_with_another_key(
+    owner_engine: Engine, service: AuditLogService, trusted: str
+) -> None:
+    attacker = Signer.generate(ORIGIN)
+    note = sign_checkpoint(Checkpoint(ORIGIN, 30, bytes(32)), [attacker]).render()
+    tamper(owner_engine, "DELETE FROM log_checkpoints WHERE tree_size = 30")
+    with owner_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO log_checkpoints (tree_size, root_hash, note, created_at) VALUES (30, :r, :n, :t)"
+            ),
+            {"r": bytes(32), "n": note, "t": "2025-04-01 00:00:00"},
+        )
+    assert service.verify().failures[0].kind is LogFailureKind.CHECKPOINT_SIGNATURE
+
+
+def test_a_complete_rewrite_with_the_stolen_key_is_caught_by_the_trusted_checkpoint(
+    engine: Engine, owner_engine: Engine, service: AuditLogService, trusted: str
+) -> None:
+    """Edit an event, rebuild the whole tree and re-sign every checkpoint with the log's own key: the
+    database agrees with itself, and only a checkpoint held outside shows the rewrite."""
+    tamper(
+        owner_engine,
+        "UPDATE access_events SET account_id = 'someone.else' WHERE seq = 7",
+        "DELETE FROM log_checkpoints",
+        "DELETE FROM log_nodes",
+        "DELETE FROM log_leaves",
+        "DELETE FROM log_state",
+    )
+    service.checkpoint()
+    assert service.verify().ok
+    report = service.verify(trusted)
+    assert report.failures[0].kind is LogFailureKind.CHECKPOINT_MISMATCH
+    assert report.exit_code == 16
+
+
+def test_a_rewrite_with_a_replaced_key_is_caught_by_the_auditors_key(
+    engine: Engine, owner_engine: Engine, service: AuditLogService, clock: Clock, tmp_path: Path, trusted: str
+) -> None:
+    auditor_key = service.public_key()
+    tamper(
+        owner_engine,
+        "UPDATE access_events SET account_id = 'someone.else' WHERE seq = 7",
+        "DELETE FROM log_checkpoints",
+        "DELETE FROM log_nodes",
+        "DELETE FROM log_leaves",
+        "DELETE FROM log_state",
+    )
+    forger = SqlTransparencyLog(engine, FileKeyStore(tmp_path / "forged", ORIGIN), clock, SETTLE)
+    forged = AuditLogService(forger, clock)
+    forged.checkpoint()
+    assert forged.verify().ok  # with its own key the forgery looks fine ...
+    report = forged.verify(verifier_keys=[auditor_key])  # ... not with the key the auditor holds
+    assert report.failures[0].kind is LogFailureKind.CHECKPOINT_SIGNATURE
+    assert forged.verify(trusted).failures[0].kind is LogFailureKind.TRUSTED_CHECKPOINT_INVALID
+
+
+def test_corrupt_subtree_hashes(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
+    tamper(
+        owner_engine,
+        # The subtree over leaves 6-7 (level 1, index 3) gets the hash of leaf 0.
+        f"UPDATE log_nodes SET hash = leaf_hash FROM log_leaves WHERE node_key = {(1 << 48) | 3}"
+        " AND leaf_index = 0",
+    )
+    report = service.verify(trusted)
+    assert report.failures[0].kind is LogFailureKind.TREE_CORRUPT
+    assert report.failures[0].leaf_index == 6
+    assert report.exit_code == 17
+
+
+def test_a_trusted_checkpoint_of_another_log_is_refused(service: AuditLogService, trusted: str) -> None:
+    stranger = sign_checkpoint(Checkpoint(ORIGIN, 30, bytes(32)), [Signer.generate(ORIGIN)]).render()
+    report = service.verify(stranger)
+    assert report.failures[0].kind is LogFailureKind.TRUSTED_CHECKPOINT_INVALID
+    assert report.exit_code == 20
+    assert service.verify("not a checkpoint").exit_code == 20
+
+
+def _rehash_leaf(connection: Connection, seq: int) -> None:
+    from sqlalchemy import select, update
+
+    from shadan.audit.entry import entry_bytes
+    from shadan.audit.log import access_events
+    from shadan.audit.merkle import leaf_hash
+    from shadan.audit.tree_tables import log_leaves
+
+    row = connection.execute(select(access_events).where(access_events.c.seq == seq)).mappings().one()
+    connection.execute(
+        update(log_leaves).where(log_leaves.c.seq == seq).values(leaf_hash=leaf_hash(entry_bytes(row)))
+    )
