@@ -7,7 +7,6 @@ The files and the demo state live in SHADAN_HOME/demo/.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from shadan.services.demo_logins import AccountAdmin, DemoLogin, issue_logins
-from shadan.services.demo_scenario import Auth, Scenario, ScenarioReport, Transfers, Vault
+from shadan.services.demo_scenario import Scenario, ScenarioReport, ScenarioServices
 from shadan.services.demo_world import (
     HrMasterLoader,
     RegistryImporter,
@@ -26,14 +25,13 @@ from shadan.services.demo_world import (
     build_world,
 )
 from shadan.services.identity import Actor, local_day
-from shadan.services.ports import UnitOfWorkFactory
 from shadan.services.synthetic.generator import DEFAULT_SEED, DEFAULT_SIZE
 
 DEMO_DIRECTORY = "demo"
 TOTP_STEPS_FILE = "totp_steps.json"
 
 
-class DemoServices(Protocol):
+class DemoServices(ScenarioServices, Protocol):
     """The container as the demo sees it (bootstrap's `Shadan` fits structurally)."""
 
     @property
@@ -44,21 +42,6 @@ class DemoServices(Protocol):
 
     @property
     def accounts(self) -> AccountAdmin: ...
-
-    @property
-    def auth(self) -> Auth: ...
-
-    @property
-    def vault(self) -> Vault: ...
-
-    @property
-    def transfers(self) -> Transfers: ...
-
-    @property
-    def uow(self) -> UnitOfWorkFactory: ...
-
-    @property
-    def clock(self) -> Callable[[], dt.datetime]: ...
 
 
 @dataclass(frozen=True, slots=True)
