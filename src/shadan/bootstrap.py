@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, make_url
@@ -19,6 +17,7 @@ from shadan.policy.catalog import load_default_catalog
 from shadan.services.accounts import AccountService
 from shadan.services.audit_log import AuditLogService, ProofChecker
 from shadan.services.authentication import AuthService
+from shadan.services.clock import Clock, utc_now
 from shadan.services.credentials import TEST_ARGON2, Argon2Hasher
 from shadan.services.hr_master import HrMasterService
 from shadan.services.identity import IdentityPolicy
@@ -28,12 +27,6 @@ from shadan.services.transfers import TransferService
 from shadan.services.vault import VaultService
 from shadan.store.database import make_engine, migrate
 from shadan.store.unit_of_work import SqlUnitOfWorkFactory
-
-Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -20,16 +20,15 @@ from shadan.domain.passwords import PasswordRules, check
 from shadan.domain.roles import RoleCatalog
 from shadan.domain.vocabulary import AuditTag, CompanyKind, Outcome, ResourceType
 from shadan.services.account_ids import canonical_account_id, refuse_if_shared, validate_account_id
+from shadan.services.clock import Clock, utc_now
 from shadan.services.credentials import Argon2Hasher, new_totp_secret, provisioning_uri
 from shadan.services.identity import (
     IDENTITY_REALM,
     Actor,
-    Clock,
     EventFactory,
     IdentityPolicy,
     check_roles,
     local_day,
-    utc_now,
 )
 from shadan.services.ports import UnitOfWork, UnitOfWorkFactory
 from shadan.services.throttling import Throttle, ThrottleKeys

@@ -24,16 +24,15 @@ from shadan.domain.passwords import is_expired
 from shadan.domain.roles import RoleCatalog
 from shadan.domain.vocabulary import Action, AuditTag, Outcome, ResourceType
 from shadan.services.account_ids import canonical_account_id
+from shadan.services.clock import Clock, utc_now
 from shadan.services.credentials import Argon2Hasher, matching_totp_step
 from shadan.services.identity import (
     IDENTITY_REALM,
     Actor,
-    Clock,
     EventFactory,
     IdentityPolicy,
     effective_roles,
     local_day,
-    utc_now,
 )
 from shadan.services.log_sink import UnitOfWorkLogSink
 from shadan.services.ports import AccessLogSink, SessionRecord, SessionSnapshot, UnitOfWork, UnitOfWorkFactory

@@ -21,6 +21,7 @@ from shadan.domain.events import AccessEvent
 from shadan.domain.identity import Account, AccountKind, AccountStatus, Company, Employment
 from shadan.domain.roles import RoleCatalog
 from shadan.domain.vocabulary import AuditTag, Outcome, ResourceType
+from shadan.services.clock import Clock, utc_now
 from shadan.services.hr_master_format import (
     AccountRow,
     CompaniesFile,
@@ -32,15 +33,7 @@ from shadan.services.hr_master_format import (
     parse_companies,
     parse_staff,
 )
-from shadan.services.identity import (
-    IDENTITY_REALM,
-    Actor,
-    Clock,
-    EventFactory,
-    local_day,
-    role_fits,
-    utc_now,
-)
+from shadan.services.identity import IDENTITY_REALM, Actor, EventFactory, local_day, role_fits
 from shadan.services.ports import UnitOfWork, UnitOfWorkFactory
 from shadan.services.tabular import RowError
 from shadan.services.transfers import TransferOrder, Transferrer, role_change_events

@@ -20,14 +20,9 @@ from shadan.domain.events import AccessEvent
 from shadan.domain.roles import RoleCatalog
 from shadan.domain.vocabulary import Action, AuditTag, CompanyKind, Outcome, ResourceType
 
-Clock = Callable[[], dt.datetime]
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 # Identity work touches no registry row; the system realm is the one meant for such work.
 IDENTITY_REALM = "system"
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def local_day(now: dt.datetime) -> dt.date:

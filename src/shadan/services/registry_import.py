@@ -23,6 +23,7 @@ from shadan.domain.errors import InvalidInput
 from shadan.domain.events import AccessEvent
 from shadan.domain.registry import CONTRACT_FIELDS, FIXED_FIELD_CATEGORIES, SupplyPoint
 from shadan.domain.vocabulary import Action, AuditTag, InfoCategory, Outcome, ResourceType
+from shadan.services.clock import Clock, utc_now
 from shadan.services.ports import RegistryRepository, UnitOfWorkFactory
 from shadan.services.registry_rows import (
     COLUMNS,
@@ -84,7 +85,7 @@ class RegistryImportService:
         uow: UnitOfWorkFactory,
         system_name: str,
         *,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        clock: Clock = utc_now,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         chunk_rows: int = 5_000,
     ) -> None:

@@ -33,6 +33,7 @@ from shadan.domain.switching import (
     codes_of,
 )
 from shadan.domain.vocabulary import Action, InfoCategory, Outcome, ResourceType
+from shadan.services.clock import Clock, utc_now
 from shadan.services.ports import RegistryRepository, UnitOfWorkFactory
 from shadan.services.switching_checks import (
     Assessment,
@@ -105,7 +106,7 @@ class SwitchingService:
         uow: UnitOfWorkFactory,
         system_name: str,
         *,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        clock: Clock = utc_now,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         chunk_rows: int = 10_000,
     ) -> None:

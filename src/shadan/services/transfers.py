@@ -17,15 +17,8 @@ from shadan.domain.events import AccessEvent
 from shadan.domain.identity import Account, AccountKind, Employment
 from shadan.domain.roles import RoleCatalog
 from shadan.domain.vocabulary import AuditTag, ResourceType
-from shadan.services.identity import (
-    IDENTITY_REALM,
-    Actor,
-    Clock,
-    EventFactory,
-    check_roles,
-    local_day,
-    utc_now,
-)
+from shadan.services.clock import Clock, utc_now
+from shadan.services.identity import IDENTITY_REALM, Actor, EventFactory, check_roles, local_day
 from shadan.services.ports import UnitOfWork, UnitOfWorkFactory
 
 REVOKE_REASON = "transfer"

@@ -170,8 +170,8 @@ class SqlIdentityRepository:
             .values(**_account_values(account))
         )
         if done.rowcount == 0:
-            self.create_account(account, dt.datetime.now(dt.UTC))
-            return
+            # Saving updates an existing account; creation goes through create_account and its checks.
+            raise LookupError(f"no account {account.account_id!r} to save")
         self._replace_roles(account.account_id, account.roles)
 
     def claim_totp_step(self, account_id: str, step: int) -> bool:
