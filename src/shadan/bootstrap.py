@@ -15,7 +15,7 @@ from shadan.domain.roles import RoleCatalog
 from shadan.policy.authorizer import CedarAuthorizer
 from shadan.policy.catalog import load_default_catalog
 from shadan.services.accounts import AccountService
-from shadan.services.audit_log import AuditLogService, ProofChecker
+from shadan.services.audit_log import AuditLogService, CheckpointPolicy, ProofChecker
 from shadan.services.authentication import AuthService
 from shadan.services.clock import Clock, utc_now
 from shadan.services.credentials import TEST_ARGON2, Argon2Hasher
@@ -91,8 +91,10 @@ def build(settings: Settings | None = None, clock: Clock = utc_now) -> Shadan:
 
 def build_audit_log(shadan: Shadan) -> AuditLogService:
     """The tamper-evident log on the container's database; its signing key lives in SHADAN_HOME/keys."""
-    keys = FileKeyStore(shadan.settings.home / "keys", default_origin(shadan.settings.system_name))
-    return AuditLogService(SqlTransparencyLog(shadan.engine, keys, shadan.clock), shadan.clock)
+    settings = shadan.settings
+    keys = FileKeyStore(settings.home / "keys", settings.log_origin or default_origin(settings.system_name))
+    policy = CheckpointPolicy(settings.log_checkpoint_events, settings.log_checkpoint_seconds)
+    return AuditLogService(SqlTransparencyLog(shadan.engine, keys, shadan.clock), shadan.clock, policy)
 
 
 def build_proof_checker() -> ProofChecker:

@@ -50,6 +50,26 @@ class Settings(BaseSettings):
     dev_mfa_bypass: bool = Field(
         default=False, description="Development only: accept the code 000000 for TOTP (demo logins)."
     )
+    log_origin: str | None = Field(
+        default=None,
+        description="Name (origin) of a new log key; default `<system_name>/access-log/<random>`.",
+    )
+    log_checkpoint_events: int = Field(default=1000, ge=1, description="Sign a checkpoint every N events.")
+    log_checkpoint_seconds: float = Field(
+        default=60.0, gt=0, description="… or when T seconds have passed since the last one."
+    )
+    log_tick_seconds: float = Field(
+        default=5.0, ge=0, description="How often `shadan serve` sequences the log (0: not in serve)."
+    )
+    log_retention_years: int = Field(
+        default=5, ge=5, description="Years the access log is kept before whole segments may be deleted."
+    )
+    archive_dir: Path | None = Field(
+        default=None, description="Parquet archive of the access log; default SHADAN_HOME/archive."
+    )
+    switching_match_days: int = Field(
+        default=5, ge=1, description="Business days the other half of a switch has to arrive in."
+    )
     bench_disable_policy_and_log: bool = Field(
         default=False, description="Benchmark only: skip policy and log, for the overhead ratio."
     )
@@ -81,6 +101,10 @@ class Settings(BaseSettings):
     @property
     def resolved_migration_url(self) -> str:
         return self.migration_database_url or self.resolved_database_url
+
+    @property
+    def resolved_archive_dir(self) -> Path:
+        return self.archive_dir or self.home / "archive"
 
     def ensure_home(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shadan.domain.vocabulary import CompanyKind, InfoCategory
+from shadan.domain.vocabulary import AdminArea, CompanyKind, InfoCategory
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +20,7 @@ class RoleDefinition:
     company_kinds: frozenset[CompanyKind]
     categories: frozenset[InfoCategory]
     purposes: frozenset[str]
-    administers: frozenset[str] = frozenset()
+    administers: frozenset[AdminArea] = frozenset()
 
     @property
     def sees_non_public(self) -> bool:
@@ -40,6 +40,10 @@ class RoleCatalog:
 
     def categories_of(self, role_names: frozenset[str]) -> frozenset[InfoCategory]:
         return frozenset(c for r in role_names if r in self.roles for c in self.roles[r].categories)
+
+    def administers(self, role_names: frozenset[str], area: AdminArea) -> bool:
+        """Whether any of the roles manages `area` (the gate of the administrative pages)."""
+        return any(area in self.roles[r].administers for r in role_names if r in self.roles)
 
     def needs_mfa(self, role_names: frozenset[str]) -> bool:
         return bool(self.categories_of(role_names))

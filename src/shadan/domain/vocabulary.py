@@ -72,6 +72,22 @@ class ResourceType(StrEnum):
     ACCESS_LOG = "access_log"
 
 
+class AdminArea(StrEnum):
+    """Areas outside the records that a role manages (`administers` in policy/roles.toml)."""
+
+    ACCOUNTS = "accounts"
+    ROLES = "roles"
+    TRANSFERS = "transfers"
+    DISASTERS = "disasters"
+    ACCESS_LOG = "access_log"
+    FINDINGS = "findings"
+    EVIDENCE = "evidence"
+    CONFIGURATION = "configuration"
+    HEALTH = "health"
+    EVALUATIONS = "evaluations"
+    REPORTS = "reports"
+
+
 class AuditTag(StrEnum):
     """Why an administrative event was recorded (warehouse-style tags)."""
 

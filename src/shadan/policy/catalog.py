@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from shadan.domain.roles import Purpose, RoleCatalog, RoleDefinition
-from shadan.domain.vocabulary import CompanyKind, InfoCategory
+from shadan.domain.vocabulary import AdminArea, CompanyKind, InfoCategory
 
 DEFAULT_ROLES_FILE = "roles.toml"
 _ROLE_KEYS = frozenset({"label", "company_kinds", "categories", "purposes", "administers"})
 _PURPOSE_KEYS = frozenset({"categories"})
-_E = TypeVar("_E", CompanyKind, InfoCategory)
+_E = TypeVar("_E", CompanyKind, InfoCategory, AdminArea)
 
 
 class CatalogError(ValueError):
@@ -68,7 +68,7 @@ def _role(name: str, body: object, purposes: Mapping[str, Purpose], source: str)
         company_kinds=frozenset(_enum_list(table, "company_kinds", CompanyKind, where)),
         categories=_categories(table, where),
         purposes=frozenset(_strings(table, "purposes", where)),
-        administers=frozenset(_strings(table, "administers", where, required=False)),
+        administers=frozenset(_enum_list(table, "administers", AdminArea, where, required=False)),
     )
     _check_purposes(role, purposes, where)
     return role
@@ -99,8 +99,10 @@ def _categories(table: Mapping[str, Any], where: str) -> frozenset[InfoCategory]
     return frozenset(_enum_list(table, "categories", InfoCategory, where))
 
 
-def _enum_list(table: Mapping[str, Any], key: str, enum: type[_E], where: str) -> list[_E]:
-    values = _strings(table, key, where)
+def _enum_list(
+    table: Mapping[str, Any], key: str, enum: type[_E], where: str, required: bool = True
+) -> list[_E]:
+    values = _strings(table, key, where, required)
     try:
         return [enum(value) for value in values]
     except ValueError as exc:

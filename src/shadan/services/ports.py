@@ -15,6 +15,7 @@ from shadan.domain.access import Principal, RecordDecision, RequestContext, Reso
 from shadan.domain.events import AccessEvent
 from shadan.domain.identity import Account, Company, Employment, Person
 from shadan.domain.registry import ReadingDay, Retailer, SupplyPoint
+from shadan.domain.switching_case import StoredApplication
 from shadan.domain.vocabulary import Action
 
 
@@ -196,3 +197,11 @@ class Authorizer(Protocol):
     def decide(
         self, principal: Principal, action: Action, items: Sequence[ResourceItem], context: RequestContext
     ) -> RecordDecision: ...
+
+
+class SwitchingRecords(Protocol):
+    """Submitted switching applications (store/switching_repo.py), for statistics and fraud heuristics."""
+
+    def applications_between(self, start: dt.datetime, end: dt.datetime) -> list[StoredApplication]:
+        """Applications received in [start, end), ordered by received_at then application_id."""
+        ...
