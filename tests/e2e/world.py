@@ -80,6 +80,7 @@ COMPANIES = (
     Company("td03", "東京電力パワーグリッド株式会社", CompanyKind.TD, Area.TOKYO),
     Company("aff06", "関西電力株式会社（小売）", CompanyKind.AFFILIATED_RETAIL, Area.KANSAI, "A0601"),
     Company("new01", "さくら新電力株式会社", CompanyKind.RETAIL, None, "R1001"),
+    Company("egc", "電力・ガス取引監視等委員会", CompanyKind.REGULATOR, None),
 )
 RETAILERS = (
     Retailer("A0601", "関西電力株式会社", Area.KANSAI),
@@ -95,6 +96,8 @@ STAFF: dict[str, tuple[str, str, str, frozenset[str], bool]] = {
     "affiliated": ("a.kobayashi", "aff06", "営業本部 法人営業部", frozenset({"retail_staff"}), True),
     "retail": ("r.nakamura", "new01", "営業部", frozenset({"retail_staff"}), True),
     "transferee": ("s.watanabe", "td06", "託送業務部 託送契約グループ", frozenset({"wheeling_clerk"}), True),
+    "auditor": ("e.yamada", "td06", "内部監査室", frozenset({"internal_auditor"}), True),
+    "regulator": ("t.kato", "egc", "ネットワーク事業監視課", frozenset({"regulator"}), False),
 }
 
 
