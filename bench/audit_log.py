@@ -1,19 +1,30 @@
-"""Tamper-evident log: sequencing, verification rate and inclusion-proof time (DESIGN §6: verification
-≥ 1,000,000 events/s; inclusion proof in a 100M-event log ≤ 1 ms).
+"""Tamper-evident log at scale: sequencing, verification and inclusion proofs at 1M and 10M events, and
+their extrapolation to 100M (DESIGN §6: verification ≥ 1,000,000 events/s; an inclusion proof in a
+100M-event log ≤ 1 ms).
 
-A rough measurement, not part of `make bench` yet: it loads N synthetic events (bulk inserts, not the
-request path), sequences them into the Merkle tree, signs a checkpoint, verifies the whole log once, and
-times inclusion proofs for random events — the bare proof from the stored subtree hashes, and the whole
-proof file (event read, leaf check, checkpoint signature check, proof self-check).
+At each size of `--sizes` in turn, on one database: load synthetic events up to that size (bulk inserts
+of 20,000 a transaction — the durable append of the request path is bench/log_append.py), sequence them
+into the Merkle tree, sign a checkpoint, verify the whole log (`AuditLogService.verify`, with its worker
+processes; at the first size also in one process, for comparison), and time inclusion proofs of random
+events: the bare proof from the stored subtree hashes, and the whole proof file (sequencing check, event
+read, leaf check, checkpoint signature check, self-check). Memory stays flat whatever the size: events
+are generated and inserted in chunks, and the sequencer and verification read in chunks.
 
-    .venv/bin/python bench/audit_log.py --events 1000000            # SQLite in a temporary directory
-    .venv/bin/python bench/audit_log.py --events 1000000 --url postgresql+psycopg://...  # migrated here
+Extrapolation to 100M events, from the two largest sizes measured:
+- a proof reads 2·log2(n) stored hashes by primary key, so its time is fitted as t(n) = a + b·log2(n)
+  through the two sizes (this includes the deeper B-trees of the larger database); a proof never gets
+  cheaper as the log grows, so a slope below zero (noise: other work on the machine) counts as zero;
+- sequencing and verification touch every event once: their time is n / (rate at the largest size).
+
+    nice .venv/bin/python bench/audit_log.py --sizes 1000000,10000000                # SQLite, temporary
+    .venv/bin/python bench/audit_log.py --sizes 1000000 --url postgresql+psycopg://...  # migrated here
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import random
 import sys
 import tempfile
@@ -30,18 +41,24 @@ from shadan.audit.log import access_events, event_to_row
 from shadan.audit.merkle import inclusion_proof
 from shadan.audit.transparency_log import SqlTransparencyLog
 from shadan.audit.tree_store import node_reader
+from shadan.audit.verification import LogAudit
+from shadan.audit.verify_chunks import Parallelism
 from shadan.domain.events import AccessEvent
 from shadan.domain.vocabulary import Action, Outcome, ResourceType
 from shadan.services.audit_log import AuditLogService
 from shadan.store.database import make_engine, migrate
 
 CHUNK = 20_000
+ORIGIN = "bench.example/log"
+RUN_BY = "system:bench"
+TARGET = 100_000_000
+START = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
 
 
-def synthetic(i: int, start: dt.datetime) -> dict[str, Any]:
+def synthetic(i: int) -> dict[str, Any]:
     event = AccessEvent(
         event_id=f"bench-{i:010d}",
-        ts=start + dt.timedelta(milliseconds=i),
+        ts=START + dt.timedelta(milliseconds=i),
         system="shadan",
         account_id=f"user{i % 1600:04d}",
         person_id=f"p{i % 1600:04d}",
@@ -61,19 +78,19 @@ def synthetic(i: int, start: dt.datetime) -> dict[str, Any]:
     return event_to_row(event)
 
 
-def load(engine: Engine, count: int) -> float:
-    start = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
+def load(engine: Engine, first: int, end: int) -> float:
+    """Synthetic events [first, end), CHUNK a transaction; returns the seconds taken."""
     began = time.perf_counter()
-    for first in range(0, count, CHUNK):
-        rows = [synthetic(i, start) for i in range(first, min(first + CHUNK, count))]
+    for start in range(first, end, CHUNK):
+        rows = [synthetic(i) for i in range(start, min(start + CHUNK, end))]
         with engine.begin() as connection:
             connection.execute(insert(access_events), rows)
-        console.print(f"  loaded {first + len(rows):,} / {count:,}", end="\r")
+        console.print(f"  loaded {start + len(rows):,} / {end:,}", end="\r")
     console.print()
     return time.perf_counter() - began
 
 
-def timed(label: str, work: Any) -> tuple[Any, float]:
+def timed(label: str, work: Callable[[], Any]) -> tuple[Any, float]:
     began = time.perf_counter()
     result = work()
     seconds = time.perf_counter() - began
@@ -96,47 +113,102 @@ def proof_latencies(engine: Engine, service: AuditLogService, size: int, samples
     with engine.connect() as connection:
         read = node_reader(connection)
         bare = each(lambda i: inclusion_proof(i, size, read), picks)
-    # The events went into an empty table in one run: seq = leaf index + 1.
+    # One process appends in order, verification events included: seq = leaf index + 1.
     whole = each(lambda i: service.proof(i + 1), picks)
     return {"inclusion proof from stored hashes": bare, "whole proof file (service.proof)": whole}
 
 
+class Bench:
+    def __init__(self, engine: Engine, home: Path, database_file: Path | None) -> None:
+        self.engine = engine
+        self.keys = FileKeyStore(home / "keys", ORIGIN)
+        clock = lambda: dt.datetime.now(dt.UTC)  # noqa: E731
+        self.tlog = SqlTransparencyLog(engine, self.keys, clock)
+        self.service = AuditLogService(self.tlog, clock, system="shadan")
+        self.database_file = database_file
+        self.loaded = 0
+
+    def stage(self, size: int, samples: int, compare_one_process: bool) -> dict[str, Any]:
+        console.rule(f"{size:,} events")
+        loaded = load(self.engine, self.loaded, size)
+        added, self.loaded = size - self.loaded, size
+        tree, sequencing = timed("sequencing", self.tlog.sequence)
+        _, signing = timed("checkpoint", self.service.checkpoint)
+        report, verifying = timed("verification", lambda: self.service.verify(run_by=RUN_BY))
+        assert report.ok, report.failures
+        figures: dict[str, Any] = {
+            "events": tree,
+            "load_events_per_s": round(added / loaded),
+            "sequencing_events_per_s": round(added / sequencing),
+            "checkpoint_s": round(signing, 3),
+            "verification_s": round(verifying, 1),
+            "verification_events_per_s": round(report.events_checked / verifying),
+            "verification_workers": Parallelism().workers,
+        }
+        if compare_one_process:
+            one = LogAudit(self.engine, self.keys.verifiers(), ORIGIN, parallelism=Parallelism(workers=1))
+            alone, seconds = timed("verification, one process", lambda: one.run(None, lambda *_: None))
+            figures["verification_one_process_events_per_s"] = round(alone.events_checked / seconds)
+        figures["proofs"] = proof_latencies(self.engine, self.service, tree, samples)
+        if self.database_file is not None:
+            files = [self.database_file, self.database_file.with_name(self.database_file.name + "-wal")]
+            figures["database_bytes"] = sum(f.stat().st_size for f in files if f.exists())
+        console.print(latency_table(f"inclusion proofs at {tree:,} events", figures["proofs"]))
+        console.print(
+            f"sequencing {figures['sequencing_events_per_s']:,}/s, "
+            f"verification {figures['verification_events_per_s']:,} events/s"
+        )
+        return figures
+
+
+def extrapolate(stages: list[dict[str, Any]]) -> dict[str, Any]:
+    """To TARGET events from the two largest sizes (the method is in the module's docstring)."""
+    small, large = stages[-2], stages[-1]
+    n1, n2 = math.log2(small["events"]), math.log2(large["events"])
+
+    def logarithmic(v1: float, v2: float) -> float:
+        return round(v2 + max(0.0, (v2 - v1) / (n2 - n1)) * (math.log2(TARGET) - n2), 3)
+
+    proofs = {
+        kind: {
+            p: logarithmic(getattr(small["proofs"][kind], p), getattr(large["proofs"][kind], p))
+            for p in ("p50", "p99")
+        }
+        for kind in large["proofs"]
+    }
+    return {
+        "events": TARGET,
+        "method": "proof: t = a + b*log2(n) through the two largest sizes, b >= 0; sequencing and "
+        "verification: n / (rate at the largest size)",
+        "proofs_ms": proofs,
+        "sequencing_s": round(TARGET / large["sequencing_events_per_s"]),
+        "verification_s": round(TARGET / large["verification_events_per_s"]),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--sizes", default="1000000", help="comma-separated tree sizes, ascending")
     parser.add_argument("--url", help="migrated database URL (default: SQLite in a temporary directory)")
-    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--samples", type=int, default=1000, help="random proofs per size")
     args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as scratch:
-        url = args.url or f"sqlite:///{Path(scratch) / 'bench.db'}"
+        database_file = None if args.url else Path(scratch) / "bench.db"
+        url = args.url or f"sqlite:///{database_file}"
         migrate(url)
         engine = make_engine(url)
         with engine.begin() as connection:
+            for table in ("log_nodes", "log_leaves", "log_checkpoints", "log_state", "log_verifications"):
+                connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
             connection.execute(text("DELETE FROM access_events"))
-        clock = lambda: dt.datetime.now(dt.UTC)  # noqa: E731
-        tlog = SqlTransparencyLog(engine, FileKeyStore(Path(scratch) / "keys", "bench.example/log"), clock)
-        service = AuditLogService(tlog, clock)
-        loaded = load(engine, args.events)
-        size, sequenced = timed("sequencing", tlog.sequence)
-        _, signing = timed("checkpoint", service.checkpoint)
-        report, verified = timed("verification", service.verify)
-        assert report.ok, report.failures
-        proofs = proof_latencies(engine, service, size, args.samples)
+        bench = Bench(engine, Path(scratch), database_file)
+        stages = [bench.stage(size, args.samples, n == 0) for n, size in enumerate(sizes)]
         engine.dispose()
-    figures = {
-        "events": size,
-        "database": url.split(":", 1)[0],
-        "load_events_per_s": round(size / loaded),
-        "sequencing_events_per_s": round(size / sequenced),
-        "checkpoint_s": round(signing, 3),
-        "verification_events_per_s": round(size / verified),
-        "proofs": proofs,
-    }
-    console.print(latency_table(f"inclusion proofs at {size:,} events", proofs))
-    console.print(
-        f"load {figures['load_events_per_s']:,}/s, sequencing {figures['sequencing_events_per_s']:,}/s, "
-        f"verification {figures['verification_events_per_s']:,} events/s"
-    )
+    figures: dict[str, Any] = {"database": url.split(":", 1)[0], "stages": stages}
+    if len(stages) >= 2:
+        figures["extrapolated"] = extrapolate(stages)
+        console.print(figures["extrapolated"])
     # The result file records the command line: never a database password.
     sys.argv = [make_url(a).render_as_string(hide_password=True) if a == args.url else a for a in sys.argv]
     name = "audit_log_postgresql" if figures["database"].startswith("postgresql") else "audit_log_sqlite"

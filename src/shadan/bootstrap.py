@@ -3,28 +3,49 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine, make_url
 
+from shadan.audit.archive import SqlSegmentArchive
+from shadan.audit.archive_check import ParquetArchiveChecker
+from shadan.audit.cosignatures import SqlCosignatureLedger, WitnessCosignatureChecks
 from shadan.audit.group_commit import GroupCommit
 from shadan.audit.keys import FileKeyStore, default_origin
+from shadan.audit.log_search import SqlLogSearch
 from shadan.audit.proof_checker import TlogProofChecker
+from shadan.audit.retention import SqlRetention
 from shadan.audit.transparency_log import SqlTransparencyLog
+from shadan.audit.witness_checks import SignedCheckpoints
+from shadan.audit.witness_client import HttpWitnessClient
+from shadan.audit.witness_store import SqlWitnessStore, WitnessKeyFile
 from shadan.config import Environment, Settings
 from shadan.domain.roles import RoleCatalog
 from shadan.policy.authorizer import CedarAuthorizer
 from shadan.policy.catalog import load_default_catalog
 from shadan.services.accounts import AccountService
+from shadan.services.archive import ArchiveService
+from shadan.services.archive_report import ArchiveChecker
 from shadan.services.audit_log import AuditLogService, CheckpointPolicy, ProofChecker
+from shadan.services.audit_review import AuditReviewService
 from shadan.services.authentication import AuthService
 from shadan.services.clock import Clock, utc_now
+from shadan.services.cosigning import CosigningService
 from shadan.services.credentials import TEST_ARGON2, Argon2Hasher
 from shadan.services.hr_master import HrMasterService
 from shadan.services.identity import IdentityPolicy
+from shadan.services.log_sink import UnitOfWorkLogSink
 from shadan.services.registry_import import RegistryImportService
 from shadan.services.switching import SwitchingService
+from shadan.services.switching_cases import SwitchingCaseService
+from shadan.services.switching_desk import SwitchingDesk
+from shadan.services.switching_events import SwitchingEvents
+from shadan.services.switching_fraud import FraudSignalService
+from shadan.services.switching_oversight import Oversight, UnitOfWorkRecords
+from shadan.services.switching_stats import SwitchingStatisticsService
 from shadan.services.transfers import TransferService
 from shadan.services.vault import VaultService
+from shadan.services.witness import WitnessService
 from shadan.store.database import make_engine, migrate
 from shadan.store.unit_of_work import SqlUnitOfWorkFactory
 
@@ -39,11 +60,16 @@ class Shadan:
     vault: VaultService
     registry_import: RegistryImportService
     switching: SwitchingService
+    switching_cases: SwitchingCaseService
+    switching_desk: SwitchingDesk
+    switching_stats: SwitchingStatisticsService
+    switching_fraud: FraudSignalService
     auth: AuthService
     accounts: AccountService
     transfers: TransferService
     hr_master: HrMasterService
     clock: Clock
+    audit_review: AuditReviewService
 
     def close(self) -> None:
         self.engine.dispose()
@@ -61,6 +87,9 @@ def build(settings: Settings | None = None, clock: Clock = utc_now) -> Shadan:
     # Reads, searches and refused sessions share commits of the access log (one fsync per batch).
     access_log = GroupCommit.on(engine)
     vault = VaultService(uow, authorizer, catalog, settings.system_name, enforce=enforce, log=access_log)
+    oversight = Oversight(catalog, access_log, settings.system_name)
+    switching_events = SwitchingEvents(settings.system_name, clock)
+    switching_cases = SwitchingCaseService(uow, switching_events, settings.switching_match_days)
     identity = _identity_policy(settings)
     # Tests build many worlds: cheap Argon2 parameters there, the production ones everywhere else.
     hasher = Argon2Hasher(TEST_ARGON2) if settings.environment is Environment.TEST else Argon2Hasher()
@@ -73,6 +102,10 @@ def build(settings: Settings | None = None, clock: Clock = utc_now) -> Shadan:
         vault=vault,
         registry_import=RegistryImportService(uow, settings.system_name, clock=clock),
         switching=SwitchingService(uow, settings.system_name, clock=clock),
+        switching_cases=switching_cases,
+        switching_desk=SwitchingDesk(switching_cases, catalog, switching_events, access_log),
+        switching_stats=SwitchingStatisticsService(UnitOfWorkRecords(uow), oversight, clock),
+        switching_fraud=FraudSignalService(UnitOfWorkRecords(uow), uow, oversight, clock=clock),
         auth=AuthService(
             uow,
             catalog,
@@ -86,15 +119,69 @@ def build(settings: Settings | None = None, clock: Clock = utc_now) -> Shadan:
         transfers=TransferService(uow, catalog, settings.system_name, clock),
         hr_master=HrMasterService(uow, catalog, settings.system_name, clock),
         clock=clock,
+        audit_review=AuditReviewService(
+            SqlLogSearch(engine),
+            _audit_log(settings, engine, clock),
+            uow,
+            access_log,
+            catalog,
+            settings.system_name,
+        ),
     )
 
 
 def build_audit_log(shadan: Shadan) -> AuditLogService:
     """The tamper-evident log on the container's database; its signing key lives in SHADAN_HOME/keys."""
-    settings = shadan.settings
-    keys = FileKeyStore(settings.home / "keys", settings.log_origin or default_origin(settings.system_name))
+    return _audit_log(shadan.settings, shadan.engine, shadan.clock)
+
+
+def _audit_log(settings: Settings, engine: Engine, clock: Clock) -> AuditLogService:
+    keys = _log_keys(settings)
     policy = CheckpointPolicy(settings.log_checkpoint_events, settings.log_checkpoint_seconds)
-    return AuditLogService(SqlTransparencyLog(shadan.engine, keys, shadan.clock), shadan.clock, policy)
+    return AuditLogService(
+        SqlTransparencyLog(engine, keys, clock), clock, policy, system=settings.system_name
+    )
+
+
+def build_cosigning(shadan: Shadan) -> CosigningService:
+    """The log's side of witnessing: its checkpoints handed to witnesses, their cosignatures kept."""
+    return CosigningService(
+        build_audit_log(shadan),
+        SqlCosignatureLedger(shadan.engine),
+        WitnessCosignatureChecks(),
+        HttpWitnessClient,
+        shadan.clock,
+        shadan.settings.system_name,
+    )
+
+
+def build_witness(home: Path, clock: Clock = utc_now) -> WitnessService:
+    """A witness run by another party: its key and its own SQLite file in `home`, nothing of shadan's."""
+    return WitnessService(WitnessKeyFile(home), SqlWitnessStore.in_home(home), SignedCheckpoints(), clock)
+
+
+def _log_keys(settings: Settings) -> FileKeyStore:
+    return FileKeyStore(settings.home / "keys", settings.log_origin or default_origin(settings.system_name))
+
+
+def build_archive(shadan: Shadan) -> ArchiveService:
+    """Monthly Parquet archive and retention of the log; deleting expired events takes the owner role."""
+    settings = shadan.settings
+    keys, directory = _log_keys(settings), settings.resolved_archive_dir
+    return ArchiveService(
+        build_audit_log(shadan),
+        SqlSegmentArchive(shadan.engine, directory, keys, shadan.clock),
+        SqlRetention(shadan.engine, lambda: make_engine(settings.resolved_migration_url), keys, directory),
+        UnitOfWorkLogSink(shadan.uow),
+        shadan.clock,
+        settings.system_name,
+        settings.log_retention_years,
+    )
+
+
+def build_archive_checker() -> ArchiveChecker:
+    """`shadan audit verify-archive` needs no settings and no database: the archive and a key suffice."""
+    return ParquetArchiveChecker()
 
 
 def build_proof_checker() -> ProofChecker:

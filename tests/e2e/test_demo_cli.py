@@ -1,18 +1,22 @@
-"""`shadan demo --size 2000 --no-serve` end to end, and a second run in the same SHADAN_HOME."""
+"""`shadan demo --size 2000 --no-serve` end to end, and a second run in the same SHADAN_HOME; the
+proof file the demo writes is checked with `shadan audit verify-proof` and the key alone."""
 
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from pathlib import Path
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
-from shadan.bootstrap import build
+from shadan.bootstrap import build, build_audit_log, build_proof_checker
 from shadan.cli.demo import demo
+from shadan.cli.main import app as shadan_app
 from shadan.config import Settings
-from shadan.services.demo import DemoOptions, run_demo
+from shadan.services.demo import DemoLogTools, DemoOptions, run_demo
+from shadan.services.demo_log import KEY_FILE, PROOF_FILE
 from shadan.services.identity import Actor
 
 SIZE = 2_000
@@ -44,6 +48,17 @@ def test_demo_prints_the_denial_and_the_cut_session(tmp_path: Path) -> None:
     assert "異動直後の次の要求: 拒否" in out
     assert (tmp_path / "demo" / "supply_points.csv").read_bytes().count(b"\n") == SIZE + 1
 
+    proof, key = tmp_path / "demo" / PROOF_FILE, tmp_path / "demo" / KEY_FILE
+    assert "検証: 成功（改ざんなし）" in out
+    command = f"shadan audit verify-proof {proof} --key {key}"
+    assert command in out
+    # The command as printed, with nothing but the two files: no database, no settings.
+    offline = {"SHADAN_ENVIRONMENT": "production", "SHADAN_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/x"}
+    checked = CliRunner().invoke(shadan_app, shlex.split(command)[1:], env=offline)
+    assert checked.exit_code == 0, checked.output
+    assert '"outcome": "denied"' in checked.output
+    assert "retail-no-non-public" in checked.output  # the affiliated retailer's denied read
+
 
 class FakeClock:
     """The services' clock; sleeping advances it, so a re-run needs no real 30-second wait for TOTP."""
@@ -64,9 +79,10 @@ def test_second_run_reuses_the_data_and_transfers_someone_new(tmp_path: Path, si
     shadan = build(Settings(home=tmp_path, database_url=None), clock=clock)
     try:
         options = DemoOptions(home=tmp_path, database="test", size=size)
-        runs = [
-            run_demo(shadan, options, Actor.operator("test"), lambda *_: None, clock.sleep) for _ in range(2)
-        ]
+        audit_log = build_audit_log(shadan)
+        tools = DemoLogTools(audit_log, build_proof_checker())
+        actor = Actor.operator("test")
+        runs = [run_demo(shadan, tools, options, actor, lambda *_: None, clock.sleep) for _ in range(2)]
     finally:
         shadan.close()
     first, second = runs
@@ -78,5 +94,12 @@ def test_second_run_reuses_the_data_and_transfers_someone_new(tmp_path: Path, si
     for run in runs:
         assert run.scenario.transfer.refused_after
         assert [x.allowed for x in run.scenario.lookups] == [True, True, False, False]
+    # Each run verifies the whole log, which has grown; the run is recorded with who ran it.
+    assert first.log.verification.ok
+    assert second.log.verification.ok
+    assert first.log.checkpoint.size < second.log.checkpoint.size
+    recorded = audit_log.last_verification()
+    assert recorded is not None
+    assert (recorded.run_by, recorded.ok) == ("cli:test", True)
     kept = {x.account_id: x.password for x in first.logins if x.key != "transferee"}
     assert {x.account_id: x.password for x in second.logins if x.key != "transferee"} == kept

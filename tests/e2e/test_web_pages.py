@@ -363,6 +363,17 @@ def test_api_reference_is_served_without_a_cdn(client: TestClient, world: World)
         "/api/v1/me/access-history",
         "/api/v1/supply-points/{supply_point_id}",
         "/api/v1/supply-points",
+        "/api/v1/switching/statistics",
+        "/api/v1/switching/fraud-signals",
+        "/api/v1/switching/submissions",
+        "/api/v1/switching/starts",
+        "/api/v1/switching/submissions/{submission_id}",
+        "/api/v1/switching/submissions/{submission_id}/results",
+        "/api/v1/switching/supply-points/{supply_point_id}",
+        "/api/v1/audit/status",
+        "/api/v1/audit/events",
+        "/api/v1/audit/events/export",
+        "/api/v1/audit/events/{seq}/proof",
     }
 
 

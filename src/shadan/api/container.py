@@ -12,6 +12,10 @@ from typing import Protocol
 
 from shadan.config import Settings
 from shadan.domain.access import Principal
+from shadan.services.audit_review import AuditReviewService
+from shadan.services.switching_desk import SwitchingDesk
+from shadan.services.switching_fraud import FraudSignalService
+from shadan.services.switching_stats import SwitchingStatisticsService
 from shadan.services.vault import VaultService
 
 
@@ -53,3 +57,15 @@ class Container(Protocol):
 
     @property
     def clock(self) -> Callable[[], dt.datetime]: ...
+
+    @property
+    def switching_desk(self) -> SwitchingDesk: ...
+
+    @property
+    def switching_stats(self) -> SwitchingStatisticsService: ...
+
+    @property
+    def switching_fraud(self) -> FraudSignalService: ...
+
+    @property
+    def audit_review(self) -> AuditReviewService: ...

@@ -5,6 +5,8 @@ signature)>`. Key id = SHA-256(key name || 0x0A || 0x01 || public key)[:4]. Veri
 `<name>+<hex key id>+<base64(0x01 || public key)>`, signer keys `PRIVATE+KEY+<name>+<hex id>+<base64(0x01
 || seed)>` (the form other implementations read). Verification follows the spec: signatures by unknown
 keys are ignored, a failing signature by a known key rejects the note, and at least one known key must sign.
+Keys of another signature type byte (0x04, witness cosignatures: audit/cosignature.py) use the same texts
+and key ids with their own type byte; they never count as note signers here.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ class NoteVerificationError(ValueError):
     """A note that is not signed by a trusted key, or whose trusted signature fails."""
 
 
-def key_id(name: str, public_key: bytes) -> int:
-    digest = hashlib.sha256(name.encode() + b"\n" + bytes([ED25519]) + public_key).digest()
+def key_id(name: str, public_key: bytes, key_type: int = ED25519) -> int:
+    digest = hashlib.sha256(name.encode() + b"\n" + bytes([key_type]) + public_key).digest()
     return int.from_bytes(digest[:4], "big")
 
 
@@ -47,29 +49,34 @@ def check_key_name(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Verifier:
-    """A trusted Ed25519 public key with its name and id."""
+    """A trusted Ed25519 public key with its name and id.
+
+    `key_type` is the signature type byte of the key id and key text: 0x01 for note signatures, other
+    types (e.g. 0x04, tlog-cosignature) for Ed25519 keys whose signed message is not the bare note text.
+    """
 
     name: str
     key_id: int
     public_key: bytes
+    key_type: int = ED25519
 
     @classmethod
-    def from_public_key(cls, name: str, public_key: bytes) -> Verifier:
-        return cls(check_key_name(name), key_id(name, public_key), public_key)
+    def from_public_key(cls, name: str, public_key: bytes, key_type: int = ED25519) -> Verifier:
+        return cls(check_key_name(name), key_id(name, public_key, key_type), public_key, key_type)
 
     @classmethod
-    def parse(cls, text: str) -> Verifier:
+    def parse(cls, text: str, key_type: int = ED25519) -> Verifier:
         name, hex_id, material = _split_key(text.strip(), 3)
         raw = _b64(material)
-        if len(raw) != 33 or raw[0] != ED25519:
-            raise NoteError("verifier key is not an Ed25519 key (type 0x01, 32 bytes)")
-        verifier = cls.from_public_key(name, raw[1:])
+        if len(raw) != 33 or raw[0] != key_type:
+            raise NoteError(f"verifier key is not an Ed25519 key (type 0x{key_type:02x}, 32 bytes)")
+        verifier = cls.from_public_key(name, raw[1:], key_type)
         if verifier.key_id != _hex_id(hex_id):
             raise NoteError("verifier key id does not match its name and public key")
         return verifier
 
     def text(self) -> str:
-        material = base64.b64encode(bytes([ED25519]) + self.public_key).decode()
+        material = base64.b64encode(bytes([self.key_type]) + self.public_key).decode()
         return f"{self.name}+{self.key_id:08x}+{material}"
 
     def verifies(self, message: bytes, signature: bytes) -> bool:
@@ -86,21 +93,22 @@ class Signer:
 
     name: str
     _private: Ed25519PrivateKey = field(repr=False)
+    key_type: int = ED25519
 
     @classmethod
-    def generate(cls, name: str) -> Signer:
-        return cls(check_key_name(name), Ed25519PrivateKey.generate())
+    def generate(cls, name: str, key_type: int = ED25519) -> Signer:
+        return cls(check_key_name(name), Ed25519PrivateKey.generate(), key_type)
 
     @classmethod
-    def parse(cls, text: str) -> Signer:
+    def parse(cls, text: str, key_type: int = ED25519) -> Signer:
         parts = text.strip().split("+", 2)
         if parts[:2] != ["PRIVATE", "KEY"] or len(parts) != 3:
             raise NoteError("signer key must start with PRIVATE+KEY+")
         name, hex_id, material = _split_key(parts[2], 3)
         raw = _b64(material)
-        if len(raw) != 33 or raw[0] != ED25519:
-            raise NoteError("signer key is not an Ed25519 key (type 0x01, 32-byte seed)")
-        signer = cls(check_key_name(name), Ed25519PrivateKey.from_private_bytes(raw[1:]))
+        if len(raw) != 33 or raw[0] != key_type:
+            raise NoteError(f"signer key is not an Ed25519 key (type 0x{key_type:02x}, 32-byte seed)")
+        signer = cls(check_key_name(name), Ed25519PrivateKey.from_private_bytes(raw[1:]), key_type)
         if signer.verifier.key_id != _hex_id(hex_id):
             raise NoteError("signer key id does not match its name and key")
         return signer
@@ -108,17 +116,20 @@ class Signer:
     @property
     def verifier(self) -> Verifier:
         public = self._private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        return Verifier.from_public_key(self.name, public)
+        return Verifier.from_public_key(self.name, public, self.key_type)
 
     def secret_text(self) -> str:
         """The signer key file content; only for writing the key file."""
         seed = self._private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-        material = base64.b64encode(bytes([ED25519]) + seed).decode()
+        material = base64.b64encode(bytes([self.key_type]) + seed).decode()
         return f"PRIVATE+KEY+{self.name}+{self.verifier.key_id:08x}+{material}\n"
 
     def sign(self, text: str) -> NoteSignature:
-        signature = self._private.sign(text.encode())
-        return NoteSignature(self.name, self.verifier.key_id, signature)
+        return NoteSignature(self.name, self.verifier.key_id, self.sign_message(text.encode()))
+
+    def sign_message(self, message: bytes) -> bytes:
+        """The bare Ed25519 signature of `message`, for signature types that sign more than the note text."""
+        return self._private.sign(message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,12 +175,13 @@ def parse_note(data: str | bytes) -> SignedNote:
     text, lines = data[: cut + 1], data[cut + 2 : -1].split("\n")
     if not lines or len(lines) > MAX_SIGNATURES:
         raise NoteError("note must carry between 1 and 100 signature lines")
-    return SignedNote(text, tuple(_parse_signature(line) for line in lines))
+    return SignedNote(text, tuple(parse_signature_line(line) for line in lines))
 
 
 def verify_note(note: SignedNote, verifiers: Iterable[Verifier]) -> tuple[Verifier, ...]:
     """The trusted keys that signed the note; raises NoteVerificationError when none did or one failed."""
-    known = {(v.name, v.key_id): v for v in verifiers}
+    # Keys of other types (cosigners) sign another message: their lines are not note signatures here.
+    known = {(v.name, v.key_id): v for v in verifiers if v.key_type == ED25519}
     message = note.text.encode()
     good: list[Verifier] = []
     for sig in note.signatures:
@@ -190,7 +202,8 @@ def _check_text(text: str) -> None:
         raise NoteError("note text must be non-empty, end in a newline and contain no control characters")
 
 
-def _parse_signature(line: str) -> NoteSignature:
+def parse_signature_line(line: str) -> NoteSignature:
+    """One `— <name> <base64(key id || signature)>` line, without its newline."""
     if not line.startswith(SIGNATURE_PREFIX):
         raise NoteError("signature line does not start with an em dash and a space")
     name, _, blob = line[len(SIGNATURE_PREFIX) :].partition(" ")

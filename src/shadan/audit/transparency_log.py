@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from shadan.audit.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from shadan.audit.entry import entry_bytes
+from shadan.audit.group_commit import UNAVAILABLE_MESSAGE
 from shadan.audit.keys import FileKeyStore
-from shadan.audit.log import access_events
+from shadan.audit.log import SqlAccessLog, access_events
 from shadan.audit.merkle import inclusion_proof, leaf_hash, root_at, verify_inclusion
 from shadan.audit.note import NoteError, NoteVerificationError, Signer, Verifier
 from shadan.audit.proof_file import ProofFile
+from shadan.audit.record_tables import log_verifications
 from shadan.audit.sequencer import Clock, Sequencer, read_state
 from shadan.audit.tree_store import locked, node_reader
 from shadan.audit.tree_tables import log_checkpoints, log_leaves
 from shadan.audit.verification import LogAudit
-from shadan.domain.errors import InvalidInput, NotFound
-from shadan.services.audit_log import CheckpointInfo, LogIntegrityError, Progress, VerificationReport
+from shadan.domain.errors import AuditUnavailable, InvalidInput, NotFound
+from shadan.domain.events import AccessEvent
+from shadan.services.audit_log import (
+    CheckpointInfo,
+    LogFailure,
+    LogFailureKind,
+    LogIntegrityError,
+    Progress,
+    VerificationReport,
+    VerificationRun,
+)
 
 
 class SqlTransparencyLog:
@@ -87,6 +102,39 @@ class SqlTransparencyLog:
         origin = verifiers[0].name
         return LogAudit(self._engine, verifiers, origin).run(trusted, progress)
 
+    def record_verification(self, run: VerificationRun, event: AccessEvent) -> None:
+        with self._appending() as connection:
+            connection.execute(insert(log_verifications).values(**_run_row(run)))
+            SqlAccessLog(connection).append([event])
+
+    def last_verification(self) -> VerificationRun | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(log_verifications).order_by(log_verifications.c.verification_id.desc()).limit(1)
+            ).first()
+        return None if row is None else _run_of(row._mapping)
+
+    def record_event(self, event: AccessEvent) -> None:
+        with self._appending() as connection:
+            SqlAccessLog(connection).append([event])
+
+    def seq_of_event(self, event_id: str) -> int | None:
+        with self._engine.connect() as connection:
+            seq = connection.execute(
+                select(access_events.c.seq).where(access_events.c.event_id == event_id)
+            ).scalar_one_or_none()
+        return None if seq is None else int(seq)
+
+    @contextmanager
+    def _appending(self) -> Iterator[Connection]:
+        """A transaction committed on success; any database error is AuditUnavailable (fail closed)."""
+        try:
+            with self._engine.connect() as connection:
+                yield connection
+                connection.commit()
+        except SQLAlchemyError as exc:
+            raise AuditUnavailable(UNAVAILABLE_MESSAGE) from exc
+
     def _sign(self, signers: Sequence[Signer]) -> CheckpointInfo:
         with locked(self._engine) as connection:
             size = read_state(connection).tree_size
@@ -128,8 +176,59 @@ def _latest(connection: Connection) -> CheckpointInfo | None:
     if row is None:
         return None
     origin = row.note.split("\n", 1)[0]
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
-    return CheckpointInfo(origin, int(row.tree_size), bytes(row.root_hash), row.note, created)
+    return CheckpointInfo(origin, int(row.tree_size), bytes(row.root_hash), row.note, _as_utc(row.created_at))
+
+
+def _run_row(run: VerificationRun) -> dict[str, Any]:
+    failures = [
+        {
+            "kind": f.kind.value,
+            "seq": f.seq,
+            "leaf_index": f.leaf_index,
+            "detail_ja": f.detail_ja,
+            "detail_en": f.detail_en,
+        }
+        for f in run.failures
+    ]
+    return {
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "origin": run.origin,
+        "tree_size": run.tree_size,
+        "events_checked": run.events_checked,
+        "checkpoints_checked": run.checkpoints_checked,
+        "ok": run.ok,
+        "first_bad_seq": run.first_bad_seq,
+        "exit_code": run.exit_code,
+        "failures": json.dumps(failures, ensure_ascii=False),
+        "trusted_size": run.trusted_size,
+        "run_by": run.run_by,
+    }
+
+
+def _run_of(row: Any) -> VerificationRun:
+    failures = tuple(
+        LogFailure(LogFailureKind(f["kind"]), f["seq"], f["leaf_index"], f["detail_ja"], f["detail_en"])
+        for f in json.loads(row["failures"])
+    )
+    return VerificationRun(
+        started_at=_as_utc(row["started_at"]),
+        finished_at=_as_utc(row["finished_at"]),
+        run_by=row["run_by"],
+        origin=row["origin"],
+        tree_size=int(row["tree_size"]),
+        events_checked=int(row["events_checked"]),
+        checkpoints_checked=int(row["checkpoints_checked"]),
+        ok=bool(row["ok"]),
+        first_bad_seq=row["first_bad_seq"],
+        exit_code=int(row["exit_code"]),
+        failures=failures,
+        trusted_size=row["trusted_size"],
+    )
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _parse_keys(texts: Sequence[str]) -> tuple[Verifier, ...]:

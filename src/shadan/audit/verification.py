@@ -5,31 +5,44 @@ One read-only snapshot of the database, streamed in leaf order in chunks (memory
 1. the trusted checkpoint (if given) and every stored checkpoint must carry a valid signature by a trusted
    key and name this log; their sizes must not exceed the tree (truncation, rollback);
 2. for each leaf, its event's canonical entry is hashed again and compared with the stored leaf hash
-   (edited, reordered: changed; no event: deleted), the tree is rebuilt from these hashes with a compact
+   (edited, reordered: changed; no event: deleted, unless a verified deletion record of retention covers
+   the leaf — deletion_records.py), the tree is rebuilt from these hashes with a compact
    range, and its root at every checkpoint size must equal the signed root (history rewritten); while the
    events agree, the stored subtree hashes that proofs are made from must equal the rebuilt ones;
 3. every event at or below the sequencer's horizon must be a leaf (inserted afterwards).
 
 The first failure of each kind is kept, with the sequence number where it was found.
+
+A large log is checked in step 2 by worker processes, chunk by chunk (verify_chunks.py); they vouch only
+for intact chunks, and every other chunk is scanned here, so the report is the same as with one process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, Select, func, select
+from sqlalchemy import Connection, Engine, Row, func, select
 
 from shadan.audit.checkpoint import Checkpoint, open_checkpoint
+from shadan.audit.deletion_records import DeletedRanges, check_deletion_records
 from shadan.audit.entry import entry_bytes_from_json_text
-from shadan.audit.event_rows import EVENT_COLUMNS
 from shadan.audit.log import access_events
 from shadan.audit.merkle import CompactRange, NodeId, leaf_hash
 from shadan.audit.note import Verifier
 from shadan.audit.sequencer import read_state
 from shadan.audit.tree_store import read_level_ranges
 from shadan.audit.tree_tables import log_checkpoints, log_leaves, log_nodes
+from shadan.audit.verify_chunks import (
+    Parallelism,
+    check_in_parallel,
+    fold_chunk,
+    leaf_range_query,
+    snapshot_of,
+    stored_nodes_differ,
+)
 from shadan.services.audit_log import (
     LogFailure,
     LogFailureKind,
@@ -64,12 +77,19 @@ class _Findings:
 
 class LogAudit:
     def __init__(
-        self, engine: Engine, verifiers: Sequence[Verifier], origin: str, chunk: int = 20_000
+        self,
+        engine: Engine,
+        verifiers: Sequence[Verifier],
+        origin: str,
+        chunk: int = 20_000,
+        parallelism: Parallelism | None = None,
     ) -> None:
         self._engine = engine
         self._verifiers = tuple(verifiers)
         self._origin = origin
         self._chunk = chunk
+        self._parallelism = parallelism or Parallelism()
+        self._deleted = DeletedRanges()  # leaves whose events were deleted under a valid record
 
     def run(self, trusted: str | None, progress: Progress) -> VerificationReport:
         found = _Findings()
@@ -86,10 +106,11 @@ class LogAudit:
         targets: dict[int, list[_Target]] = {}
         trusted_head = self._trusted(trusted, found)
         if trusted is not None and trusted_head is None:
-            return self._report(0, 0, 0, 0, found)
+            return self._report(0, 0, 0, 0, found, None)
         checkpoints = self._checkpoints(connection, targets, found)
         size = self._leaf_count(connection, found)
         self._check_sizes(size, checkpoints, trusted_head, found)
+        self._deleted = self._deletions(connection, size, found)
         if trusted_head is not None:
             targets.setdefault(trusted_head.size, []).append(
                 _Target("信頼済みチェックポイント", "the trusted checkpoint", trusted_head.root_hash)
@@ -98,12 +119,21 @@ class LogAudit:
         if checked == size and not found.failures:
             self._check_node_count(connection, size, found)
         pending = self._unlogged(connection, found)
-        return self._report(size, checked, len(checkpoints), pending, found)
+        return self._report(size, checked, len(checkpoints), pending, found, trusted_head)
 
     def _report(
-        self, size: int, checked: int, checkpoints: int, pending: int, found: _Findings
+        self,
+        size: int,
+        checked: int,
+        checkpoints: int,
+        pending: int,
+        found: _Findings,
+        trusted: Checkpoint | None,
     ) -> VerificationReport:
-        return VerificationReport(self._origin, size, checked, checkpoints, pending, found.ordered())
+        trusted_size = None if trusted is None else trusted.size
+        return VerificationReport(
+            self._origin, size, checked, checkpoints, pending, found.ordered(), trusted_size
+        )
 
     def _trusted(self, trusted: str | None, found: _Findings) -> Checkpoint | None:
         if trusted is None:
@@ -203,37 +233,95 @@ class LogAudit:
         found: _Findings,
         progress: Progress,
     ) -> int:
+        step = partial(progress, size)
+        tree, going = CompactRange(), True
+        if self._parallelism.pays_off(size):
+            tree, going = self._in_parallel(connection, size, targets, found, step)
+        if going:
+            self._scan(connection, tree, size, targets, found, step)
+        return tree.size
+
+    def _in_parallel(
+        self,
+        connection: Connection,
+        size: int,
+        targets: dict[int, list[_Target]],
+        found: _Findings,
+        step: Callable[[int], None],
+    ) -> tuple[CompactRange, bool]:
+        """Chunks checked by worker processes (verify_chunks.py); a chunk they do not vouch for is
+        scanned here, in this snapshot. False once a leaf is missing."""
+        roots = {n: [t.root_hash for t in listed] for n, listed in targets.items()}
+        level = self._parallelism.chunk_level
         tree = CompactRange()
+        snapshot = snapshot_of(connection)
+        for chunk in check_in_parallel(self._engine, snapshot, size, roots, self._parallelism):
+            folded = fold_chunk(tree, chunk, roots, level) if chunk.clean else None
+            # The subtrees above the chunk's level span chunks: compared here, unless an event failure
+            # already makes them differ (the scan does not compare them then either).
+            if folded is not None and (
+                found.has_event_failure() or not stored_nodes_differ(connection, folded[1])
+            ):
+                tree = folded[0]
+                step(tree.size)
+            elif not self._scan(connection, tree, chunk.end, targets, found, step):
+                return tree, False
+        return tree, True
+
+    def _scan(
+        self,
+        connection: Connection,
+        tree: CompactRange,
+        end: int,
+        targets: dict[int, list[_Target]],
+        found: _Findings,
+        step: Callable[[int], None],
+    ) -> bool:
+        """Check the leaves from tree.size up to `end` in this process; False if a leaf is missing."""
         built: dict[NodeId, bytes] = {}
-        while tree.size < size:
-            start = tree.size
-            rows = connection.execute(_leaf_query(start, self._chunk)).all()
-            for row in rows:
+        while tree.size < end:
+            start, stop = tree.size, min(tree.size + self._chunk, end)
+            for row in connection.execute(leaf_range_query(start, stop)).all():
                 if row.leaf_index != tree.size:
-                    found.add(
-                        LogFailureKind.TREE_CORRUPT,
-                        None,
-                        tree.size,
-                        f"葉 {tree.size} がありません",
-                        f"leaf {tree.size} is missing",
-                    )
-                    return tree.size
+                    break
                 tree.append(self._leaf(row, found), built.__setitem__)
                 for target in targets.get(tree.size, ()):
                     self._compare_root(tree, row.leaf_seq, target, found)
+            if tree.size < stop:
+                found.add(
+                    LogFailureKind.TREE_CORRUPT,
+                    None,
+                    tree.size,
+                    f"葉 {tree.size} がありません",
+                    f"leaf {tree.size} is missing",
+                )
+                return False
             if not found.has_event_failure():
                 self._compare_nodes(connection, start, tree.size, built, found)
             built.clear()
-            progress(size, tree.size)
-            if not rows:
-                break
-        return tree.size
+            step(tree.size)
+        return True
 
-    @staticmethod
-    def _leaf(row: Row[Any], found: _Findings) -> bytes:
+    def _deletions(self, connection: Connection, size: int, found: _Findings) -> DeletedRanges:
+        deleted, invalid = check_deletion_records(connection, self._verifiers, self._origin, size)
+        for record in invalid:
+            found.add(
+                LogFailureKind.DELETION_RECORD_INVALID,
+                None,
+                record.first_leaf,
+                f"削除記録 #{record.deletion_id}（セグメント {record.segment}、葉 {record.first_leaf}〜"
+                f"{record.end_leaf - 1}）を検証できません: {record.reason}",
+                f"deletion record #{record.deletion_id} (segment {record.segment}, leaves"
+                f" {record.first_leaf}-{record.end_leaf - 1}) does not verify: {record.reason}",
+            )
+        return deleted
+
+    def _leaf(self, row: Row[Any], found: _Findings) -> bytes:
         stored = bytes(row.leaf_hash)
         seq, index = row.leaf_seq, row.leaf_index
         if row.seq is None:
+            if self._deleted.covers(index):
+                return stored  # deleted whole with its segment, under a signed record
             found.add(
                 LogFailureKind.EVENT_MISSING,
                 seq,
@@ -316,22 +404,6 @@ class LogAudit:
             )
         pending = missing.where(access_events.c.seq > horizon).subquery()
         return int(connection.execute(select(func.count()).select_from(pending)).scalar_one())
-
-
-def _leaf_query(start: int, limit: int) -> Select[Any]:
-    joined = log_leaves.outerjoin(access_events, access_events.c.seq == log_leaves.c.seq)
-    return (
-        select(
-            log_leaves.c.leaf_index,
-            log_leaves.c.seq.label("leaf_seq"),
-            log_leaves.c.leaf_hash,
-            *EVENT_COLUMNS,
-        )
-        .select_from(joined)
-        .where(log_leaves.c.leaf_index >= start)
-        .order_by(log_leaves.c.leaf_index)
-        .limit(limit)
-    )
 
 
 def _read_only_snapshot(connection: Connection) -> None:

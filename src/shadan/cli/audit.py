@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import time
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +22,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shadan.bootstrap import build, build_audit_log, build_proof_checker
+from shadan.cli.audit_archive import register as register_archive
+from shadan.cli.audit_witness import app as witness_app
+from shadan.cli.registry import operator_account
 from shadan.config import Settings
 from shadan.domain.errors import DomainError
 from shadan.services.audit_log import (
@@ -31,8 +34,11 @@ from shadan.services.audit_log import (
     ProofCheckFailed,
     VerificationReport,
 )
+from shadan.services.log_maintenance import LogMaintainer
 
 app = typer.Typer(help="アクセスログの改ざん検知（チェックポイント・証明・検証）", no_args_is_help=True)
+app.add_typer(witness_app, name="witness")
+register_archive(app)
 # soft_wrap: messages are never cut mid-word, whatever the terminal (or test runner) width.
 console = Console(soft_wrap=True, highlight=False)
 
@@ -81,7 +87,7 @@ def proof(
 ) -> None:
     """1件のイベントの包含証明ファイル（C2SP tlog-proof）を書き出す。公開鍵だけで検証できる。"""
     with _service() as service:
-        text = service.proof(seq)
+        text = service.export_proof(seq, operator_account())
     output.write_text(text, encoding="utf-8")
     console.print(
         f"[green]連番 {seq} の証明を {escape(str(output))} に書き出しました[/green]"
@@ -149,8 +155,13 @@ def verify(
     trusted_text = trusted.read_text(encoding="utf-8") if trusted is not None else None
     keys = [k.read_text(encoding="utf-8") for k in key or []]
     with _service() as service, _progress() as progress:
-        report = service.verify(trusted_text, keys, progress)
+        report = service.verify(trusted_text, keys, progress, run_by=operator_account())
     _show_report(report)
+    if not report.recorded:
+        console.print(
+            "[red]検証の記録をアクセスログに保存できませんでした / the run could not be recorded[/red]"
+        )
+        raise typer.Exit(report.exit_code or 1)
     raise typer.Exit(report.exit_code)
 
 
@@ -159,15 +170,19 @@ def run(
     interval: Annotated[float, typer.Option("--interval", min=0.1, help="確認の間隔（秒）")] = 5.0,
     once: Annotated[bool, typer.Option("--once", help="1回だけ実行して終わる")] = False,
 ) -> None:
-    """順序付けとチェックポイント作成を定期的に行う（N件ごと・T秒ごと）。Ctrl-C で終了。"""
-    with _service() as service, contextlib.suppress(KeyboardInterrupt):
-        while True:
+    """順序付けとチェックポイント作成を定期的に行う（N件ごと・T秒ごと）。Ctrl-C で終了。
+
+    `shadan serve` も同じ処理を行います（SHADAN_LOG_TICK_SECONDS）。失敗しても次の回に再試行します。
+    """
+    with _service() as service:
+        if once:
             info = service.tick()
             if info is not None:
                 _show_checkpoint(info)
-            if once:
-                return
-            time.sleep(interval)
+            return
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        with contextlib.suppress(KeyboardInterrupt):
+            LogMaintainer(service, interval).run()
 
 
 @contextmanager

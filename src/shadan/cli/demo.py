@@ -12,12 +12,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from shadan.bootstrap import build
+from shadan.bootstrap import Shadan, build, build_audit_log, build_proof_checker
 from shadan.cli.demo_report import print_summary
 from shadan.cli.serve import serve as serve_web
 from shadan.config import Settings
 from shadan.domain.errors import DomainError
-from shadan.services.demo import DemoOptions, DemoServices, DemoSummary, run_demo
+from shadan.services.demo import DemoLogTools, DemoOptions, DemoSummary, run_demo
 from shadan.services.demo_world import StageProgress
 from shadan.services.identity import Actor
 from shadan.services.synthetic.generator import DEFAULT_SEED, DEFAULT_SIZE
@@ -48,11 +48,12 @@ def demo(
         shadan.close()
 
 
-def _run(shadan: DemoServices, options: DemoOptions) -> DemoSummary:
+def _run(shadan: Shadan, options: DemoOptions) -> DemoSummary:
     actor = Actor.operator(f"demo:{_os_user()}")
+    tools = DemoLogTools(build_audit_log(shadan), build_proof_checker())
     try:
         with _progress() as progress:
-            return run_demo(shadan, options, actor, progress)
+            return run_demo(shadan, tools, options, actor, progress)
     except DomainError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from None

@@ -1,11 +1,15 @@
-"""The demo's summary as rich tables (Japanese): data built, demo logins, scenario, access events."""
+"""The demo's summary as rich tables (Japanese): data built, demo logins, scenario, access events, and
+the tamper-evident log (checkpoint, verification, a proof file to check by hand)."""
 
 from __future__ import annotations
 
+import base64
+import shlex
 from collections import Counter
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -14,6 +18,7 @@ from shadan.domain.events import AccessEvent
 from shadan.domain.registry import FIELD_LABELS, SUPPLY_POINT_FIELDS
 from shadan.domain.vocabulary import InfoCategory, Outcome
 from shadan.services.demo import DemoSummary
+from shadan.services.demo_log import LogShowcase
 from shadan.services.demo_logins import DemoLogin
 from shadan.services.demo_scenario import Lookup, ScenarioReport, TransferOutcome
 from shadan.services.identity import JST
@@ -27,6 +32,7 @@ def print_summary(console: Console, summary: DemoSummary, settings: Settings) ->
     console.print(_world_table(summary))
     _print_logins(console, summary.logins, settings)
     _print_scenario(console, summary.scenario)
+    _print_log(console, summary.log)
     console.print(f"[dim]所要時間 {summary.seconds:.1f} 秒 ・ データ: {summary.world.directory}[/dim]")
 
 
@@ -146,6 +152,35 @@ def _transfer_panel(transfer: TransferOutcome) -> Panel:
         f"異動で終了したセッション: {transfer.sessions_revoked} 件 ・ 異動直後の次の要求: {after}"
     )
     return Panel(text, title="シナリオ2: 人事異動でセッションを即時終了", title_align="left")
+
+
+def _print_log(console: Console, log: LogShowcase) -> None:
+    console.print(_log_panel(log))
+    console.print("公開鍵だけで証明を確かめるには / to check the proof with the public key alone:")
+    command = ["shadan", "audit", "verify-proof", str(log.proof_file), "--key", str(log.key_file)]
+    # Unwrapped and unstyled, so that it can be copied as it is.
+    console.print(f"  {shlex.join(command)}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _log_panel(log: LogShowcase) -> Panel:
+    head, report = log.checkpoint, log.verification
+    verdict = (
+        "[green]成功（改ざんなし）[/green]"
+        if report.ok
+        else f"[red]失敗（終了コード {report.exit_code}、最初の不正な連番 {report.first_bad_seq}）[/red]"
+    )
+    text = (
+        f"木のサイズ: {head.size:,} 件（ログ名 {escape(head.origin)}）\n"
+        f"チェックポイント: 根ハッシュ {base64.b64encode(head.root_hash).decode()}"
+        f"（{head.created_at.astimezone(JST):%Y-%m-%d %H:%M:%S} JST に署名）\n"
+        f"検証: {verdict} ・ イベント {report.events_checked:,} 件、チェックポイント "
+        f"{report.checkpoints_checked} 件を計算し直しました\n"
+        f"拒否された照会（連番 {log.seq}）の証明ファイル: {escape(str(log.proof_file))}\n"
+        f"検証鍵: {escape(str(log.key_file))}\n"
+        f"公開鍵だけでの確認: [green]成功[/green]（葉 {log.checked.leaf_index}、木のサイズ "
+        f"{log.checked.tree_size:,}）"
+    )
+    return Panel(text, title="アクセスログの改ざん検知（署名・検証・証明）", title_align="left")
 
 
 def _events_table(events: Sequence[AccessEvent]) -> Table:

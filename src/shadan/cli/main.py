@@ -11,6 +11,7 @@ from shadan.cli.identity import register as register_identity
 from shadan.cli.registry import app as registry_app
 from shadan.cli.serve import serve_command
 from shadan.cli.switching import app as switching_app
+from shadan.cli.witness import app as witness_app
 
 app = typer.Typer(
     name="shadan",
@@ -22,6 +23,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(registry_app, name="registry")
 app.add_typer(audit_app, name="audit")
 app.add_typer(switching_app, name="switching")
+app.add_typer(witness_app, name="witness")
 register_identity(app)
 app.command("demo")(demo)
 app.command("serve")(serve_command)

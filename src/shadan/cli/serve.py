@@ -1,16 +1,22 @@
-"""`serve(shadan, host, port)`: the web UI and API on uvicorn (for `shadan serve` and `shadan demo`)."""
+"""`serve(shadan, host, port)`: the web UI and API on uvicorn (for `shadan serve` and `shadan demo`),
+with the access log's periodic job (sequencing, checkpoints) on a thread beside it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 import uvicorn
 
 from shadan.api.container import Container
-from shadan.bootstrap import build
+from shadan.bootstrap import Shadan, build, build_audit_log
 from shadan.config import Settings
+from shadan.services.log_maintenance import LogMaintainer
 from shadan.web.app import create_app
+
+STOP_WAIT_S = 10.0
 
 
 def make_server(shadan: Container, host: str = "127.0.0.1", port: int = 8000) -> uvicorn.Server:
@@ -31,8 +37,26 @@ def make_server(shadan: Container, host: str = "127.0.0.1", port: int = 8000) ->
     return uvicorn.Server(config)
 
 
-def serve(shadan: Container, host: str = "127.0.0.1", port: int = 8000) -> None:
-    make_server(shadan, host, port).run()
+def serve(shadan: Shadan, host: str = "127.0.0.1", port: int = 8000) -> None:
+    with _log_job(shadan):
+        make_server(shadan, host, port).run()
+
+
+@contextmanager
+def _log_job(shadan: Shadan) -> Iterator[None]:
+    """The access log's periodic job while the server runs; SHADAN_LOG_TICK_SECONDS=0 leaves it to
+    another process (`shadan audit run`)."""
+    interval = shadan.settings.log_tick_seconds
+    if interval <= 0:
+        yield
+        return
+    maintainer = LogMaintainer(build_audit_log(shadan), interval)
+    maintainer.start()
+    try:
+        yield
+    finally:
+        # A tick under way is given a moment to commit; a daemon thread never holds the exit longer.
+        maintainer.stop(timeout=STOP_WAIT_S)
 
 
 def serve_command(

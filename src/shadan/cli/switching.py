@@ -1,7 +1,9 @@
-"""`shadan switching validate`: check 廃止取次 applications against the registry (DESIGN §5.2–5.3).
+"""`shadan switching validate | submit | start`: 廃止取次 and 開始申込 files against the registry (DESIGN §5).
 
-A dry run: the registry is not changed. Exit code 0 when the file was checked (whatever the results),
-1 when the file itself could not be read (encoding, header), 2 on a usage error (Typer's convention).
+`validate` is a dry run; `submit` and `start` store the applications and match them (docs/switching.md).
+The command line acts as the operator, for every area. Exit code 0 when the file was checked (whatever the
+results), 1 when the file itself could not be read or was refused (encoding, header, a replay), 2 on a
+usage error (Typer's convention).
 """
 
 from __future__ import annotations
@@ -16,60 +18,120 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shadan.bootstrap import build
 from shadan.cli.registry import operator_account
-from shadan.config import Settings
-from shadan.domain.errors import DomainError
+from shadan.cli.switching_cases import operator
+from shadan.cli.switching_cases import register as register_cases
+from shadan.cli.switching_stats import register as register_stats
 from shadan.domain.switching import ErrorCode, ResultKind
-from shadan.services.switching import StrictComparison, ValidationReport, ValidationSummary
-from shadan.services.switching_files import ResultEncoding, write_results
+from shadan.domain.switching_case import CaseState
+from shadan.services.switching import StrictComparison, ValidationSummary
+from shadan.services.switching_cases import SubmissionReport
+from shadan.services.switching_files import ApplicationResult, ResultEncoding, write_results
 
-app = typer.Typer(help="スイッチング（廃止取次）", no_args_is_help=True)
+app = typer.Typer(help="スイッチング（廃止取次・開始申込・マッチング）", no_args_is_help=True)
+register_stats(app)  # `shadan switching stats` and `shadan switching fraud` (cli/switching_stats.py)
+register_cases(app)  # `expire`, `withdraw` and `status` (cli/switching_cases.py)
+
+ApplicationsFile = Annotated[
+    Path,
+    typer.Argument(exists=True, dir_okay=False, readable=True, metavar="APPS.csv", help="廃止取次の申込CSV"),
+]
+StrictOption = Annotated[
+    bool, typer.Option("--strict", help="名義・住所を NFKC と空白除去だけで照合する（従来どおり）")
+]
+EncodingOption = Annotated[
+    ResultEncoding,
+    typer.Option("--encoding", help="結果CSVの文字コード（Excel で開くなら utf-8-sig または cp932）"),
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", dir_okay=False, metavar="RESULTS.csv", help="結果CSVの書き出し先"),
+]
 
 
 @app.callback()
 def switching() -> None:
-    """スイッチング（廃止取次）"""  # a group, even while it has one command
+    """スイッチング（廃止取次・開始申込・マッチング）"""
 
 
 @app.command("validate")
 def validate(
-    applications: Annotated[
-        Path,
-        typer.Argument(
-            exists=True, dir_okay=False, readable=True, metavar="APPS.csv", help="廃止取次の申込CSV"
-        ),
-    ],
+    applications: ApplicationsFile,
     output: Annotated[
         Path,
         typer.Option("--output", "-o", dir_okay=False, metavar="RESULTS.csv", help="結果CSVの書き出し先"),
     ],
-    strict: Annotated[
-        bool, typer.Option("--strict", help="名義・住所を NFKC と空白除去だけで照合する（従来どおり）")
-    ] = False,
-    encoding: Annotated[
-        ResultEncoding,
-        typer.Option("--encoding", help="結果CSVの文字コード（Excel で開くなら utf-8-sig または cp932）"),
-    ] = ResultEncoding.UTF8,
+    strict: StrictOption = False,
+    encoding: EncodingOption = ResultEncoding.UTF8,
 ) -> None:
     """廃止取次の申込を登録簿と照合する（確認のみ。登録簿は変更しない）。"""
     data = applications.read_bytes()
     console = Console()
-    shadan = build(Settings())
-    try:
-        with _progress(console) as update:
-            report = shadan.switching.validate(
-                data, operator_account(), strict=strict, source_name=applications.name, progress=update
-            )
-    except DomainError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from exc
-    finally:
-        shadan.close()
+    with operator(console) as (shadan, _actor), _progress(console) as update:
+        report = shadan.switching.validate(
+            data, operator_account(), strict=strict, source_name=applications.name, progress=update
+        )
+    _write(report.results, output, encoding, console)
+    print_summary(report.summary, console)
+
+
+@app.command("submit")
+def submit(
+    applications: ApplicationsFile,
+    strict: StrictOption = False,
+    output: OutputOption = None,
+    encoding: EncodingOption = ResultEncoding.UTF8,
+) -> None:
+    """廃止取次の申込を照合して登録する（受付可の申込はマッチング待ちに、供給地点は廃止受付中になる）。"""
+    data = applications.read_bytes()
+    console = Console()
+    with operator(console) as (shadan, actor), _progress(console) as update:
+        report = shadan.switching_cases.submit(
+            data, actor, strict=strict, source_name=applications.name, progress=update
+        )
+    _stored(report, output, encoding, console)
+
+
+@app.command("start")
+def start(
+    applications: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, metavar="STARTS.csv", help="開始申込のCSV"
+        ),
+    ],
+    output: OutputOption = None,
+    encoding: EncodingOption = ResultEncoding.UTF8,
+) -> None:
+    """開始申込を照合して登録し、マッチング待ちの廃止取次とマッチングする。"""
+    data = applications.read_bytes()
+    console = Console()
+    with operator(console) as (shadan, actor), _progress(console) as update:
+        report = shadan.switching_cases.start(data, actor, source_name=applications.name, progress=update)
+    _stored(report, output, encoding, console)
+
+
+def _write(
+    results: tuple[ApplicationResult, ...], output: Path, encoding: ResultEncoding, console: Console
+) -> None:
     with output.open("wb") as out:
-        write_results(report.results, out, encoding)
-    print_summary(report, console)
+        write_results(results, out, encoding)
     console.print(f"結果を {output}（{encoding.value}）に書き出しました。")
+
+
+def _stored(
+    report: SubmissionReport, output: Path | None, encoding: ResultEncoding, console: Console
+) -> None:
+    if output is not None:
+        _write(report.results, output, encoding, console)
+    if report.summary is not None:
+        print_summary(report.summary, console)
+    pending = sum(1 for r in report.rows if r.record.state is CaseState.PENDING)
+    console.print(
+        f"申込登録番号 {report.submission_id}（{report.submission.half.label}）を登録しました: "
+        f"マッチング待ち {pending:,} 件、マッチング成立 {report.matched:,} 件、"
+        f"期限切れにした申込 {report.expired:,} 件。"
+    )
 
 
 @contextmanager
@@ -84,8 +146,7 @@ def _progress(console: Console) -> Iterator[Callable[[int, int], None]]:
         yield update
 
 
-def print_summary(report: ValidationReport, console: Console) -> None:
-    summary = report.summary
+def print_summary(summary: ValidationSummary, console: Console) -> None:
     console.print(_results_table(summary))
     if summary.primary:
         console.print(_codes_table(summary))

@@ -35,6 +35,13 @@ def first_business_day_after(day: dt.date) -> dt.date:
     return candidate
 
 
+def nth_business_day_after(day: dt.date, count: int) -> dt.date:
+    """The `count`-th business day after `day`; 1 is the first business day after it."""
+    for _ in range(count):
+        day = first_business_day_after(day)
+    return day
+
+
 def received_date(received_at: dt.datetime) -> dt.date:
     """D of check 06: the day the application was received, in Japan time."""
     return received_at.astimezone(JST).date()

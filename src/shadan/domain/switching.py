@@ -63,6 +63,14 @@ RESULT_LABELS: dict[ResultKind, str] = {
 
 class SwitchingAuditTag(StrEnum):
     VALIDATED = "switching:validated"
+    SUBMITTED = "switching:submitted"  # a cancellation file stored (廃止取次の申込登録)
+    STARTED = "switching:started"  # a start application file stored (開始申込)
+    EXPIRED = "switching:expired"
+    WITHDRAWN = "switching:withdrawn"
+    CHANGE_REFUSED = "switching:change_refused"  # a matched (locked) application was to be changed
+    STATUS_VIEWED = "switching:status_viewed"
+    RESULTS_READ = "switching:results_read"
+    REFUSED = "switching:refused"  # not allowed to do switching work at all
 
 
 class Reason(StrEnum):

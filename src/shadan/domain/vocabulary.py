@@ -70,6 +70,7 @@ class ResourceType(StrEnum):
     SESSION = "session"
     REGISTRY_IMPORT = "registry_import"
     ACCESS_LOG = "access_log"
+    SWITCHING = "switching"  # submitted switching applications, as statistics and fraud signals
 
 
 class AdminArea(StrEnum):
@@ -112,6 +113,18 @@ class AuditTag(StrEnum):
     LOGIN_REFUSED = "session:login_refused"
     MFA_VERIFIED = "session:mfa_verified"
     MFA_FAILED = "session:mfa_failed"
+    LOG_COSIGNED = "access_log:cosigned"
+    LOG_VERIFIED = "log:verified"
+    LOG_PROOF_EXPORTED = "log:proof_exported"
+    LOG_STATUS_VIEWED = "log:status_viewed"
+    LOG_SEARCHED = "log:searched"
+    LOG_EXPORTED = "log:events_exported"
+    LOG_ARCHIVED = "log:archived"
+    LOG_SEGMENT_DELETED = "log:segment_deleted"
+    LOG_HOLD_PLACED = "log:hold_placed"
+    LOG_HOLD_RELEASED = "log:hold_released"
+    SWITCHING_STATISTICS = "switching:statistics"
+    SWITCHING_FRAUD_SIGNALS = "switching:fraud_signals"
 
 
 class Area(StrEnum):

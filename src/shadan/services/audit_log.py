@@ -9,12 +9,15 @@ its message in Japanese and English.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
-from shadan.domain.errors import DomainError
+from shadan.domain.errors import AuditUnavailable, DomainError
+from shadan.domain.events import AccessEvent
+from shadan.domain.vocabulary import Action, AuditTag, Outcome, ResourceType
 
 Clock = Callable[[], dt.datetime]
 Progress = Callable[[int, int], None]
@@ -34,6 +37,7 @@ class LogFailureKind(StrEnum):
     ROLLED_BACK = "rolled_back"
     TRUNCATED = "truncated"
     EVENT_CHANGED = "event_changed"
+    DELETION_RECORD_INVALID = "deletion_record_invalid"
     EVENT_MISSING = "event_missing"
     EVENT_UNLOGGED = "event_unlogged"
     TREE_CORRUPT = "tree_corrupt"
@@ -58,6 +62,7 @@ FAILURE_EXIT_CODES: dict[LogFailureKind, int] = {
     LogFailureKind.CHECKPOINT_SIGNATURE: 15,
     LogFailureKind.CHECKPOINT_MISMATCH: 16,
     LogFailureKind.TREE_CORRUPT: 17,
+    LogFailureKind.DELETION_RECORD_INVALID: 18,
     LogFailureKind.TRUSTED_CHECKPOINT_INVALID: 20,
 }
 
@@ -67,6 +72,10 @@ FAILURE_TITLES: dict[LogFailureKind, tuple[str, str]] = {
         "an event was changed (edited, replaced or reordered)",
     ),
     LogFailureKind.EVENT_MISSING: ("イベントが削除されています", "an event was deleted"),
+    LogFailureKind.DELETION_RECORD_INVALID: (
+        "削除記録を検証できません（署名・対象の葉・部分木ハッシュ）",
+        "a deletion record does not verify (signature, leaves or subtree hashes)",
+    ),
     LogFailureKind.EVENT_UNLOGGED: (
         "木に記録されていないイベントがあります（後からの挿入）",
         "an event is not in the tree (inserted afterwards)",
@@ -112,6 +121,10 @@ class VerificationReport:
     checkpoints_checked: int
     pending_events: int
     failures: tuple[LogFailure, ...]
+    trusted_size: int | None = None  # the size of the trusted checkpoint, when one was given and verified
+    # False when the run could not be recorded: tampering can break the append path itself (a renumbered
+    # seq), and what verification found is shown all the same.
+    recorded: bool = True
 
     @property
     def ok(self) -> bool:
@@ -125,6 +138,43 @@ class VerificationReport:
     @property
     def exit_code(self) -> int:
         return self.failures[0].kind.exit_code if self.failures else 0
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationRun:
+    """One recorded run of `verify` (who, when, what it found), as the auditors' pages show it."""
+
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    run_by: str  # account id
+    origin: str
+    tree_size: int
+    events_checked: int
+    checkpoints_checked: int
+    ok: bool
+    first_bad_seq: int | None
+    exit_code: int
+    failures: tuple[LogFailure, ...]
+    trusted_size: int | None
+
+    @classmethod
+    def of(
+        cls, report: VerificationReport, run_by: str, started_at: dt.datetime, finished_at: dt.datetime
+    ) -> VerificationRun:
+        return cls(
+            started_at=started_at,
+            finished_at=finished_at,
+            run_by=run_by,
+            origin=report.origin,
+            tree_size=report.tree_size,
+            events_checked=report.events_checked,
+            checkpoints_checked=report.checkpoints_checked,
+            ok=report.ok,
+            first_bad_seq=report.first_bad_seq,
+            exit_code=report.exit_code,
+            failures=report.failures,
+            trusted_size=report.trusted_size,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +253,18 @@ class TransparencyLog(Protocol):
         """Recompute the tree and checkpoints from the events. Empty `verifier_keys`: the log's own keys."""
         ...
 
+    def record_verification(self, run: VerificationRun, event: AccessEvent) -> None:
+        """Store the run and its access event in one transaction."""
+        ...
+
+    def last_verification(self) -> VerificationRun | None: ...
+
+    def record_event(self, event: AccessEvent) -> None:
+        """Append an access event about the log itself; it is durable when this returns."""
+        ...
+
+    def seq_of_event(self, event_id: str) -> int | None: ...
+
 
 class ProofChecker(Protocol):
     """Checks a tlog-proof file with verifier keys only: no database, no settings."""
@@ -217,10 +279,13 @@ class CheckpointPolicy:
 
 
 class AuditLogService:
-    def __init__(self, log: TransparencyLog, clock: Clock, policy: CheckpointPolicy | None = None) -> None:
+    def __init__(
+        self, log: TransparencyLog, clock: Clock, policy: CheckpointPolicy | None = None, *, system: str
+    ) -> None:
         self._log = log
         self._clock = clock
         self._policy = policy or CheckpointPolicy()
+        self._system = system  # the `system` field of the access events this service records
 
     def tick(self) -> CheckpointInfo | None:
         """The periodic job: sequence, then sign a checkpoint when N events or T seconds have passed."""
@@ -254,6 +319,17 @@ class AuditLogService:
             self._log.sign_checkpoint()
         return self._log.proof_for_event(seq)
 
+    def export_proof(self, seq: int, exported_by: str) -> str:
+        """`proof`, handed out: the export is an access event, durable before the file is returned."""
+        text = self.proof(seq)
+        self._log.record_event(
+            self._event(Action.EXPORT, AuditTag.LOG_PROOF_EXPORTED, exported_by, str(seq), {"seq": seq})
+        )
+        return text
+
+    def seq_of_event(self, event_id: str) -> int | None:
+        return self._log.seq_of_event(event_id)
+
     def public_key(self) -> str:
         return self._log.verifier_key()
 
@@ -262,9 +338,49 @@ class AuditLogService:
         return self._log.rotate_key()
 
     def verify(
-        self, trusted: str | None = None, verifier_keys: Sequence[str] = (), progress: Progress | None = None
+        self,
+        trusted: str | None = None,
+        verifier_keys: Sequence[str] = (),
+        progress: Progress | None = None,
+        *,
+        run_by: str,
     ) -> VerificationReport:
-        return self._log.verify(trusted, verifier_keys, progress or _no_progress)
+        """Verify the whole log; the run is recorded, with an access event, whatever it finds."""
+        started = self._clock()
+        report = self._log.verify(trusted, verifier_keys, progress or _no_progress)
+        run = VerificationRun.of(report, run_by, started, self._clock())
+        extra = {
+            "ok": run.ok,
+            "exit_code": run.exit_code,
+            "first_bad_seq": run.first_bad_seq,
+            "tree_size": run.tree_size,
+            "trusted_size": run.trusted_size,
+        }
+        event = self._event(Action.ADMIN, AuditTag.LOG_VERIFIED, run_by, report.origin, extra)
+        try:
+            self._log.record_verification(run, event)
+        except AuditUnavailable:
+            return replace(report, recorded=False)
+        return report
+
+    def last_verification(self) -> VerificationRun | None:
+        return self._log.last_verification()
+
+    def _event(
+        self, action: Action, tag: AuditTag, account_id: str, resource_id: str, extra: dict[str, Any]
+    ) -> AccessEvent:
+        return AccessEvent(
+            event_id=uuid.uuid4().hex,
+            ts=self._clock().astimezone(dt.UTC),
+            system=self._system,
+            account_id=account_id,
+            action=action,
+            resource_type=ResourceType.ACCESS_LOG,
+            resource_ids=(resource_id,),
+            outcome=Outcome.ALLOWED,
+            detail=str(tag),
+            extra=extra,
+        )
 
 
 def _no_progress(_total: int, _done: int) -> None:

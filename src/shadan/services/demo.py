@@ -1,8 +1,9 @@
-"""`shadan demo`, the main job: build a synthetic operator, issue demo logins, play the scenario.
+"""`shadan demo`, the main job: build a synthetic operator, issue demo logins, play the scenario, then
+verify the access log and write a proof of one of the scenario's denied reads.
 
 Everything goes through the services a user's requests go through (registry import, HR master, account
-administration, login, TOTP, the vault, transfers), so the demo shows the firewall as it is, not a mock.
-The files and the demo state live in SHADAN_HOME/demo/.
+administration, login, TOTP, the vault, transfers, the tamper-evident log), so the demo shows the
+firewall as it is, not a mock. The files and the demo state live in SHADAN_HOME/demo/.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from shadan.services.audit_log import ProofChecker
+from shadan.services.demo_log import DemoAuditLog, LogShowcase, show_the_log
 from shadan.services.demo_logins import AccountAdmin, DemoLogin, issue_logins
 from shadan.services.demo_scenario import Scenario, ScenarioReport, ScenarioServices
 from shadan.services.demo_world import (
@@ -61,11 +64,21 @@ class DemoSummary:
     world: WorldReport
     logins: tuple[DemoLogin, ...]
     scenario: ScenarioReport
+    log: LogShowcase
     seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLogTools:
+    """The tamper-evident log and the auditor's stand-alone proof checker (bootstrap builds both)."""
+
+    log: DemoAuditLog
+    checker: ProofChecker
 
 
 def run_demo(
     services: DemoServices,
+    tools: DemoLogTools,
     options: DemoOptions,
     actor: Actor,
     progress: StageProgress,
@@ -80,7 +93,8 @@ def run_demo(
     scenario = Scenario(services, logins, sleep, _read_steps(options.directory))
     report = scenario.run(world.operator, since)
     _write_steps(options.directory, scenario.used_steps)
-    return DemoSummary(world, logins, report, time.perf_counter() - started)
+    log = show_the_log(tools.log, tools.checker, report.events, options.directory, actor.account_id)
+    return DemoSummary(world, logins, report, log, time.perf_counter() - started)
 
 
 def _read_steps(directory: Path) -> dict[str, int]:

@@ -6,7 +6,7 @@ Each Protocol belongs to one area; add methods to the area you work in, keep the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
@@ -14,8 +14,16 @@ from typing import Protocol, Self
 from shadan.domain.access import Principal, RecordDecision, RequestContext, ResourceItem
 from shadan.domain.events import AccessEvent
 from shadan.domain.identity import Account, Company, Employment, Person
-from shadan.domain.registry import ReadingDay, Retailer, SupplyPoint
-from shadan.domain.switching_case import StoredApplication
+from shadan.domain.registry import ReadingDay, Retailer, SupplyPoint, SupplyPointStatus
+from shadan.domain.switching_case import (
+    ApplicationRecord,
+    CaseState,
+    HistoryEntry,
+    StoredApplication,
+    StoredRow,
+    Submission,
+    WaitingHalf,
+)
 from shadan.domain.vocabulary import Action
 
 
@@ -172,6 +180,7 @@ class UnitOfWork(Protocol):
     throttle: ThrottleRepository
     log: AccessLogWriter
     log_reader: AccessLogReader
+    switching: SwitchingRepository
 
     def __enter__(self) -> Self: ...
 
@@ -204,4 +213,68 @@ class SwitchingRecords(Protocol):
 
     def applications_between(self, start: dt.datetime, end: dt.datetime) -> list[StoredApplication]:
         """Applications received in [start, end), ordered by received_at then application_id."""
+        ...
+
+
+class SwitchingRepository(SwitchingRecords, Protocol):
+    """The switching tables (store/switching_repo.py): submitted files, their rows, the history per supply
+    point, and the supply point status that matching moves. State changes start only from `pending`."""
+
+    def submission_of_file(self, sha256: str) -> int | None:
+        """The id of the submission of a file with this SHA-256, if one was stored."""
+        ...
+
+    def add_submission(self, submission: Submission) -> int: ...
+
+    def submission(self, submission_id: int) -> Submission | None: ...
+
+    def add_rows(
+        self, submission_id: int, records: Sequence[ApplicationRecord], at: dt.datetime
+    ) -> list[int]:
+        """Store the rows; their row ids in the order of `records`. An id claimed twice: SwitchingConflict."""
+        ...
+
+    def claimed_ids(self, application_ids: Iterable[str]) -> dict[tuple[str, str], CaseState]:
+        """(application_id, new_retailer_code) → current state, for stored rows holding one of the ids."""
+        ...
+
+    def rows_of_submission(self, submission_id: int) -> list[StoredRow]:
+        """In file order."""
+        ...
+
+    def row_by_claim(self, application_id: str, new_retailer_code: str) -> StoredRow | None: ...
+
+    def rows_on(self, supply_point_id: str) -> list[StoredRow]:
+        """The well-formed rows naming the supply point, by received_at then application_id."""
+        ...
+
+    def waiting_on(self, supply_point_ids: Iterable[str]) -> list[WaitingHalf]:
+        """Pending halves on these supply points."""
+        ...
+
+    def waiting_received_before(self, moment: dt.datetime) -> list[WaitingHalf]:
+        """Pending halves received before `moment`."""
+        ...
+
+    def change_state(
+        self,
+        row_ids: Sequence[int],
+        to: CaseState,
+        at: dt.datetime,
+        partners: Mapping[int, int] | None = None,
+    ) -> None:
+        """Pending rows to `to` (each with its partner's row id when matched); SwitchingConflict (nothing
+        kept) when any of them is no longer pending."""
+        ...
+
+    def change_point_status(
+        self, supply_point_ids: Sequence[str], before: SupplyPointStatus, after: SupplyPointStatus
+    ) -> int:
+        """Set `after` on those of the supply points whose status is `before`; how many changed."""
+        ...
+
+    def add_history(self, entries: Sequence[HistoryEntry]) -> None: ...
+
+    def history_of(self, supply_point_id: str) -> list[HistoryEntry]:
+        """Oldest first."""
         ...

@@ -1,10 +1,12 @@
-"""`shadan switching validate`: the 廃止取次 checks over a file of applications, as a dry run (DESIGN §5.2).
+"""The checks over a file of applications (DESIGN §5.2–5.3), and `shadan switching validate`, the dry run.
 
-Nothing in the registry changes; the run reads supply points and records one access event for what it
-read. The file is streamed in chunks: each chunk's rows are parsed, its supply points fetched in one bulk
-read, and each application assessed in both comparison modes. Only a small record per application is
-kept, because the in-run part of check 03 needs the whole run in `received_at` order before any result
-is final. Results come back in file order, so result line n answers application line n.
+`run_checks` is the one path of every file: validate (廃止取次, nothing changes), and submit and start
+(services/switching_cases.py), which store what it returns. A `FileForm` says what differs between a
+cancellation file and a start file. The file is streamed in chunks: each chunk's rows are parsed, its
+supply points fetched in one bulk read (only the actor's area), and each application assessed in both
+comparison modes. Only a small record per application is kept, because the in-run part of check 03
+needs the whole run in `received_at` order before any result is final. Results come back in file order,
+so result line n answers application line n.
 """
 
 from __future__ import annotations
@@ -12,19 +14,18 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
-import json
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from operator import attrgetter
+from typing import Any, Generic, Protocol, TypeVar
 
 from shadan.domain.events import AccessEvent
 from shadan.domain.registry import SupplyPoint
 from shadan.domain.switching import (
-    SWITCHING_PURPOSE,
     Application,
     ErrorCode,
     Finding,
@@ -32,19 +33,28 @@ from shadan.domain.switching import (
     SwitchingAuditTag,
     codes_of,
 )
-from shadan.domain.vocabulary import Action, InfoCategory, Outcome, ResourceType
+from shadan.domain.switching_case import CaseState, Half, StartApplication
+from shadan.domain.vocabulary import Action, InfoCategory
 from shadan.services.clock import Clock, utc_now
-from shadan.services.ports import RegistryRepository, UnitOfWorkFactory
+from shadan.services.ports import RegistryRepository, SwitchingRepository, UnitOfWork, UnitOfWorkFactory
 from shadan.services.switching_checks import (
     Assessment,
     ReadingCalendar,
     add_in_run_pending,
     assess,
+    assess_start,
     instant,
 )
+from shadan.services.switching_events import SwitchingActor, SwitchingEvents
 from shadan.services.switching_files import ApplicationResult, read_applications
-from shadan.services.switching_messages import result_message
-from shadan.services.switching_rows import APPLICATION_COLUMNS, invalid_message, parse_application
+from shadan.services.switching_messages import result_message, start_message
+from shadan.services.switching_rows import (
+    APPLICATION_COLUMNS,
+    START_COLUMNS,
+    invalid_message,
+    parse_application,
+    parse_start,
+)
 from shadan.services.tabular import CsvRow, RowError, arity_error
 
 Progress = Callable[[int, int], None]
@@ -52,6 +62,73 @@ Progress = Callable[[int, int], None]
 
 # The categories a check reads besides the contract's own (new_power_customer / new_power_purchase).
 _READ_CATEGORIES = frozenset({InfoCategory.SUPPLY_POINT, InfoCategory.LOCATION})
+
+
+class Parsed(Protocol):
+    """A well-formed row of either file, as the run reads it."""
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def application_id(self) -> str: ...
+
+    @property
+    def supply_point_id(self) -> str: ...
+
+    @property
+    def new_retailer_code(self) -> str: ...
+
+    @property
+    def received_at(self) -> dt.datetime: ...
+
+
+A = TypeVar("A", bound=Parsed)
+
+
+@dataclass(frozen=True, slots=True)
+class FileForm(Generic[A]):
+    """What differs between the two files of a switch: columns, row parser, checks and messages."""
+
+    half: Half
+    columns: tuple[str, ...]
+    parse: Callable[[int, Mapping[str, str]], A | tuple[RowError, ...]]
+    assess: Callable[[A, SupplyPoint | None, ReadingCalendar], Assessment]
+    message: Callable[[tuple[Finding, ...], bool], str]
+    in_run_pending: bool  # 03 for a later application to the same point in one run (cancellations)
+    compares_names: bool  # names and addresses are compared, so --strict can differ
+
+
+def _cancel_message(findings: tuple[Finding, ...], strict: bool) -> str:
+    return result_message(findings, strict=strict)
+
+
+def _assess_start(app: StartApplication, point: SupplyPoint | None, _calendar: ReadingCalendar) -> Assessment:
+    return assess_start(app, point)
+
+
+def _start_message(findings: tuple[Finding, ...], _strict: bool) -> str:
+    return start_message(findings)
+
+
+CANCELLATIONS: FileForm[Application] = FileForm(
+    Half.CANCEL,
+    APPLICATION_COLUMNS,
+    parse_application,
+    assess,
+    _cancel_message,
+    in_run_pending=True,
+    compares_names=True,
+)
+STARTS: FileForm[StartApplication] = FileForm(
+    Half.START,
+    START_COLUMNS,
+    parse_start,
+    _assess_start,
+    _start_message,
+    in_run_pending=False,
+    compares_names=False,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +165,26 @@ class ValidationReport:
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
+class CheckedRow(Generic[A]):
+    """One row of a checked file with what storing it needs."""
+
+    result: ApplicationResult
+    strict_codes: tuple[ErrorCode, ...]  # what `--strict` lists for the row (the same when strict)
+    application: A | None  # None for an invalid row
+    cells: Mapping[str, str]  # the row as written: all that is known of an invalid row
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedFile(Generic[A]):
+    results: tuple[ApplicationResult, ...]
+    summary: ValidationSummary
+    categories: frozenset[InfoCategory]  # what the checks read
+    rows: tuple[CheckedRow[A], ...]  # only when asked to keep them (submit)
+    locked_claims: tuple[str, ...]  # application ids of matched applications the file tries to change
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry(Generic[A]):
     """What is kept of one application until the run is complete (a million of them: kept small)."""
 
     index: int  # position in the file
@@ -98,9 +194,58 @@ class _Entry:
     received: int  # µs since the epoch; 0 for an invalid row
     assessment: Assessment | None  # None for an invalid row
     invalid: tuple[RowError, ...] = ()
+    application: A | None = None  # kept only for submit
+    cells: Mapping[str, str] | None = None  # an invalid row's cells, kept only for submit
+
+
+def run_checks(
+    uow: UnitOfWork,
+    form: FileForm[A],
+    data: bytes,
+    actor: SwitchingActor,
+    *,
+    strict: bool = False,
+    source_name: str,
+    chunk_rows: int,
+    keep: bool = False,
+    accepted_message: str | None = None,
+    progress: Progress | None = None,
+) -> CheckedFile[A]:
+    """The checks of one file in `uow` (validate and submit share them). A file-level problem (encoding,
+    header) raises CsvFormatError; `keep` keeps each row's values for storing."""
+    encoding, rows = read_applications(data, form.columns)
+    estimate = max(data.count(b"\n"), 1)
+    report_progress = progress or _no_progress
+    with _cyclic_gc_paused():
+        run = _Run(form, uow.registry, uow.switching, actor, keep=keep, accepted_message=accepted_message)
+        for chunk in _chunks(rows, chunk_rows):
+            run.add(chunk)
+            report_progress(estimate, min(run.size, estimate))
+        report_progress(run.size, run.size)
+        return run.finish(
+            strict=strict,
+            source_name=source_name,
+            sha256=hashlib.sha256(data).hexdigest(),
+            encoding=encoding,
+        )
+
+
+def summary_detail(summary: ValidationSummary) -> dict[str, Any]:
+    """What an access event records of a checked file (never its rows)."""
+    return {
+        "file": summary.source_name,
+        "sha256": summary.sha256,
+        "encoding": summary.encoding,
+        "strict": summary.strict,
+        "applications": summary.total,
+        "supply_points_read": summary.supply_points_read,
+        **{kind.value: summary.by_result.get(kind, 0) for kind in ResultKind},
+    }
 
 
 class SwitchingService:
+    """`shadan switching validate`: the checks as a dry run, by the operator."""
+
     def __init__(
         self,
         uow: UnitOfWorkFactory,
@@ -111,9 +256,7 @@ class SwitchingService:
         chunk_rows: int = 10_000,
     ) -> None:
         self._uow = uow
-        self._system = system_name
-        self._clock = clock
-        self._new_id = new_id
+        self._events = SwitchingEvents(system_name, clock, new_id)
         self._chunk_rows = chunk_rows
 
     def validate(
@@ -126,64 +269,58 @@ class SwitchingService:
         progress: Progress | None = None,
     ) -> ValidationReport:
         """Check every application; a file-level problem (encoding, header) raises CsvFormatError."""
-        encoding, rows = read_applications(data)
-        estimate = max(data.count(b"\n"), 1)
-        report_progress = progress or _no_progress
-        with self._uow() as uow, _cyclic_gc_paused():
-            run = _Run(uow.registry)
-            for chunk in _chunks(rows, self._chunk_rows):
-                run.add(chunk)
-                report_progress(estimate, min(run.size, estimate))
-            report_progress(run.size, run.size)
-            results, summary = run.finish(
+        operator = SwitchingActor(actor)
+        with self._uow() as uow:
+            checked = run_checks(
+                uow,
+                CANCELLATIONS,
+                data,
+                operator,
                 strict=strict,
                 source_name=source_name,
-                sha256=hashlib.sha256(data).hexdigest(),
-                encoding=encoding,
+                chunk_rows=self._chunk_rows,
+                progress=progress,
             )
             # Fail closed: the results leave only once the access event for the reads is durable.
-            uow.log.append([self._event(actor, summary, run.categories)])
+            uow.log.append([self._event(operator, checked)])
             uow.commit()
-        return ValidationReport(results, summary)
+        return ValidationReport(checked.results, checked.summary)
 
-    def _event(
-        self, actor: str, summary: ValidationSummary, categories: frozenset[InfoCategory]
-    ) -> AccessEvent:
-        detail = {
-            "tag": SwitchingAuditTag.VALIDATED.value,
-            "file": summary.source_name,
-            "sha256": summary.sha256,
-            "encoding": summary.encoding,
-            "strict": summary.strict,
-            "applications": summary.total,
-            "supply_points_read": summary.supply_points_read,
-            **{kind.value: summary.by_result.get(kind, 0) for kind in ResultKind},
-        }
-        return AccessEvent(
-            event_id=self._new_id(),
-            ts=self._clock().astimezone(dt.UTC),
-            system=self._system,
-            account_id=actor,
-            action=Action.SEARCH,
-            resource_type=ResourceType.SUPPLY_POINT,
-            # The ids read are those of the file, identified by its hash; a million ids in one event
-            # would make the log's largest leaf out of one dry run.
-            resource_ids=(),
-            outcome=Outcome.ALLOWED,
-            categories=tuple(sorted(c.value for c in categories)),
-            purpose=SWITCHING_PURPOSE,
-            detail=json.dumps(detail, ensure_ascii=False),
+    def _event(self, actor: SwitchingActor, checked: CheckedFile[Application]) -> AccessEvent:
+        # The ids read are those of the file, identified by its hash; a million ids in one event would
+        # make the log's largest leaf out of one dry run.
+        return self._events.event(
+            actor,
+            Action.SEARCH,
+            SwitchingAuditTag.VALIDATED,
+            categories=checked.categories,
+            **summary_detail(checked.summary),
         )
 
 
-class _Run:
-    """One validation run: assessments collected chunk by chunk, then the in-run pass and the results."""
+class _Run(Generic[A]):
+    """One run over a file: assessments collected chunk by chunk, then the in-run pass and the results."""
 
-    def __init__(self, registry: RegistryRepository) -> None:
+    def __init__(
+        self,
+        form: FileForm[A],
+        registry: RegistryRepository,
+        records: SwitchingRepository,
+        actor: SwitchingActor,
+        *,
+        keep: bool,
+        accepted_message: str | None,
+    ) -> None:
+        self._form = form
         self._registry = registry
+        self._records = records
+        self._actor = actor
+        self._keep = keep
+        self._accepted_message = accepted_message
         self._calendar = ReadingCalendar()
-        self._entries: list[_Entry] = []
+        self._entries: list[_Entry[A]] = []
         self._first_line: dict[str, int] = {}
+        self._locked_claims: list[str] = []
         self.points_read = 0
         self.categories: frozenset[InfoCategory] = frozenset()
 
@@ -192,18 +329,18 @@ class _Run:
         return len(self._entries)
 
     def add(self, rows: Sequence[CsvRow]) -> None:
-        parsed = [self._parse(row) for row in rows]
-        apps = [p for p in parsed if isinstance(p, Application)]
-        points = self._registry.supply_points_by_ids({a.supply_point_id for a in apps})
+        parsed = self._unclaimed([self._parse(row) for row in rows])
+        apps = [p for p in parsed if not isinstance(p, tuple)]
+        points = self._covered(self._registry.supply_points_by_ids({a.supply_point_id for a in apps}))
         self._learn(points.values())
         for item, row in zip(parsed, rows, strict=True):
             self._entries.append(self._entry(item, row, points))
 
-    def _parse(self, row: CsvRow) -> Application | tuple[RowError, ...]:
-        wrong_arity = arity_error(row, len(APPLICATION_COLUMNS))
+    def _parse(self, row: CsvRow) -> A | tuple[RowError, ...]:
+        wrong_arity = arity_error(row, len(self._form.columns))
         if wrong_arity is not None:
             return (wrong_arity,)
-        parsed = parse_application(row.line, row.values)
+        parsed = self._form.parse(row.line, row.values)
         application_id = row.values.get("application_id", "")
         if not application_id:
             return parsed
@@ -216,6 +353,29 @@ class _Run:
             f"{first}行目と同じ申込番号です。申込ごとに別の申込番号を付けてください。",
         )
         return (*parsed, duplicate) if isinstance(parsed, tuple) else (duplicate,)
+
+    def _unclaimed(self, parsed: list[A | tuple[RowError, ...]]) -> list[A | tuple[RowError, ...]]:
+        """An application id already stored for the same new retailer makes the row invalid; a matched
+        application cannot be changed by sending it again."""
+        ids = {p.application_id for p in parsed if not isinstance(p, tuple)}
+        claimed = self._records.claimed_ids(ids) if ids else {}
+        if not claimed:
+            return parsed
+        return [item if isinstance(item, tuple) else self._claim_checked(item, claimed) for item in parsed]
+
+    def _claim_checked(self, item: A, claimed: dict[tuple[str, str], CaseState]) -> A | tuple[RowError, ...]:
+        state = claimed.get((item.application_id, item.new_retailer_code))
+        if state is None:
+            return item
+        if state is CaseState.MATCHED:
+            self._locked_claims.append(item.application_id)
+        return (RowError(item.line, "application_id", _claimed_reason(item, state)),)
+
+    def _covered(self, points: dict[str, SupplyPoint]) -> dict[str, SupplyPoint]:
+        """Only the actor's area: a point of another area is answered as one that does not exist (01)."""
+        if self._actor.area is None:
+            return points
+        return {key: point for key, point in points.items() if self._actor.covers(point.area)}
 
     def _learn(self, points: Iterable[SupplyPoint]) -> None:
         points = list(points)
@@ -230,12 +390,13 @@ class _Run:
             self.categories |= _READ_CATEGORIES | contract
 
     def _entry(
-        self, item: Application | tuple[RowError, ...], row: CsvRow, points: dict[str, SupplyPoint]
-    ) -> _Entry:
+        self, item: A | tuple[RowError, ...], row: CsvRow, points: dict[str, SupplyPoint]
+    ) -> _Entry[A]:
         if isinstance(item, tuple):
             application_id = row.values.get("application_id", "")
-            return _Entry(len(self._entries), row.line, application_id, "", 0, None, item)
-        assessment = assess(item, points.get(item.supply_point_id), self._calendar)
+            cells = row.values if self._keep else None
+            return _Entry(len(self._entries), row.line, application_id, "", 0, None, item, cells=cells)
+        assessment = self._form.assess(item, points.get(item.supply_point_id), self._calendar)
         return _Entry(
             len(self._entries),
             item.line,
@@ -243,15 +404,15 @@ class _Run:
             item.supply_point_id,
             instant(item.received_at),
             assessment,
+            application=item if self._keep else None,
         )
 
-    def finish(
-        self, *, strict: bool, source_name: str, sha256: str, encoding: str
-    ) -> tuple[tuple[ApplicationResult, ...], ValidationSummary]:
+    def finish(self, *, strict: bool, source_name: str, sha256: str, encoding: str) -> CheckedFile[A]:
         queue = self._processing_queue()
         final = self._final_findings(queue, strict=strict)
+        compared = self._form.compares_names and not strict
+        strict_final = self._final_findings(queue, strict=True) if compared else final
         results = tuple(self._result(e, f, strict) for e, f in zip(self._entries, final, strict=True))
-        comparison = None if strict else _comparison(final, self._final_findings(queue, strict=True))
         rejected = [r for r in results if r.codes]
         summary = ValidationSummary(
             source_name=source_name,
@@ -264,32 +425,60 @@ class _Run:
             listed=dict(Counter(c for r in rejected for c in r.codes)),
             supply_points_read=self.points_read,
             unbounded_windows=sum(1 for e in self._entries if e.assessment and e.assessment.unbounded),
-            comparison=comparison,
+            comparison=_comparison(final, strict_final) if compared else None,
         )
-        return results, summary
+        kept: tuple[CheckedRow[A], ...] = ()
+        if self._keep:
+            kept = tuple(
+                self._kept(e, r, f) for e, r, f in zip(self._entries, results, strict_final, strict=True)
+            )
+        return CheckedFile(results, summary, self.categories, kept, tuple(self._locked_claims))
 
-    def _processing_queue(self) -> list[_Entry]:
+    @staticmethod
+    def _kept(entry: _Entry[A], result: ApplicationResult, strict_final: _Final) -> CheckedRow[A]:
+        return CheckedRow(result, codes_of(strict_final or ()), entry.application, entry.cells or {})
+
+    def _processing_queue(self) -> list[_Entry[A]]:
         """The assessed applications in processing order: `received_at`, ties by `application_id`."""
         return sorted((e for e in self._entries if e.assessment is not None), key=_PROCESSING_ORDER)
 
-    def _final_findings(self, queue: list[_Entry], *, strict: bool) -> list[_Final]:
+    def _final_findings(self, queue: list[_Entry[A]], *, strict: bool) -> list[_Final]:
         """Findings per entry (file order) after the in-run pass; None for an invalid row."""
         final: list[_Final] = [None] * len(self._entries)
-        for entry, findings in zip(queue, add_in_run_pending(queue, strict=strict), strict=True):
-            final[entry.index] = findings
+        if self._form.in_run_pending:
+            findings = add_in_run_pending(queue, strict=strict)
+        else:
+            findings = [e.assessment.for_mode(strict=strict) for e in queue if e.assessment is not None]
+        for entry, found in zip(queue, findings, strict=True):
+            final[entry.index] = found
         return final
 
-    @staticmethod
-    def _result(entry: _Entry, findings: _Final, strict: bool) -> ApplicationResult:
+    def _result(self, entry: _Entry[A], findings: _Final, strict: bool) -> ApplicationResult:
         if findings is None:
             message = invalid_message(entry.invalid)
             return ApplicationResult(entry.line, entry.application_id, ResultKind.INVALID, (), message)
+        if not findings and self._accepted_message is not None:
+            return ApplicationResult(
+                entry.line, entry.application_id, ResultKind.ACCEPTED, (), self._accepted_message
+            )
         kind = ResultKind.REJECTED if findings else ResultKind.ACCEPTED
-        message = result_message(findings, strict=strict)
+        message = self._form.message(findings, strict)
         return ApplicationResult(entry.line, entry.application_id, kind, codes_of(findings), message)
 
 
 _Final = tuple[Finding, ...] | None
+
+
+def _claimed_reason(item: Parsed, state: CaseState) -> str:
+    if state is CaseState.MATCHED:
+        return (
+            f"申込番号「{item.application_id}」の申込は既にマッチング済み（スイッチング成立）のため、"
+            "変更・再申込はできません。"
+        )
+    return (
+        f"申込番号「{item.application_id}」は新小売事業者「{item.new_retailer_code}」の申込として既に登録されています"
+        f"（状態: {state.label}）。申込ごとに別の申込番号を付けてください。"
+    )
 
 
 def _comparison(normal: list[_Final], strict: list[_Final]) -> StrictComparison:

@@ -23,6 +23,7 @@ from shadan.domain.japanese import Likeness, contract_numbers_match
 from shadan.domain.names import compare_names
 from shadan.domain.registry import SupplyPoint, SupplyPointStatus
 from shadan.domain.switching import Application, Finding, Reason
+from shadan.domain.switching_case import StartApplication
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,22 @@ def assess(app: Application, point: SupplyPoint | None, calendar: ReadingCalenda
     normal = (*fixed, *(_FIXED[r] for r, alike in compared if alike is Likeness.DIFFERENT))
     strict = (*fixed, *(_FIXED[r] for r, alike in compared if alike is not Likeness.SAME))
     return Assessment(_ordered(normal), _ordered(strict), passed_gate=True, unbounded=unbounded)
+
+
+def assess_start(app: StartApplication, point: SupplyPoint | None) -> Assessment:
+    """A start application: 01 (no such supply point), 07, then 99 (locked by a matched switch, or the new
+    retailer already supplies the point). Names and dates are the cancellation's checks; the start date
+    is held against the cancellation's when they are matched."""
+    if point is None:
+        return NOT_FOUND
+    if not point.switching_target:
+        return NOT_TARGET
+    failed = (
+        (Reason.LOCKED, point.status is SupplyPointStatus.LOCKED),
+        (Reason.SAME_RETAILER, app.new_retailer_code == point.retailer_code),
+    )
+    found = tuple(_FIXED[reason] for reason, fails in failed if fails)
+    return Assessment(found, found, passed_gate=True) if found else _CLEAN[False]
 
 
 def _ordered(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:

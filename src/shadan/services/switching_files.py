@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import BinaryIO
@@ -70,16 +70,18 @@ def _decodes(data: bytes, encoding: str) -> bool:
     return True
 
 
-def read_applications(data: bytes) -> tuple[str, Iterator[CsvRow]]:
+def read_applications(
+    data: bytes, columns: Sequence[str] = APPLICATION_COLUMNS
+) -> tuple[str, Iterator[CsvRow]]:
     """The detected encoding and the rows (header checked first; cells trimmed; blank lines skipped)."""
     encoding = detect_encoding(data)
     text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
     reader = csv.reader(text, strict=True)
-    header = _header(reader)
+    header = _header(reader, columns)
     return encoding, _rows(reader, header)
 
 
-def _header(reader: Iterator[list[str]]) -> tuple[str, ...]:
+def _header(reader: Iterator[list[str]], columns: Sequence[str]) -> tuple[str, ...]:
     try:
         cells = next(reader)
     except StopIteration:
@@ -88,7 +90,7 @@ def _header(reader: Iterator[list[str]]) -> tuple[str, ...]:
         raise CsvFormatError([RowError(1, "", f"CSVとして読めません（{exc}）。")]) from exc
     header = tuple(h.strip() for h in cells)
     # The shared header rules (unknown, missing, duplicated, unnamed columns, all reported at once).
-    read_csv(_csv_line(header).encode("utf-8"), APPLICATION_COLUMNS)
+    read_csv(_csv_line(header).encode("utf-8"), columns)
     return header
 
 

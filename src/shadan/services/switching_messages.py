@@ -15,6 +15,10 @@ from functools import lru_cache
 from shadan.domain.switching import ErrorCode, Finding, Reason, codes_of
 
 ACCEPTED_MESSAGE = "すべての確認に合格しました（確認のみで、申込はまだ登録されていません）。"
+SUBMITTED_MESSAGE = "受け付けました。開始申込とのマッチングを待っています。"
+START_ACCEPTED_MESSAGE = (
+    "受け付けました。同じ供給地点・新小売事業者・日付の廃止取次とのマッチングを待っています。"
+)
 
 _FIXED: dict[Reason, str] = {
     Reason.NOT_FOUND: (
@@ -110,3 +114,32 @@ def _date_text(finding: Finding) -> str:
     else:
         head = "廃止年月日が次々回検針日以降です（次々回検針日より前の日付を指定してください）。"
     return f"{head}{allowed}の日付を指定してください。"
+
+
+# A start application names no current retailer, and is a start rather than a cancellation (廃止取次).
+_START_TEXT: dict[Reason, str] = {
+    Reason.NOT_FOUND: (
+        "供給地点特定番号に該当する供給地点がありません。検針票等で供給地点特定番号（22桁）をご確認ください。"
+    ),
+    Reason.NOT_TARGET: (
+        "この供給地点はスイッチング支援システムの対象外のため、開始申込を受け付けられません。"
+    ),
+    Reason.LOCKED: (
+        "この供給地点はスイッチングの手続き中（マッチング済み）のため、開始申込を受け付けられません。"
+    ),
+    Reason.SAME_RETAILER: (
+        "新小売事業者がこの供給地点の現在の小売事業者です。新小売事業者のコードをご確認ください。"
+    ),
+}
+
+
+@lru_cache(maxsize=64)
+def start_message(findings: tuple[Finding, ...]) -> str:
+    """The message of a start application's result, one part per failing code."""
+    if not findings:
+        return START_ACCEPTED_MESSAGE
+    parts = []
+    for code in codes_of(findings):
+        text = "".join(_START_TEXT[f.reason] for f in findings if f.code is code)
+        parts.append(f"【{code.value} {code.label}】{text}")
+    return " ".join(parts)

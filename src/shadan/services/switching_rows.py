@@ -16,6 +16,7 @@ from functools import lru_cache
 from shadan.domain.business_days import JST
 from shadan.domain.supply_point_id import canonicalise
 from shadan.domain.switching import Application
+from shadan.domain.switching_case import StartApplication
 from shadan.services.tabular import RowError
 
 APPLICATION_COLUMNS: tuple[str, ...] = (
@@ -30,6 +31,16 @@ APPLICATION_COLUMNS: tuple[str, ...] = (
     "name_kanji",
     "cancel_date",
     "new_retailer_code",
+    "new_retailer_staff",
+    "new_retailer_phone",
+)
+# 開始申込: the new retailer's start of supply (docs/switching.md, "Start applications").
+START_COLUMNS: tuple[str, ...] = (
+    "application_id",
+    "received_at",
+    "supply_point_id",
+    "new_retailer_code",
+    "start_date",
     "new_retailer_staff",
     "new_retailer_phone",
 )
@@ -48,6 +59,7 @@ COLUMN_LABELS: dict[str, str] = {
     "name_kana": "需要者名カナ",
     "name_kanji": "需要者名漢字",
     "cancel_date": "廃止年月日",
+    "start_date": "供給開始年月日",
     "new_retailer_code": "新小売事業者",
     "new_retailer_staff": "新小売事業者担当者名",
     "new_retailer_phone": "新小売事業者電話番号",
@@ -188,6 +200,27 @@ def _checked(line: int, values: Mapping[str, str]) -> Application | tuple[RowErr
     )
     # A missing or unreadable date is always an error, so the placeholders never leave this function.
     return tuple(cells.errors) if cells.errors else application
+
+
+def parse_start(line: int, values: Mapping[str, str]) -> StartApplication | tuple[RowError, ...]:
+    """The start application, or every problem of the row (every cell is required)."""
+    cells = _Cells(line, values)
+    application = StartApplication(
+        line=line,
+        application_id=cells.application_id(),
+        received_at=cells.timestamp("received_at") or _NO_TIME,
+        supply_point_id=cells.supply_point_id(),
+        new_retailer_code=cells.code("new_retailer_code"),
+        start_date=cells.date("start_date") or _NO_DATE,
+        new_retailer_staff=cells.text("new_retailer_staff"),
+        new_retailer_phone=cells.text("new_retailer_phone"),
+    )
+    return tuple(cells.errors) if cells.errors else application
+
+
+def readable_timestamp(value: str) -> dt.datetime | None:
+    """A cell's timestamp when it parses (kept with an invalid row for statistics), else None."""
+    return _parse_timestamp(value)
 
 
 @lru_cache(maxsize=4096)

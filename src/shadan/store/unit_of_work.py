@@ -14,10 +14,12 @@ from shadan.services.ports import (
     IdentityRepository,
     RegistryRepository,
     SessionRepository,
+    SwitchingRepository,
     ThrottleRepository,
 )
 from shadan.store.identity_repo import SqlIdentityRepository, SqlSessionRepository, SqlThrottleRepository
 from shadan.store.registry_repo import SqlRegistryRepository
+from shadan.store.switching_repo import SqlSwitchingRepository
 
 REALMS = frozenset({"td", "retail", "system"})
 
@@ -37,6 +39,7 @@ class SqlUnitOfWork:
     throttle: ThrottleRepository
     log: AccessLogWriter
     log_reader: AccessLogReader
+    switching: SwitchingRepository
 
     def __enter__(self) -> Self:
         connection = self._engine.connect()
@@ -53,6 +56,7 @@ class SqlUnitOfWork:
         self.throttle = SqlThrottleRepository(connection)
         self.log = SqlAccessLog(connection)
         self.log_reader = self.log
+        self.switching = SqlSwitchingRepository(connection)
         return self
 
     def __exit__(

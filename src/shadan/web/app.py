@@ -11,7 +11,16 @@ from fastapi.staticfiles import StaticFiles
 
 from shadan.api.container import Container
 from shadan.api.routes import api_router
-from shadan.web import api_docs, errors, pages, pages_auth
+from shadan.web import (
+    api_docs,
+    errors,
+    menu,  # noqa: F401 - registers the header menu with the templates
+    pages,
+    pages_audit,
+    pages_auth,
+    pages_switching,
+    pages_switching_stats,
+)
 from shadan.web.security import SecurityHeadersMiddleware
 from shadan.web.templating import STATIC
 
@@ -51,6 +60,9 @@ def create_app(shadan: Container) -> FastAPI:
     app.include_router(api_router)
     app.include_router(pages_auth.router)
     app.include_router(pages.router)
+    app.include_router(pages_audit.router)
+    app.include_router(pages_switching_stats.router)
+    app.include_router(pages_switching.router)
     app.include_router(api_docs.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)

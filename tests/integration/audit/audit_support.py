@@ -15,6 +15,7 @@ from shadan.domain.vocabulary import Action, Outcome, ResourceType
 
 ORIGIN = "test.example/access-log"
 SETTLE = dt.timedelta(seconds=30)
+AUDITOR = "system:auditor"  # who runs `verify` in these tests (recorded with every run)
 
 
 class Clock:

@@ -42,4 +42,4 @@ def tlog(engine: Engine, keys: FileKeyStore, clock: Clock) -> SqlTransparencyLog
 
 @pytest.fixture
 def service(tlog: SqlTransparencyLog, clock: Clock) -> AuditLogService:
-    return AuditLogService(tlog, clock, CheckpointPolicy(every_events=10, every_seconds=60))
+    return AuditLogService(tlog, clock, CheckpointPolicy(every_events=10, every_seconds=60), system="shadan")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -47,6 +48,31 @@ def verify(proof_text: str, verifier_key: str) -> bytes:
     if not _included(index, size, _sha256(b"\x00" + entry), path, root):
         raise Rejected("inclusion proof does not reach the signed root")
     return entry
+
+
+def verify_segment(manifest: dict[str, Any], entries: list[bytes], verifier_key: str) -> None:
+    """An archive segment (docs/access-log.md, "Archive"): its entries, with the manifest's left edge and
+    right range, must give the root of its signed checkpoint. Unlike shadan's checker, which merges the
+    compact ranges, this one runs RFC 6962's recursion over [0, size) and stops at every subtree whose
+    hash it knows: a manifest hash, or a leaf hashed from an entry."""
+    size, root = _open_checkpoint(manifest["checkpoint"], verifier_key)
+    first, end = manifest["first_leaf"], manifest["end_leaf"]
+    if len(entries) != end - first or size != manifest["checkpoint_size"]:
+        raise Rejected("the entries or the size do not match the manifest")
+    known = {(n["first"], n["end"]): base64.b64decode(n["hash"]) for n in manifest["left_edge"]}
+    known |= {(n["first"], n["end"]): base64.b64decode(n["hash"]) for n in manifest["right_range"]}
+    known |= {(first + i, first + i + 1): _sha256(b"\x00" + e) for i, e in enumerate(entries)}
+
+    def mth(lo: int, hi: int) -> bytes:
+        if (lo, hi) in known:
+            return known[(lo, hi)]
+        if hi - lo < 2:
+            raise Rejected(f"no hash for leaf {lo}")
+        k = 1 << ((hi - lo - 1).bit_length() - 1)
+        return _sha256(b"\x01" + mth(lo, lo + k) + mth(lo + k, hi))
+
+    if mth(0, size) != root:
+        raise Rejected("the segment does not lead to the signed root")
 
 
 def _open_checkpoint(note: str, verifier_key: str) -> tuple[int, bytes]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from audit_support import ORIGIN, SETTLE, Clock, append
+from audit_support import AUDITOR, ORIGIN, SETTLE, Clock, append
 from sqlalchemy import Engine, text
 
 from shadan.audit.checkpoint import open_checkpoint
@@ -79,11 +79,11 @@ def test_rotation_signs_a_hand_over_with_both_keys_and_old_checkpoints_stay_vali
     append(engine, 6, 2)
     after = service.checkpoint()
     open_checkpoint(after.note, [new_key])
-    assert service.verify().ok
+    assert service.verify(run_by=AUDITOR).ok
     both = [old_key.text(), new_key.text()]
-    assert service.verify(verifier_keys=both).ok
+    assert service.verify(verifier_keys=both, run_by=AUDITOR).ok
     # An auditor who trusts only the new key cannot vouch for the checkpoints made before it.
-    only_new = service.verify(verifier_keys=[new_key.text()])
+    only_new = service.verify(verifier_keys=[new_key.text()], run_by=AUDITOR)
     assert only_new.failures[0].kind is LogFailureKind.CHECKPOINT_SIGNATURE
 
 

@@ -7,7 +7,7 @@ import base64
 from pathlib import Path
 
 import pytest
-from audit_support import ORIGIN, SETTLE, Clock, append, append_at
+from audit_support import AUDITOR, ORIGIN, SETTLE, Clock, append, append_at
 from sqlalchemy import Connection, Engine, text
 
 from shadan.audit.checkpoint import Checkpoint, sign_checkpoint
@@ -47,7 +47,7 @@ def only(report: VerificationReport) -> tuple[LogFailureKind, int | None]:
 
 def test_an_untouched_log_verifies(engine: Engine, service: AuditLogService, trusted: str) -> None:
     append(engine, 31, 2)  # committed, not yet sequenced: pending, not a failure
-    report = service.verify(trusted)
+    report = service.verify(trusted, run_by=AUDITOR)
     assert report.ok
     assert report.exit_code == 0
     assert (report.tree_size, report.events_checked, report.checkpoints_checked) == (30, 30, 3)
@@ -56,13 +56,13 @@ def test_an_untouched_log_verifies(engine: Engine, service: AuditLogService, tru
 
 def test_progress_is_reported(service: AuditLogService, trusted: str) -> None:
     seen: list[tuple[int, int]] = []
-    service.verify(trusted, progress=lambda total, done: seen.append((total, done)))
+    service.verify(trusted, progress=lambda total, done: seen.append((total, done)), run_by=AUDITOR)
     assert seen[-1] == (30, 30)
 
 
 def test_an_edited_event(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
     tamper(owner_engine, "UPDATE access_events SET purpose = '営業活動' WHERE seq = 12")
-    report = service.verify(trusted)
+    report = service.verify(trusted, run_by=AUDITOR)
     assert only(report) == (LogFailureKind.EVENT_CHANGED, 12)
     assert report.exit_code == 10
     assert "連番 12" in report.failures[0].detail_ja
@@ -75,7 +75,7 @@ def test_an_edited_event_and_leaf_hash(owner_engine: Engine, service: AuditLogSe
     tamper(owner_engine, "UPDATE access_events SET outcome = 'denied' WHERE seq = 5")
     with owner_engine.begin() as connection:
         _rehash_leaf(connection, 5)
-    report = service.verify(trusted)
+    report = service.verify(trusted, run_by=AUDITOR)
     kinds = [f.kind for f in report.failures]
     # The leaf agrees with the event now, but the subtree above it and every signed root do not.
     assert kinds == [LogFailureKind.TREE_CORRUPT, LogFailureKind.CHECKPOINT_MISMATCH]
@@ -85,7 +85,7 @@ def test_an_edited_event_and_leaf_hash(owner_engine: Engine, service: AuditLogSe
 
 def test_a_deleted_event(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
     tamper(owner_engine, "DELETE FROM access_events WHERE seq = 15")
-    report = service.verify(trusted)
+    report = service.verify(trusted, run_by=AUDITOR)
     assert only(report) == (LogFailureKind.EVENT_MISSING, 15)
     assert report.exit_code == 11
 
@@ -102,7 +102,7 @@ def test_an_event_inserted_by_renumbering(
         " action, resource_type, resource_ids, categories, withheld_categories, terminal_id, source_ip,"
         " outcome, purpose, policy_ids, detail, extra FROM access_events WHERE seq = 17",
     )
-    assert only(service.verify(trusted)) == (LogFailureKind.EVENT_CHANGED, 18)
+    assert only(service.verify(trusted, run_by=AUDITOR)) == (LogFailureKind.EVENT_CHANGED, 18)
 
 
 def test_an_event_inserted_into_a_settled_gap(
@@ -114,7 +114,7 @@ def test_an_event_inserted_into_a_settled_gap(
     service.checkpoint()  # the gap has settled: its numbers can no longer commit
     append_at(owner_engine, 35)  # backdated into the gap
     service.checkpoint()  # the sequencer does not take it: the gap had settled
-    report = service.verify(trusted)
+    report = service.verify(trusted, run_by=AUDITOR)
     assert only(report) == (LogFailureKind.EVENT_UNLOGGED, 35)
     assert report.exit_code == 12
 
@@ -126,7 +126,7 @@ def test_reordered_events(owner_engine: Engine, service: AuditLogService, truste
         "UPDATE access_events SET seq = 12 WHERE seq = 13",
         "UPDATE access_events SET seq = 13 WHERE seq = 1000",
     )
-    assert only(service.verify(trusted)) == (LogFailureKind.EVENT_CHANGED, 12)
+    assert only(service.verify(trusted, run_by=AUDITOR)) == (LogFailureKind.EVENT_CHANGED, 12)
 
 
 def test_truncation(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
@@ -138,7 +138,7 @@ def test_truncation(owner_engine: Engine, service: AuditLogService, trusted: str
         drop_nodes_above(25),
         "UPDATE log_state SET tree_size = 25, horizon_seq = 25",
     )
-    report = service.verify()
+    report = service.verify(run_by=AUDITOR)
     assert report.failures[0].kind is LogFailureKind.TRUNCATED
     assert report.failures[0].leaf_index == 25
     assert report.exit_code == 13
@@ -156,8 +156,8 @@ def test_rollback_to_an_older_consistent_state(
         "DELETE FROM log_checkpoints WHERE tree_size > 15",
         "UPDATE log_state SET tree_size = 15, horizon_seq = 15",
     )
-    assert service.verify().ok
-    report = service.verify(trusted)
+    assert service.verify(run_by=AUDITOR).ok
+    report = service.verify(trusted, run_by=AUDITOR)
     assert report.failures[0].kind is LogFailureKind.ROLLED_BACK
     assert report.exit_code == 14
 
@@ -172,7 +172,7 @@ def test_a_forged_checkpoint(owner_engine: Engine, service: AuditLogService, tru
             text("UPDATE log_checkpoints SET note = :n, root_hash = :r WHERE tree_size = 20"),
             {"n": "\n".join(lines), "r": bytes(32)},
         )
-    report = service.verify(trusted)
+    report = service.verify(trusted, run_by=AUDITOR)
     assert report.failures[0].kind is LogFailureKind.CHECKPOINT_SIGNATURE
     assert report.exit_code == 15
 
@@ -190,7 +190,7 @@ def test_a_checkpoint_re_signed_with_another_key(
             ),
             {"r": bytes(32), "n": note, "t": "2025-04-01 00:00:00"},
         )
-    assert service.verify().failures[0].kind is LogFailureKind.CHECKPOINT_SIGNATURE
+    assert service.verify(run_by=AUDITOR).failures[0].kind is LogFailureKind.CHECKPOINT_SIGNATURE
 
 
 def test_a_complete_rewrite_with_the_stolen_key_is_caught_by_the_trusted_checkpoint(
@@ -207,8 +207,8 @@ def test_a_complete_rewrite_with_the_stolen_key_is_caught_by_the_trusted_checkpo
         "DELETE FROM log_state",
     )
     service.checkpoint()
-    assert service.verify().ok
-    report = service.verify(trusted)
+    assert service.verify(run_by=AUDITOR).ok
+    report = service.verify(trusted, run_by=AUDITOR)
     assert report.failures[0].kind is LogFailureKind.CHECKPOINT_MISMATCH
     assert report.exit_code == 16
 
@@ -226,12 +226,16 @@ def test_a_rewrite_with_a_replaced_key_is_caught_by_the_auditors_key(
         "DELETE FROM log_state",
     )
     forger = SqlTransparencyLog(engine, FileKeyStore(tmp_path / "forged", ORIGIN), clock, SETTLE)
-    forged = AuditLogService(forger, clock)
+    forged = AuditLogService(forger, clock, system="shadan")
     forged.checkpoint()
-    assert forged.verify().ok  # with its own key the forgery looks fine ...
-    report = forged.verify(verifier_keys=[auditor_key])  # ... not with the key the auditor holds
+    assert forged.verify(run_by=AUDITOR).ok  # with its own key the forgery looks fine ...
+    report = forged.verify(
+        verifier_keys=[auditor_key], run_by=AUDITOR
+    )  # ... not with the key the auditor holds
     assert report.failures[0].kind is LogFailureKind.CHECKPOINT_SIGNATURE
-    assert forged.verify(trusted).failures[0].kind is LogFailureKind.TRUSTED_CHECKPOINT_INVALID
+    assert (
+        forged.verify(trusted, run_by=AUDITOR).failures[0].kind is LogFailureKind.TRUSTED_CHECKPOINT_INVALID
+    )
 
 
 def test_corrupt_subtree_hashes(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
@@ -241,7 +245,7 @@ def test_corrupt_subtree_hashes(owner_engine: Engine, service: AuditLogService, 
         f"UPDATE log_nodes SET hash = leaf_hash FROM log_leaves WHERE node_key = {(1 << 48) | 3}"
         " AND leaf_index = 0",
     )
-    report = service.verify(trusted)
+    report = service.verify(trusted, run_by=AUDITOR)
     assert report.failures[0].kind is LogFailureKind.TREE_CORRUPT
     assert report.failures[0].leaf_index == 6
     assert report.exit_code == 17
@@ -249,10 +253,10 @@ def test_corrupt_subtree_hashes(owner_engine: Engine, service: AuditLogService, 
 
 def test_a_trusted_checkpoint_of_another_log_is_refused(service: AuditLogService, trusted: str) -> None:
     stranger = sign_checkpoint(Checkpoint(ORIGIN, 30, bytes(32)), [Signer.generate(ORIGIN)]).render()
-    report = service.verify(stranger)
+    report = service.verify(stranger, run_by=AUDITOR)
     assert report.failures[0].kind is LogFailureKind.TRUSTED_CHECKPOINT_INVALID
     assert report.exit_code == 20
-    assert service.verify("not a checkpoint").exit_code == 20
+    assert service.verify("not a checkpoint", run_by=AUDITOR).exit_code == 20
 
 
 def _rehash_leaf(connection: Connection, seq: int) -> None:

@@ -3,13 +3,18 @@ loaded through the real import service."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import Engine
+from switching_clock import MovableClock
 from switching_registry import CALENDAR_CSV, POINTS_CSV, RETAILERS_CSV
 
 from shadan.services.registry_import import ImportOutcome, ImportSource, RegistryImportService
 from shadan.services.registry_rows import RegistryFile
 from shadan.services.switching import SwitchingService
+from shadan.services.switching_cases import SwitchingCaseService
+from shadan.services.switching_events import SwitchingEvents
 from shadan.store.unit_of_work import SqlUnitOfWorkFactory
 
 
@@ -32,3 +37,14 @@ def registry(uow: SqlUnitOfWorkFactory) -> None:
 @pytest.fixture
 def service(uow: SqlUnitOfWorkFactory, registry: None) -> SwitchingService:
     return SwitchingService(uow, "shadan-test", chunk_rows=4)
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    # Wednesday 2 April 2025, 10:00 JST: just after the applications of switching_registry were received.
+    return MovableClock(dt.datetime(2025, 4, 2, 1, 0, tzinfo=dt.UTC))
+
+
+@pytest.fixture
+def cases(uow: SqlUnitOfWorkFactory, registry: None, clock: MovableClock) -> SwitchingCaseService:
+    return SwitchingCaseService(uow, SwitchingEvents("shadan-test", clock), match_days=5, chunk_rows=4)

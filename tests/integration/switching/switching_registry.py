@@ -100,3 +100,35 @@ MIXED_EXPECTED = [
     ("AP12", "rejected", "99", "99"),
     ("AP13", "invalid", "", ""),
 ]
+
+
+START_COLUMNS = ",".join(
+    (
+        "application_id",
+        "received_at",
+        "supply_point_id",
+        "new_retailer_code",
+        "start_date",
+        "new_retailer_staff",
+        "new_retailer_phone",
+    )
+)
+
+
+def start_line(app_id: str, n: int, **changes: str) -> str:
+    """A start application (開始申込) by B0002 matching `application_line(…, n)` unless changed."""
+    values = {
+        "application_id": app_id,
+        "received_at": "2025-04-02T09:00:00+09:00",
+        "supply_point_id": point_id(n),
+        "new_retailer_code": "B0002",
+        "start_date": "2025-04-20",
+        "new_retailer_staff": "営業 太郎",
+        "new_retailer_phone": "03-0000-0000",
+    }
+    values.update(changes)
+    return ",".join(values[c] for c in START_COLUMNS.split(","))
+
+
+def starts_csv(lines: Iterable[str]) -> str:
+    return "\r\n".join([START_COLUMNS, *lines, ""])

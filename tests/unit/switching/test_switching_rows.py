@@ -11,6 +11,7 @@ from shadan.domain.switching import Application
 from shadan.services.switching_rows import (
     APPLICATION_COLUMNS,
     COLUMN_LABELS,
+    START_COLUMNS,
     invalid_message,
     parse_application,
 )
@@ -38,7 +39,7 @@ def parse(**changes: str) -> Application | tuple[RowError, ...]:
 
 
 def test_every_column_has_a_label() -> None:
-    assert set(COLUMN_LABELS) == set(APPLICATION_COLUMNS)
+    assert set(COLUMN_LABELS) == set(APPLICATION_COLUMNS) | set(START_COLUMNS)
 
 
 def test_a_good_row() -> None:

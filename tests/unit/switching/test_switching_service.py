@@ -16,8 +16,10 @@ from switching_support import point
 from shadan.domain.events import AccessEvent
 from shadan.domain.registry import SupplyPoint, SupplyPointKind, SupplyPointStatus
 from shadan.domain.switching import ErrorCode, ResultKind
-from shadan.domain.vocabulary import Action, ResourceType
-from shadan.services.switching import SwitchingService, ValidationReport
+from shadan.domain.switching_case import CaseState
+from shadan.domain.vocabulary import Action, Area, ResourceType
+from shadan.services.switching import CANCELLATIONS, SwitchingService, ValidationReport, run_checks
+from shadan.services.switching_events import SwitchingActor
 from shadan.services.switching_files import ResultEncoding, write_results
 from shadan.services.switching_rows import APPLICATION_COLUMNS
 from shadan.services.tabular import UTF8_BOM, CsvFormatError
@@ -33,6 +35,8 @@ class State:
     events: list[AccessEvent] = field(default_factory=list)
     lookups: list[int] = field(default_factory=list)
     commits: int = 0
+    # (application_id, new_retailer_code) → state of applications stored by earlier submissions
+    claimed: dict[tuple[str, str], CaseState] = field(default_factory=dict)
 
 
 class FakeRegistry:
@@ -56,11 +60,21 @@ class FakeLog:
         self.state.events.extend(events)
 
 
+class FakeSwitching:
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def claimed_ids(self, application_ids: Iterable[str]) -> dict[tuple[str, str], CaseState]:
+        ids = set(application_ids)
+        return {key: value for key, value in self.state.claimed.items() if key[0] in ids}
+
+
 class FakeUnitOfWork:
     def __init__(self, state: State) -> None:
         self.state = state
         self.registry = FakeRegistry(state)
         self.log = FakeLog(state)
+        self.switching = FakeSwitching(state)
 
     def __enter__(self) -> Self:
         return self
@@ -299,3 +313,39 @@ def test_cp932_results_replace_what_cp932_cannot_hold(state: State) -> None:
     out = io.BytesIO()
     write_results(report.results, out, ResultEncoding.CP932)
     assert out.getvalue().decode("cp932").splitlines()[1].startswith("AP?,accepted")
+
+
+def test_an_application_id_stored_before_for_the_retailer_is_invalid(state: State) -> None:
+    state.claimed = {("AP1", "B0002"): CaseState.PENDING, ("AP2", "B0002"): CaseState.MATCHED}
+    state.claimed[("AP3", "C0003")] = CaseState.PENDING  # another retailer's number
+    report = validate(state, csv_bytes(row("AP1", 1), row("AP2", 2), row("AP3", 3)))
+    assert summary_of(report) == [
+        ("AP1", "invalid", "", ""),
+        ("AP2", "invalid", "", ""),
+        ("AP3", "accepted", "", ""),
+    ]
+    assert report.results[0].message.startswith("申込番号（application_id）: 申込番号「AP1」は")
+    assert "状態: マッチング待ち" in report.results[0].message
+    assert "マッチング済み（スイッチング成立）のため、変更・再申込はできません" in report.results[1].message
+
+
+def test_a_clerk_checks_only_points_of_their_own_area(state: State) -> None:
+    data = csv_bytes(row("AP1", 1), row("AP2", 99))
+    with FakeUnitOfWork(state) as uow:
+        checked = run_checks(
+            uow,  # type: ignore[arg-type]
+            CANCELLATIONS,
+            data,
+            SwitchingActor("k.tokyo", area=Area.TOKYO),
+            source_name="apps.csv",
+            chunk_rows=10,
+        )
+    own, unknown = checked.results
+    # Point 1 exists, in area 06: to a clerk of area 03 it is exactly an unknown point.
+    assert (
+        (own.codes, own.message)
+        == (unknown.codes, unknown.message)
+        == ((ErrorCode.SUPPLY_POINT,), own.message)
+    )
+    assert checked.summary.supply_points_read == 0
+    assert checked.categories == frozenset()

@@ -1,0 +1,100 @@
+"""SQL behind the auditors' pages (services.audit_review.LogSearch): event search, the log's counts and
+the witnesses' cosignatures. Read only; the same statements on SQLite and PostgreSQL.
+
+Searching by supply point is exact: the id must be an element of the event's `resource_ids` list, never
+a substring of another id or of some other text in it. A LIKE on the list's JSON text narrows the rows
+cheaply first; the JSON functions of each database then check the element itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, Select, Text, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import JSONB
+
+from shadan.audit.log import access_events, row_to_event
+from shadan.audit.record_tables import log_cosignatures
+from shadan.audit.sequencer import read_state
+from shadan.audit.tree_tables import log_leaves
+from shadan.services.audit_filters import EventFilters
+from shadan.services.audit_review import Cosignature, LogCounts, LoggedEvent
+
+
+class SqlLogSearch:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def counts(self) -> LogCounts:
+        with self._engine.connect() as connection:
+            state = read_state(connection)
+            total = connection.execute(select(func.count()).select_from(access_events)).scalar_one()
+            unsequenced = (
+                select(access_events.c.seq)
+                .outerjoin(log_leaves, log_leaves.c.seq == access_events.c.seq)
+                .where(access_events.c.seq > state.horizon_seq, log_leaves.c.seq.is_(None))
+                .subquery()
+            )
+            pending = connection.execute(select(func.count()).select_from(unsequenced)).scalar_one()
+        return LogCounts(int(total), state.tree_size, int(pending))
+
+    def recent_cosignatures(self, limit: int) -> list[Cosignature]:
+        c = log_cosignatures.c
+        query = select(log_cosignatures).order_by(c.tree_size.desc(), c.cosignature_id.desc()).limit(limit)
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [
+            Cosignature(r.witness_name, int(r.tree_size), _utc(r.cosigned_at), _utc(r.received_at))
+            for r in rows
+        ]
+
+    def search(self, filters: EventFilters, before: int | None, limit: int) -> list[LoggedEvent]:
+        query = self._matching(filters, select(access_events))
+        if before is not None:
+            query = query.where(access_events.c.seq < before)
+        query = query.order_by(access_events.c.seq.desc()).limit(limit)
+        with self._engine.connect() as connection:
+            return [LoggedEvent(int(row.seq), row_to_event(row)) for row in connection.execute(query)]
+
+    def count(self, filters: EventFilters, cap: int) -> int:
+        matching = self._matching(filters, select(access_events.c.seq)).limit(cap).subquery()
+        with self._engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(matching)).scalar_one())
+
+    def _matching(self, filters: EventFilters, query: Select[Any]) -> Select[Any]:
+        c = access_events.c
+        conditions: list[ColumnElement[bool]] = []
+        if filters.supply_point_id is not None:
+            conditions += self._holds_id(filters.supply_point_id)
+        for column, value in (
+            (c.account_id, filters.account_id),
+            (c.person_id, filters.person_id),
+            (c.action, filters.action),
+            (c.outcome, filters.outcome),
+            (c.purpose, filters.purpose),
+        ):
+            if value is not None:
+                conditions.append(column == str(value))
+        if filters.since is not None:
+            conditions.append(c.ts >= filters.since)
+        if filters.until is not None:
+            conditions.append(c.ts < filters.until)
+        return query.where(*conditions)
+
+    def _holds_id(self, resource_id: str) -> list[ColumnElement[bool]]:
+        ids = access_events.c.resource_ids
+        # The id is 22 ASCII digits (canonicalised by the service): written as itself in the JSON text,
+        # and no LIKE wildcard.
+        narrowed = cast(ids, Text).like(f'%"{resource_id}"%')
+        if self._engine.dialect.name == "postgresql":
+            return [narrowed, cast(ids, JSONB).contains([resource_id])]
+        elements = func.json_each(ids).table_valued("value")
+        return [
+            narrowed,
+            select(literal(1)).select_from(elements).where(elements.c.value == resource_id).exists(),
+        ]
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -1,0 +1,222 @@
+"""Verification on every core: worker processes check aligned chunks of leaves (see verification.py).
+
+Rebuilding entries and hashing them is Python work per event, so one process uses one core. Here the
+leaves are cut into chunks of 2**level leaves, aligned on their size, and a pool of worker processes
+checks them, each in its own connection: every leaf in the chunk has its event, every event's canonical
+entry hashes to the stored leaf hash, and the complete subtrees inside the chunk — rebuilt from those
+hashes — equal the stored ones. A worker answers with hashes only (the compact range of the chunk at its
+end and at every checkpoint size inside it), never with rows, so the parent's share is a few hash folds
+per chunk.
+
+Workers only ever vouch for an intact chunk. A chunk they find anything wrong with is checked again by the
+parent with the one-process code, in the parent's snapshot, and that check names the failure: the
+report is the same with and without workers. On PostgreSQL the workers read the parent's snapshot itself
+(`pg_export_snapshot`). SQLite cannot share a snapshot between connections, so a worker's transaction
+starts a little later than the parent's; rows below the verified tree size are append-only for the
+application, so an intact log reads the same in both, and whatever a worker finds wrong is decided in the
+parent's snapshot.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, bindparam, create_engine, select
+from sqlalchemy.pool import NullPool
+
+from shadan.audit.entry import entry_bytes_from_json_text
+from shadan.audit.event_rows import EVENT_COLUMNS
+from shadan.audit.log import access_events
+from shadan.audit.merkle import CompactRange, NodeId, fold_right, leaf_hash
+from shadan.audit.tree_store import node_key, node_reader
+from shadan.audit.tree_tables import log_leaves, log_nodes
+
+# Rows a worker holds at once while it checks a chunk.
+_READ_BATCH = 16_384
+_SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
+_NODES_BETWEEN = select(log_nodes.c.node_key, log_nodes.c.hash).where(
+    log_nodes.c.node_key.between(bindparam("low"), bindparam("high"))
+)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+@dataclass(frozen=True, slots=True)
+class Parallelism:
+    """How verification spreads over processes. `workers` < 2, or a log shorter than `min_chunks` chunks,
+    is verified in one process: starting the workers (a fresh interpreter each) costs about a second."""
+
+    workers: int = field(default_factory=usable_cores)
+    chunk_level: int = 16  # 65,536 leaves a chunk
+    min_chunks: int = 4
+
+    def pays_off(self, size: int) -> bool:
+        return self.workers >= 2 and size >= self.min_chunks << self.chunk_level
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkResult:
+    begin: int
+    end: int
+    clean: bool
+    # The compact range of [begin, size) for each checkpoint size in (begin, end] and for `end` itself;
+    # only for a clean chunk.
+    edges: Mapping[int, tuple[bytes, ...]]
+
+
+def leaf_range_query(begin: int, end: int) -> Select[Any]:
+    """Leaves [begin, end) in order, each with its event's columns (all None when the event is gone)."""
+    joined = log_leaves.outerjoin(access_events, access_events.c.seq == log_leaves.c.seq)
+    return (
+        select(
+            log_leaves.c.leaf_index,
+            log_leaves.c.seq.label("leaf_seq"),
+            log_leaves.c.leaf_hash,
+            *EVENT_COLUMNS,
+        )
+        .select_from(joined)
+        .where(log_leaves.c.leaf_index >= begin, log_leaves.c.leaf_index < end)
+        .order_by(log_leaves.c.leaf_index)
+    )
+
+
+def snapshot_of(connection: Connection) -> str | None:
+    """The id of the connection's snapshot for the workers to read (PostgreSQL), None on SQLite."""
+    if connection.dialect.name == "sqlite":
+        return None
+    return str(connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one())
+
+
+def check_in_parallel(
+    engine: Engine,
+    snapshot: str | None,
+    size: int,
+    checkpoint_sizes: Iterable[int],
+    parallelism: Parallelism,
+) -> Iterator[ChunkResult]:
+    """The results for every chunk of [0, size), in order, a few chunks ahead of the caller."""
+    span = 1 << parallelism.chunk_level
+    wanted = sorted(set(checkpoint_sizes))
+    url = engine.url.render_as_string(hide_password=False)
+    pool = ProcessPoolExecutor(
+        parallelism.workers,
+        mp_context=get_context("spawn"),  # never fork a process that runs threads
+        initializer=_open_worker,
+        initargs=(url, snapshot),
+    )
+    pending: deque[Future[ChunkResult]] = deque()
+    try:
+        for begin in range(0, size, span):
+            end = min(begin + span, size)
+            sizes = tuple(s for s in wanted if begin < s <= end)
+            pending.append(pool.submit(_check_chunk, begin, end, sizes, parallelism.chunk_level))
+            if len(pending) > 2 * parallelism.workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        # The caller may stop early (a missing leaf): chunks not started yet are dropped.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def fold_chunk(
+    tree: CompactRange, chunk: ChunkResult, roots: Mapping[int, Sequence[bytes]], level: int
+) -> tuple[CompactRange, dict[NodeId, bytes]] | None:
+    """The tree after a clean chunk and the complete subtrees above the chunk's level that it finished;
+    None if a signed root inside the chunk does not match (the caller then checks the chunk itself)."""
+    for size, edge in chunk.edges.items():
+        if any(fold_right([*tree.edge, *edge]) != root for root in roots.get(size, ())):
+            return None
+    tail = chunk.edges[chunk.end]
+    if chunk.end - chunk.begin < 1 << level:  # the last, partial chunk: no subtree above it finishes
+        return CompactRange(chunk.end, [*tree.edge, *tail]), {}
+    # At a multiple of 2**level the edge holds subtrees of that level and above only: appending the chunk
+    # as one leaf of a tree whose leaves are such subtrees gives the real edge and the real new nodes.
+    coarse = CompactRange(tree.size >> level, tree.edge)
+    finished: dict[NodeId, bytes] = {}
+    coarse.append(tail[0], lambda node, h: finished.__setitem__(NodeId(node.level + level, node.index), h))
+    return CompactRange(coarse.size << level, coarse.edge), finished
+
+
+def stored_nodes_differ(connection: Connection, built: Mapping[NodeId, bytes]) -> bool:
+    if not built:
+        return False
+    return dict(node_reader(connection)(sorted(built))) != dict(built)
+
+
+# The worker process: one connection, kept from chunk to chunk.
+_worker: dict[str, Any] = {}
+
+
+def _open_worker(url: str, snapshot: str | None) -> None:
+    if snapshot is not None and not _SNAPSHOT_ID.fullmatch(snapshot):
+        raise ValueError("not a snapshot id")
+    _worker["connection"] = create_engine(url, poolclass=NullPool).connect()
+    _worker["snapshot"] = snapshot
+
+
+def _check_chunk(begin: int, end: int, sizes: tuple[int, ...], level: int) -> ChunkResult:
+    connection: Connection = _worker["connection"]
+    _begin_read(connection, _worker["snapshot"])
+    try:
+        return _check(connection, begin, end, sizes, level)
+    finally:
+        connection.rollback()
+
+
+def _begin_read(connection: Connection, snapshot: str | None) -> None:
+    if snapshot is None:
+        connection.exec_driver_sql("BEGIN")  # one WAL read transaction for the chunk
+        return
+    connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # checked: hex digits and '-'
+
+
+def _check(connection: Connection, begin: int, end: int, sizes: tuple[int, ...], level: int) -> ChunkResult:
+    dirty = ChunkResult(begin, end, False, {})
+    tree = CompactRange()  # the chunk alone: its node (l, i) is the log's node (l, i + begin >> l)
+    built: dict[int, bytes] = {}  # by node_key, as stored
+
+    def keep(node: NodeId, h: bytes) -> None:
+        built[node_key(NodeId(node.level, node.index + (begin >> node.level)))] = h
+
+    edges: dict[int, tuple[bytes, ...]] = {}
+    wanted = set(sizes)
+    for first in range(begin, end, _READ_BATCH):
+        for row in connection.execute(leaf_range_query(first, min(first + _READ_BATCH, end))).all():
+            if row.leaf_index != begin + tree.size or row.seq is None:
+                return dirty
+            recomputed = leaf_hash(entry_bytes_from_json_text(row._mapping))
+            if recomputed != bytes(row.leaf_hash):
+                return dirty
+            tree.append(recomputed, keep)
+            if begin + tree.size in wanted:
+                edges[begin + tree.size] = tree.edge
+    if begin + tree.size != end or _stored_inside(connection, begin, end, level) != built:
+        return dirty
+    edges[end] = tree.edge
+    return ChunkResult(begin, end, True, edges)
+
+
+def _stored_inside(connection: Connection, begin: int, end: int, level: int) -> dict[int, bytes]:
+    """The stored subtree hashes of levels 1..level inside [begin, end), by node_key."""
+    found: dict[int, bytes] = {}
+    for lvl in range(1, level + 1):
+        first, last = begin >> lvl, (end >> lvl) - 1
+        if first <= last:
+            low, high = node_key(NodeId(lvl, first)), node_key(NodeId(lvl, last))
+            rows = connection.execute(_NODES_BETWEEN, {"low": low, "high": high})
+            found.update((int(k), bytes(h)) for k, h in rows)
+    return found

@@ -1,0 +1,233 @@
+"""`shadan audit archive | verify-archive | retention | hold`: the access log's Parquet archive, its
+stand-alone check, retention and legal holds (docs/access-log.md, "Archive (Parquet)", "Retention and
+legal hold").
+
+Exit codes: 0 success; 1 the command could not be carried out; 2 usage error; 40-48 `verify-archive` found
+a problem, one code per kind (services.archive_report.ArchiveProblem).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shadan.bootstrap import build, build_archive, build_archive_checker
+from shadan.cli.registry import operator_account
+from shadan.config import Settings
+from shadan.domain.errors import DomainError
+from shadan.services.archive import ArchiveService, LegalHold, RetentionPlan, RetentionResult
+from shadan.services.archive_report import ArchiveProblem, ArchiveReport
+from shadan.services.identity import JST, Actor
+
+console = Console(soft_wrap=True, highlight=False)
+hold_app = typer.Typer(help="法的保全（期間内のアクセスログを削除させない）", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the archive and retention commands to `shadan audit`."""
+    app.command("archive")(archive)
+    app.command("verify-archive")(verify_archive)
+    app.command("retention")(retention)
+    app.add_typer(hold_app, name="hold")
+
+
+@contextmanager
+def _service() -> Iterator[ArchiveService]:
+    shadan = build(Settings())
+    try:
+        yield build_archive(shadan)
+    except DomainError as exc:
+        console.print(f"[red]{escape(exc.message)}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        shadan.close()
+
+
+def _actor() -> Actor:
+    """The operator at the terminal, as the access log records CLI work."""
+    return Actor(account_id=operator_account(), terminal_id=os.uname().nodename)
+
+
+def archive() -> None:
+    """終わった月のアクセスログを Parquet とマニフェストに書き出す（署名済みチェックポイントに結ぶ）。"""
+    with _service() as service, _progress("アーカイブ中 / archiving") as progress:
+        run = service.archive(_actor(), progress)
+    directory = escape(str(Settings().resolved_archive_dir))
+    if not run.segments:
+        console.print(
+            "アーカイブする月はありません / nothing to archive (no month is over since the last one)"
+        )
+        return
+    for segment in run.segments:
+        console.print(
+            f"[green]{segment.segment}[/green]: 葉 {segment.first_leaf:,}〜{segment.end_leaf - 1:,}"
+            f"（{segment.event_count:,} 件）"
+        )
+    console.print(
+        f"[green]{len(run.segments)} セグメントを {directory} に書き出しました / segments archived[/green]"
+        f"（チェックポイントのサイズ / checkpoint size {run.checkpoint_size:,}）"
+    )
+
+
+def verify_archive(
+    directory: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="アーカイブのディレクトリ")],
+    key: Annotated[list[Path], typer.Option("--key", dir_okay=False, help="検証鍵ファイル（複数指定可）")],
+) -> None:
+    """アーカイブを検証鍵だけで検証する（データベース・設定は使わない）。"""
+    try:
+        keys = [k.read_text(encoding="utf-8") for k in key]
+    except (OSError, UnicodeDecodeError) as exc:
+        console.print(f"[red]検証鍵ファイルを読めません / cannot read the key file[/red]: {escape(str(exc))}")
+        raise typer.Exit(ArchiveProblem.KEY.exit_code) from exc
+    with _progress("検証中 / verifying") as progress:
+        report = build_archive_checker().check(directory, keys, progress)
+    _show_archive_report(report)
+    raise typer.Exit(report.exit_code)
+
+
+def retention(
+    apply: Annotated[
+        bool, typer.Option("--apply", help="期限切れのセグメントを削除する（既定は一覧のみ）")
+    ] = False,
+) -> None:
+    """保存期間を過ぎたセグメントを一覧にする。--apply で丸ごと削除し、署名付きの削除記録を残す。"""
+    with _service() as service:
+        plan = service.retention_plan()
+        _show_plan(plan)
+        if not apply or not plan.deletable:
+            return
+        with _progress("削除中 / deleting") as progress:
+            result = service.apply_retention(_actor(), progress)
+    _show_result(result)
+
+
+@hold_app.command("add")
+def hold_add(
+    period_from: Annotated[dt.datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="開始日（JST）")],
+    period_to: Annotated[
+        dt.datetime, typer.Option("--to", formats=["%Y-%m-%d"], help="終了日（JST、この日を含む）")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="理由（事案番号など）")],
+) -> None:
+    """期間内（JST の日付、両端を含む）のイベントを含むセグメントの削除を止める。"""
+    with _service() as service:
+        hold = service.place_hold(period_from.date(), period_to.date(), reason, _actor())
+    console.print(f"[green]法的保全 #{hold.hold_id} を設定しました / legal hold placed[/green]")
+    _show_holds([hold])
+
+
+@hold_app.command("release")
+def hold_release(hold_id: Annotated[int, typer.Argument(min=1, help="法的保全の番号")]) -> None:
+    """法的保全を解除する（保存期間を過ぎたセグメントは次の retention --apply で削除される）。"""
+    with _service() as service:
+        hold = service.release_hold(hold_id, _actor())
+    console.print(f"[green]法的保全 #{hold.hold_id} を解除しました / legal hold released[/green]")
+
+
+@hold_app.command("list")
+def hold_list() -> None:
+    """法的保全の一覧（解除済みを含む）。"""
+    with _service() as service:
+        holds = service.holds()
+    if not holds:
+        console.print("法的保全はありません / no legal holds")
+        return
+    _show_holds(holds)
+
+
+@contextmanager
+def _progress(description: str) -> Iterator[Callable[[int, int], None]]:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(description, total=None)
+
+        def update(total: int, done: int) -> None:
+            progress.update(task, total=total, completed=done)
+
+        yield update
+
+
+def _show_archive_report(report: ArchiveReport) -> None:
+    summary = (
+        f"ログ {escape(report.origin)}: セグメント {report.segments_checked} 件、イベント"
+        f" {report.events_checked:,} 件、削除記録 {report.deletions_checked} 件を検証"
+    )
+    if report.ok:
+        console.print(f"[green]アーカイブの検証に成功しました / archive verified[/green] — {summary}")
+        return
+    console.print(f"[red]アーカイブに問題があります / archive rejected[/red] — {summary}")
+    for failure in report.failures:
+        ja, en = failure.kind.titles
+        console.print(f"[red]✗ {ja} / {en}[/red] (exit {failure.kind.exit_code})")
+        console.print(f"  {escape(failure.detail_ja)}")
+        console.print(f"  {escape(failure.detail_en)}")
+
+
+def _show_plan(plan: RetentionPlan) -> None:
+    console.print(
+        f"保存期間 / retention: {plan.years} 年（月末から起算 / from the end of each month）、"
+        f"基準日時 / as of {_jst(plan.now)}"
+    )
+    if not plan.expired:
+        console.print("保存期間を過ぎたセグメントはありません / no segment has expired")
+        return
+    table = Table("セグメント", "葉", "件数", "期限（JST）", "状態 / status")
+    for item in plan.expired:
+        segment = item.segment
+        status = (
+            "[green]削除可 / deletable[/green]"
+            if item.hold is None
+            else f"[yellow]法的保全 #{item.hold.hold_id} により保留 / held[/yellow]:"
+            f" {escape(item.hold.reason)}"
+        )
+        table.add_row(
+            segment.segment,
+            f"{segment.first_leaf:,}〜{segment.end_leaf - 1:,}",
+            f"{segment.event_count:,}",
+            _jst(item.expired_at),
+            status,
+        )
+    console.print(table)
+
+
+def _show_result(result: RetentionResult) -> None:
+    for deleted in result.deleted:
+        console.print(
+            f"[green]{deleted.segment} を削除しました / deleted[/green]: 葉 {deleted.first_leaf:,}〜"
+            f"{deleted.end_leaf - 1:,}（{deleted.event_count:,} 件）、署名付き削除記録を保存"
+        )
+    for item in result.held:
+        hold = item.hold
+        if hold is not None:
+            console.print(
+                f"[yellow]{item.segment.segment} は法的保全 #{hold.hold_id} のため削除しません"
+                " / held[/yellow]"
+            )
+
+
+def _show_holds(holds: list[LegalHold]) -> None:
+    table = Table("#", "期間（JST）", "理由", "設定 / placed", "解除 / released")
+    for hold in holds:
+        released = "—" if hold.released_at is None else f"{_jst(hold.released_at)} {hold.released_by}"
+        table.add_row(
+            str(hold.hold_id),
+            f"{hold.period_from}〜{hold.period_to}",
+            escape(hold.reason),
+            f"{_jst(hold.placed_at)} {escape(hold.placed_by)}",
+            escape(released),
+        )
+    console.print(table)
+
+
+def _jst(moment: dt.datetime) -> str:
+    return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M JST")

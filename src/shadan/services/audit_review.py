@@ -1,0 +1,358 @@
+"""The auditors' view of the access log (DESIGN §4.3): the log's status, event search, exports, proofs.
+
+Internal audit (roles that administer the access log) may search, export and download proof files; the
+regulator, the log's outside witness, sees the status only; everyone else is refused. Every look,
+allowed or refused, is itself an access event, durable before anything is returned (fail closed). The
+JSON API and the pages call the same methods.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any, Protocol
+
+from shadan.domain.access import Principal, RequestContext
+from shadan.domain.errors import AccessDenied, InvalidInput, NotFound
+from shadan.domain.events import AccessEvent
+from shadan.domain.roles import RoleCatalog
+from shadan.domain.vocabulary import Action, AdminArea, AuditTag, CompanyKind, Outcome, ResourceType
+from shadan.services.audit_filters import JST, EventFilters, FilterInput
+from shadan.services.audit_log import CheckpointInfo, VerificationRun
+from shadan.services.exports import ExportFormat, ExportTable, export
+from shadan.services.ports import AccessLogSink, UnitOfWorkFactory
+
+PAGE_SIZE = 100
+# An export holds at most this many events, newest first; beyond it the pages say so and the auditor
+# narrows the filters (the monthly Parquet archive is the way to take out whole periods).
+EXPORT_ROW_CAP = 10_000
+COSIGNATURES_SHOWN = 20
+DENIED_MESSAGE = "アクセスログを閲覧する権限がありません。"
+
+
+class AuditAccess(StrEnum):
+    """What a principal may do on the auditors' pages."""
+
+    NONE = "none"
+    STATUS = "status"  # the regulator: the log's health, never its events
+    REVIEW = "review"  # internal audit: status, search, export, proofs
+
+    @classmethod
+    def of(cls, catalog: RoleCatalog, principal: Principal) -> AuditAccess:
+        if catalog.administers(principal.roles, AdminArea.ACCESS_LOG):
+            return cls.REVIEW
+        if principal.company_kind is CompanyKind.REGULATOR:
+            return cls.STATUS
+        return cls.NONE
+
+
+# ---- What the pages show ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    seq: int
+    event: AccessEvent
+    company_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Cosignature:
+    witness_name: str
+    tree_size: int
+    cosigned_at: dt.datetime
+    received_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LogCounts:
+    events_total: int
+    tree_size: int
+    pending_events: int  # committed, not yet given a leaf by the sequencer
+
+
+@dataclass(frozen=True, slots=True)
+class LogStatus:
+    origin: str | None
+    counts: LogCounts
+    latest_checkpoint: CheckpointInfo | None
+    last_verification: VerificationRun | None
+    cosignatures: tuple[Cosignature, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    filters: EventFilters
+    events: tuple[LoggedEvent, ...]
+    next_before: int | None  # pass as `before` for the next (older) page
+    matched: int  # matching events, counted up to export_cap + 1
+    export_cap: int
+
+    @property
+    def export_capped(self) -> bool:
+        return self.matched > self.export_cap
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFile:
+    content: bytes
+    filename: str
+    media_type: str
+    rows: int
+    capped: bool
+
+
+# ---- Ports ----------------------------------------------------------------------------------------------
+
+
+class LogSearch(Protocol):
+    """Read-only queries over the access log and the records of what was done to it."""
+
+    def counts(self) -> LogCounts: ...
+
+    def recent_cosignatures(self, limit: int) -> list[Cosignature]:
+        """Newest checkpoints first."""
+        ...
+
+    def search(self, filters: EventFilters, before: int | None, limit: int) -> list[LoggedEvent]:
+        """Matching events with seq < before (all when None), newest first."""
+        ...
+
+    def count(self, filters: EventFilters, cap: int) -> int:
+        """How many events match, counting no further than `cap`."""
+        ...
+
+
+class SignedLog(Protocol):
+    """The transparency log's use cases that the auditors' pages need (AuditLogService)."""
+
+    def latest_checkpoint(self) -> CheckpointInfo | None: ...
+
+    def last_verification(self) -> VerificationRun | None: ...
+
+    def proof(self, seq: int) -> str:
+        """The event's tlog-proof file (NotFound for an unknown event)."""
+        ...
+
+
+# ---- The service ----------------------------------------------------------------------------------------
+
+EXPORT_HEADERS = (
+    "連番",
+    "日時（日本時間）",
+    "アカウントID",
+    "個人ID",
+    "会社ID",
+    "会社名",
+    "操作",
+    "対象の種類",
+    "対象ID",
+    "表示した情報区分",
+    "非表示とした情報区分",
+    "利用目的",
+    "結果",
+    "端末ID",
+    "接続元IPアドレス",
+    "判断したポリシー",
+    "詳細",
+    "付加情報",
+    "システム",
+    "イベントID",
+)
+
+
+class AuditReviewService:
+    def __init__(
+        self,
+        search: LogSearch,
+        signed_log: SignedLog,
+        uow: UnitOfWorkFactory,
+        log: AccessLogSink,
+        catalog: RoleCatalog,
+        system_name: str,
+        export_cap: int = EXPORT_ROW_CAP,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self._search = search
+        self._signed_log = signed_log
+        self._uow = uow
+        self._log = log
+        self._catalog = catalog
+        self._system = system_name
+        self._export_cap = export_cap
+        self._new_id = new_id
+
+    def access(self, principal: Principal) -> AuditAccess:
+        return AuditAccess.of(self._catalog, principal)
+
+    def status(self, principal: Principal, context: RequestContext) -> LogStatus:
+        self._require(principal, context, AuditAccess.STATUS, Action.VIEW, AuditTag.LOG_STATUS_VIEWED)
+        latest = self._signed_log.latest_checkpoint()
+        status = LogStatus(
+            origin=latest.origin if latest else None,
+            counts=self._search.counts(),
+            latest_checkpoint=latest,
+            last_verification=self._signed_log.last_verification(),
+            cosignatures=tuple(self._search.recent_cosignatures(COSIGNATURES_SHOWN)),
+        )
+        self._record(principal, context, Action.VIEW, AuditTag.LOG_STATUS_VIEWED)
+        return status
+
+    def search(
+        self, principal: Principal, raw: FilterInput, context: RequestContext, before: int | None = None
+    ) -> SearchPage:
+        tag = AuditTag.LOG_SEARCHED
+        self._require(principal, context, AuditAccess.REVIEW, Action.SEARCH, tag, raw)
+        filters = self._parse(principal, context, Action.SEARCH, tag, raw)
+        found = self._search.search(filters, before, PAGE_SIZE + 1)
+        shown = self._with_company_names(found[:PAGE_SIZE])
+        page = SearchPage(
+            filters=filters,
+            events=tuple(shown),
+            next_before=shown[-1].seq if len(found) > PAGE_SIZE else None,
+            matched=self._search.count(filters, self._export_cap + 1),
+            export_cap=self._export_cap,
+        )
+        extra: dict[str, Any] = {"filters": filters.as_extra()} | ({"before": before} if before else {})
+        # The seqs shown are what the auditor saw: they are recorded like the ids a search returns.
+        ids = tuple(str(e.seq) for e in shown)
+        self._record(principal, context, Action.SEARCH, tag, ids, extra)
+        return page
+
+    def export(
+        self, principal: Principal, raw: FilterInput, fmt: ExportFormat, context: RequestContext
+    ) -> ExportFile:
+        tag = AuditTag.LOG_EXPORTED
+        self._require(principal, context, AuditAccess.REVIEW, Action.EXPORT, tag, raw)
+        filters = self._parse(principal, context, Action.EXPORT, tag, raw)
+        found = self._search.search(filters, None, self._export_cap + 1)
+        rows = self._with_company_names(found[: self._export_cap])
+        capped = len(found) > self._export_cap
+        table = ExportTable("アクセスログ", EXPORT_HEADERS, [_export_row(e) for e in rows])
+        stamp = context.now.astimezone(JST).strftime("%Y%m%d-%H%M%S")
+        file = ExportFile(
+            export(table, fmt), f"shadan-access-log-{stamp}{fmt.suffix}", fmt.media_type, len(rows), capped
+        )
+        extra = {"filters": filters.as_extra(), "format": fmt.value, "rows": file.rows, "capped": capped}
+        self._record(principal, context, Action.EXPORT, tag, (), extra)
+        return file
+
+    def proof(self, principal: Principal, seq: int, context: RequestContext) -> str:
+        """The event's C2SP tlog-proof file; an unknown seq is NotFound (and logged as such)."""
+        tag = AuditTag.LOG_PROOF_EXPORTED
+        ids = (str(seq),)
+        self._require(principal, context, AuditAccess.REVIEW, Action.EXPORT, tag, ids=ids)
+        try:
+            text = self._signed_log.proof(seq)
+        except NotFound:
+            self._record(principal, context, Action.EXPORT, tag, ids, {"refused": "not_found"}, denied=True)
+            raise
+        self._record(principal, context, Action.EXPORT, tag, ids)
+        return text
+
+    def _require(
+        self,
+        principal: Principal,
+        context: RequestContext,
+        needed: AuditAccess,
+        action: Action,
+        tag: AuditTag,
+        raw: FilterInput | None = None,
+        ids: tuple[str, ...] = (),
+    ) -> None:
+        """Refuse (403) and log the refusal before anything is read; what was asked for is kept."""
+        access = self.access(principal)
+        if access is AuditAccess.REVIEW or access is needed:
+            return
+        extra = {"refused": "not_permitted"} | ({"filters": raw.logged()} if raw else {})
+        self._record(principal, context, action, tag, ids, extra, denied=True)
+        raise AccessDenied(DENIED_MESSAGE)
+
+    def _parse(
+        self, principal: Principal, context: RequestContext, action: Action, tag: AuditTag, raw: FilterInput
+    ) -> EventFilters:
+        try:
+            return EventFilters.parse(raw)
+        except InvalidInput:
+            extra = {"refused": "invalid_input", "filters": raw.logged()}
+            self._record(principal, context, action, tag, (), extra, denied=True)
+            raise
+
+    def _with_company_names(self, events: Sequence[LoggedEvent]) -> list[LoggedEvent]:
+        with self._uow() as uow:
+            companies = {
+                company_id: uow.identity.get_company(company_id)
+                for company_id in {e.event.company_id for e in events if e.event.company_id}
+            }
+        names = {company_id: c.name for company_id, c in companies.items() if c is not None}
+        return [replace(e, company_name=names.get(e.event.company_id, "")) for e in events]
+
+    def _record(
+        self,
+        principal: Principal,
+        context: RequestContext,
+        action: Action,
+        tag: AuditTag,
+        ids: tuple[str, ...] = (),
+        extra: dict[str, Any] | None = None,
+        denied: bool = False,
+    ) -> None:
+        """Durable before the caller returns anything (AuditUnavailable otherwise: fail closed)."""
+        event = AccessEvent(
+            event_id=self._new_id(),
+            ts=context.now.astimezone(dt.UTC),
+            system=self._system,
+            account_id=principal.account_id,
+            person_id=principal.person_id,
+            company_id=principal.company_id,
+            action=action,
+            resource_type=ResourceType.ACCESS_LOG,
+            resource_ids=ids,
+            outcome=Outcome.DENIED if denied else Outcome.ALLOWED,
+            terminal_id=context.terminal_id,
+            source_ip=context.source_ip,
+            purpose=context.purpose or "",
+            detail=str(tag),
+            extra=extra or {},
+        )
+        self._log.record([event])
+
+
+def finding_titles(run: VerificationRun) -> tuple[str, ...]:
+    """One Japanese line per kind of failure a verification run found, in reporting order."""
+    return tuple(kind.titles[0] for kind in dict.fromkeys(f.kind for f in run.failures))
+
+
+def extras_text(event: AccessEvent) -> str:
+    """The event's extras (e.g. a search term) as one line of JSON, for tables and files."""
+    return json.dumps(event.extra, ensure_ascii=False, sort_keys=True) if event.extra else ""
+
+
+def _export_row(logged: LoggedEvent) -> tuple[str | int | dt.datetime, ...]:
+    e = logged.event
+    return (
+        logged.seq,
+        e.ts,
+        e.account_id,
+        e.person_id,
+        e.company_id,
+        logged.company_name,
+        str(e.action),
+        str(e.resource_type),
+        " ".join(e.resource_ids),
+        " ".join(e.categories),
+        " ".join(e.withheld_categories),
+        e.purpose,
+        str(e.outcome),
+        e.terminal_id,
+        e.source_ip,
+        " ".join(e.policy_ids),
+        e.detail,
+        extras_text(e),
+        e.system,
+        e.event_id,
+    )

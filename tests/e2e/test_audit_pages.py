@@ -1,0 +1,347 @@
+"""The auditors' pages and /api/v1/audit over HTTP: internal audit finds who viewed a supply point and what
+a person viewed, downloads proof files that verify with the log's public key alone, and exports CSV,
+Shift_JIS CSV and Excel; everyone else gets nothing, and every look - allowed or refused - is logged."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+from world import JST, TestClient, World, bearer, page_login
+
+from shadan.audit.log import access_events, row_to_event
+from shadan.audit.log_search import SqlLogSearch
+from shadan.bootstrap import build_audit_log, build_proof_checker
+from shadan.domain.events import AccessEvent
+from shadan.services.audit_log import ProofCheckFailed
+from shadan.services.audit_review import AuditReviewService
+from shadan.services.log_sink import UnitOfWorkLogSink
+from shadan.web.app import create_app
+
+POINT = "0600001111222233334444"
+OTHER = "0600001111222233335555"
+HYPHENATED = "0600-0011-1122-2233-3344-44"
+ROUTES = (
+    "/api/v1/audit/status",
+    "/api/v1/audit/events",
+    "/api/v1/audit/events/export?format=csv",
+    "/api/v1/audit/events/1/proof",
+)
+
+
+def _events(shadan: Any) -> list[tuple[int, AccessEvent]]:
+    with shadan.engine.connect() as conn:
+        rows = conn.execute(select(access_events).order_by(access_events.c.seq)).all()
+    return [(int(r.seq), row_to_event(r)) for r in rows]
+
+
+def _clerk_reads(client: TestClient, world: World, *points: str) -> None:
+    token = world.login("clerk")
+    for point in points:
+        response = client.get(
+            f"/api/v1/supply-points/{point}",
+            params={"purpose": "託送業務"},
+            headers=bearer(token) | {"X-Shadan-Terminal": "OSK-TD-0612"},
+        )
+        assert response.status_code == 200
+
+
+def _seq_of_clerk_view(shadan: Any, point: str) -> int:
+    return next(
+        seq
+        for seq, e in _events(shadan)
+        if e.account_id == "k.tanaka" and e.action == "view" and e.resource_ids == (point,)
+    )
+
+
+@pytest.fixture
+def auditor(world: World) -> dict[str, str]:
+    return bearer(world.login("auditor"))
+
+
+# ---- Who viewed what ----------------------------------------------------------------------------------
+
+
+def test_auditor_finds_who_viewed_a_supply_point(
+    client: TestClient, world: World, auditor: dict[str, str]
+) -> None:
+    _clerk_reads(client, world, POINT, OTHER)
+    response = client.get("/api/v1/audit/events", params={"supply_point_id": HYPHENATED}, headers=auditor)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == body["matched"] == 1
+    (found,) = body["events"]
+    assert found["resource_ids"] == [POINT]
+    assert (found["account_id"], found["person_id"], found["company_id"]) == ("k.tanaka", "p0000", "td06")
+    assert found["company_name"] == "関西電力送配電株式会社"
+    assert (found["action"], found["outcome"], found["purpose"]) == ("view", "allowed", "託送業務")
+    assert found["terminal_id"] == "OSK-TD-0612"
+    assert found["policy_ids"]
+    assert set(found["withheld_categories"]) == {"equipment", "grid"}
+
+    _, own = _events(world.shadan)[-1]
+    assert (own.account_id, own.resource_type, own.action, own.outcome) == (
+        "e.yamada",
+        "access_log",
+        "search",
+        "allowed",
+    )
+    assert own.extra == {"filters": {"supply_point_id": POINT}}
+    assert own.resource_ids == (str(found["seq"]),)
+
+
+def test_what_a_person_viewed_and_when(client: TestClient, world: World, auditor: dict[str, str]) -> None:
+    _clerk_reads(client, world, POINT)
+    today = world.clock().astimezone(JST).date()
+    params = {"person_id": "p0000", "action": "view", "date_from": str(today), "date_to": str(today)}
+    body = client.get("/api/v1/audit/events", params=params, headers=auditor).json()
+    assert [(e["resource_ids"], e["purpose"]) for e in body["events"]] == [([POINT], "託送業務")]
+    params["date_from"] = params["date_to"] = str(today - dt.timedelta(days=1))
+    assert client.get("/api/v1/audit/events", params=params, headers=auditor).json()["events"] == []
+
+
+def test_results_are_paged_newest_first(client: TestClient, world: World, auditor: dict[str, str]) -> None:
+    _clerk_reads(client, world, *([POINT] * 101))
+    first = client.get("/api/v1/audit/events", params={"account_id": "k.tanaka"}, headers=auditor).json()
+    seqs = [e["seq"] for e in first["events"]]
+    assert len(seqs) == 100
+    assert seqs == sorted(seqs, reverse=True)
+    assert first["next_before"] == seqs[-1]
+    second = client.get(
+        "/api/v1/audit/events",
+        params={"account_id": "k.tanaka", "before": first["next_before"]},
+        headers=auditor,
+    ).json()
+    assert all(e["seq"] < seqs[-1] for e in second["events"])
+    assert second["events"]  # the two login events and the oldest reads
+    assert second["next_before"] is None
+
+
+# ---- Proofs and exports ---------------------------------------------------------------------------------
+
+
+def test_proof_download_verifies_with_the_public_key_alone(
+    client: TestClient, world: World, auditor: dict[str, str]
+) -> None:
+    _clerk_reads(client, world, POINT)
+    seq = _seq_of_clerk_view(world.shadan, POINT)
+    response = client.get(f"/api/v1/audit/events/{seq}/proof", headers=auditor)
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == f'attachment; filename="shadan-{seq}.tlog-proof"'
+    key = build_audit_log(world.shadan).public_key()
+    checked = build_proof_checker().check(response.content, [key])
+    entry = json.loads(checked.entry)
+    assert (entry["seq"], entry["account_id"], entry["resource_ids"]) == (seq, "k.tanaka", [POINT])
+    tampered = response.content.replace(b"index ", b"index 1")
+    with pytest.raises(ProofCheckFailed):
+        build_proof_checker().check(tampered, [key])
+
+    _, own = _events(world.shadan)[-1]
+    assert (own.account_id, own.action, own.resource_ids, own.detail) == (
+        "e.yamada",
+        "export",
+        (str(seq),),
+        "log:proof_exported",
+    )
+
+
+def test_a_proof_for_a_missing_event_is_404_and_logged(
+    client: TestClient, world: World, auditor: dict[str, str]
+) -> None:
+    response = client.get("/api/v1/audit/events/987654321/proof", headers=auditor)
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+    _, own = _events(world.shadan)[-1]
+    assert (own.outcome, own.resource_ids, own.extra) == ("denied", ("987654321",), {"refused": "not_found"})
+
+
+@pytest.mark.parametrize("fmt", ["csv", "csv-cp932", "xlsx"])
+def test_exports_hold_the_rows(client: TestClient, world: World, auditor: dict[str, str], fmt: str) -> None:
+    _clerk_reads(client, world, POINT, OTHER)
+    response = client.get(
+        "/api/v1/audit/events/export",
+        params={"format": fmt, "supply_point_id": POINT},
+        headers=auditor,
+    )
+    assert response.status_code == 200
+    assert response.headers["x-shadan-export-rows"] == "1"
+    assert response.headers["x-shadan-export-capped"] == "false"
+    assert "shadan-access-log-" in response.headers["content-disposition"]
+    rows = _table(response.content, fmt)
+    assert rows[0][:3] == ["連番", "日時（日本時間）", "アカウントID"]
+    assert len(rows) == 2
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert (row["アカウントID"], row["対象ID"], row["利用目的"]) == ("k.tanaka", POINT, "託送業務")
+    assert row["会社名"] == "関西電力送配電株式会社"
+    _, own = _events(world.shadan)[-1]
+    assert (own.action, own.extra["format"], own.extra["rows"]) == ("export", fmt, 1)
+
+
+def _table(content: bytes, fmt: str) -> list[list[str]]:
+    if fmt == "xlsx":
+        sheet = load_workbook(io.BytesIO(content), read_only=True).active
+        assert sheet is not None
+        return [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    text = content.decode("utf-8-sig" if fmt == "csv" else "cp932")
+    return list(csv.reader(io.StringIO(text)))
+
+
+# ---- Who gets nothing ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["clerk", "retail", "sysadmin"])
+def test_others_get_nothing_and_the_denial_is_logged(client: TestClient, world: World, key: str) -> None:
+    _clerk_reads(client, world, POINT)
+    token = bearer(world.login(key))
+    before = len(_events(world.shadan))
+    for route in ROUTES:
+        response = client.get(route, headers=token)
+        assert response.status_code == 403, route
+        assert response.json()["error"] == "access_denied"
+        assert "k.tanaka" not in response.text
+    # A proof for an event that does not exist is refused the same way: existence is not revealed.
+    assert client.get("/api/v1/audit/events/987654321/proof", headers=token).status_code == 403
+    denials = [e for _, e in _events(world.shadan)[before:]]
+    assert [(e.account_id, e.resource_type, e.outcome) for e in denials] == [
+        (world.member(key).account_id, "access_log", "denied")
+    ] * 5
+    assert all(e.extra["refused"] == "not_permitted" for e in denials)
+
+
+def test_the_regulator_sees_the_status_but_no_event(client: TestClient, world: World) -> None:
+    _clerk_reads(client, world, POINT)
+    token = bearer(world.login("regulator"))
+    status = client.get("/api/v1/audit/status", headers=token)
+    assert status.status_code == 200
+    assert status.json()["events_total"] >= 1
+    for route in ROUTES[1:]:
+        assert client.get(route, headers=token).status_code == 403
+    assert "k.tanaka" not in status.text
+
+
+def test_status_shows_checkpoint_verification_and_cosignatures(
+    client: TestClient, world: World, auditor: dict[str, str]
+) -> None:
+    log = build_audit_log(world.shadan)
+    head = log.checkpoint()
+    body = client.get("/api/v1/audit/status", headers=auditor).json()
+    assert body["origin"] == head.origin
+    assert body["latest_checkpoint"]["size"] == head.size
+    assert body["tree_size"] == head.size
+    assert body["events_total"] >= head.size
+    assert body["cosignatures"] == []
+    log.verify(run_by="e.yamada")
+    body = client.get("/api/v1/audit/status", headers=auditor).json()
+    run = body["last_verification"]
+    assert (run["ok"], run["run_by"], run["findings"]) == (True, "e.yamada", [])
+
+
+def test_hostile_filters_are_harmless(client: TestClient, world: World, auditor: dict[str, str]) -> None:
+    _clerk_reads(client, world, POINT)
+    for params in (
+        {"account_id": "' OR '1'='1"},
+        {"purpose": "%"},
+        {"person_id": "p0000' --"},
+        {"account_id": '") OR 1=1 --'},
+    ):
+        response = client.get("/api/v1/audit/events", params=params, headers=auditor)
+        assert response.status_code == 200, params
+        assert response.json()["events"] == []
+    for params in (
+        {"supply_point_id": "' OR 1=1 --"},
+        {"date_from": "2025-13-01"},
+        {"action": "view' OR 'x'='x"},
+        {"account_id": "a\x00b"},
+        {"before": "0"},
+    ):
+        response = client.get("/api/v1/audit/events", params=params, headers=auditor)
+        assert response.status_code == 422, params
+        assert response.json()["error"] == "invalid_input"
+    assert client.get("/api/v1/audit/events/1%3BDROP/proof", headers=auditor).status_code == 422
+    assert _seq_of_clerk_view(world.shadan, POINT)  # nothing was lost
+
+
+# ---- The pages ------------------------------------------------------------------------------------------
+
+
+def test_auditor_pages_search_and_download(client: TestClient, world: World) -> None:
+    _clerk_reads(client, world, POINT)
+    seq = _seq_of_clerk_view(world.shadan, POINT)
+    page_login(client, world, "auditor")
+    home = client.get("/")
+    assert 'href="/audit"' in home.text
+    page = client.get("/audit/events", params={"supply_point_id": HYPHENATED, "purpose": "託送業務"})
+    assert page.status_code == 200
+    assert "アクセスログの検索" in page.text
+    assert "k.tanaka" in page.text
+    assert "関西電力送配電株式会社" in page.text
+    assert "日本時間" in page.text
+    assert f'href="/audit/events/{seq}/proof"' in page.text
+    for label, fmt in (("CSV（UTF-8）", "csv"), ("CSV（Shift_JIS）", "csv-cp932"), ("Excel", "xlsx")):
+        query = (
+            f"supply_point_id={HYPHENATED}&amp;purpose=%E8%A8%97%E9%80%81%E6%A5%AD%E5%8B%99&amp;format={fmt}"
+        )
+        assert f'href="/audit/events/export?{query}">{label}' in page.text
+    export = client.get("/audit/events/export", params={"supply_point_id": HYPHENATED, "format": "csv-cp932"})
+    assert export.status_code == 200
+    assert POINT in export.content.decode("cp932")
+    proof = client.get(f"/audit/events/{seq}/proof")
+    key = build_audit_log(world.shadan).public_key()
+    assert json.loads(build_proof_checker().check(proof.content, [key]).entry)["seq"] == seq
+    status = client.get("/audit")
+    assert status.status_code == 200
+    for heading in ("アクセスログの状態", "最新のチェックポイント", "最後の検証", "証人の連署"):
+        assert heading in status.text
+
+
+def test_a_bad_filter_comes_back_on_the_form(client: TestClient, world: World) -> None:
+    page_login(client, world, "auditor")
+    page = client.get("/audit/events", params={"supply_point_id": "12345", "account_id": "<b>x</b>"})
+    assert page.status_code == 422
+    assert "供給地点特定番号は22桁の数字で入力してください。" in page.text
+    assert 'value="12345"' in page.text
+    assert "<b>x</b>" not in page.text  # escaped
+
+
+def test_the_page_says_when_an_export_is_capped(shadan: Any, world: World) -> None:
+    small = AuditReviewService(
+        SqlLogSearch(shadan.engine),
+        build_audit_log(shadan),
+        shadan.uow,
+        UnitOfWorkLogSink(shadan.uow),
+        shadan.catalog,
+        "shadan",
+        export_cap=2,
+    )
+    with TestClient(create_app(replace(shadan, audit_review=small)), follow_redirects=False) as client:
+        page_login(client, world, "auditor")  # leaves more than two events
+        page = client.get("/audit/events")
+        assert "2件を超えるため、ダウンロードは新しい順に2件までです" in page.text
+        export = client.get("/audit/events/export", params={"format": "csv"})
+        assert export.headers["x-shadan-export-capped"] == "true"
+        assert len(export.content.decode("utf-8-sig").strip().split("\r\n")) == 3
+
+
+@pytest.mark.parametrize("key", ["clerk", "regulator"])
+def test_no_event_pages_for_others(client: TestClient, world: World, key: str) -> None:
+    page_login(client, world, key)
+    home = client.get("/")
+    assert ('href="/audit"' in home.text) is (key == "regulator")
+    assert client.get("/audit/events").status_code == 403
+    assert client.get("/audit/events/export", params={"format": "xlsx"}).status_code == 403
+    assert client.get("/audit/events/1/proof").status_code == 403
+    assert client.get("/audit").status_code == (200 if key == "regulator" else 403)
+
+
+def test_pages_need_a_session(client: TestClient, world: World) -> None:
+    for path in ("/audit", "/audit/events", "/audit/events/export?format=csv", "/audit/events/1/proof"):
+        response = client.get(path)
+        assert response.status_code == 303
+        assert response.headers["location"] == "/login"

@@ -1,0 +1,130 @@
+"""The auditors' queries on SQLite and PostgreSQL: exact supply-point match inside the JSON list, person
+and period filters on Japan-time day boundaries, paging by seq, capped counts, the log's counts and the
+witnesses' cosignatures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from audit_support import event
+from sqlalchemy import Engine, func, insert, select
+
+from shadan.audit.log import SqlAccessLog, access_events
+from shadan.audit.log_search import SqlLogSearch
+from shadan.audit.record_tables import log_cosignatures
+from shadan.audit.sequencer import Sequencer
+from shadan.domain.vocabulary import Action, Outcome
+from shadan.services.audit_filters import EventFilters, FilterInput
+
+POINT = "0600001111222233334444"
+OTHER = "0600001111222233335555"
+
+
+def _append(engine: Engine, *changes: dict[str, Any]) -> None:
+    with engine.begin() as connection:
+        SqlAccessLog(connection).append([event(i, **c) for i, c in enumerate(changes, start=1)])
+
+
+def _seqs(search: SqlLogSearch, before: int | None = None, limit: int = 100, **raw: str) -> list[int]:
+    return [e.seq for e in search.search(EventFilters.parse(FilterInput(**raw)), before, limit)]
+
+
+def test_supply_point_search_is_exact(engine: Engine) -> None:
+    _append(
+        engine,
+        {"resource_ids": (POINT,)},  # 1
+        {"resource_ids": (OTHER, POINT)},  # 2: one of several
+        {"resource_ids": (OTHER,)},  # 3
+        {"resource_ids": (POINT + "9",)},  # 4: a longer id that contains it
+        {"resource_ids": ("9" + POINT,)},  # 5
+        {"resource_ids": (f'x"{POINT}',)},  # 6: its JSON text holds "<POINT>" after an escaped quote
+        {"resource_ids": (), "extra": {"term": POINT}},  # 7: named in the extras only
+        {"resource_ids": (), "detail": f'"{POINT}"'},  # 8
+    )
+    search = SqlLogSearch(engine)
+    assert _seqs(search, supply_point_id=POINT) == [2, 1]
+    assert _seqs(search, supply_point_id="０６００-0011-1122-2233-3355-55") == [3, 2]
+    assert _seqs(search, supply_point_id="0600001111222233339999") == []
+
+
+def test_person_account_action_outcome_and_purpose_filters(engine: Engine) -> None:
+    _append(
+        engine,
+        {"person_id": "p001"},
+        {"person_id": "p002", "account_id": "y.ito"},
+        {"person_id": "p001", "action": Action.SEARCH, "purpose": "問合せ対応"},
+        {"person_id": "p001", "outcome": Outcome.DENIED},
+    )
+    search = SqlLogSearch(engine)
+    assert _seqs(search, person_id="p001") == [4, 3, 1]
+    assert _seqs(search, person_id="p00") == []  # exact, not a prefix
+    assert _seqs(search, account_id="y.ito") == [2]
+    assert _seqs(search, person_id="p001", action="search") == [3]
+    assert _seqs(search, outcome="denied") == [4]
+    assert _seqs(search, purpose="問合せ対応") == [3]
+
+
+def test_period_is_whole_days_in_japan_time(engine: Engine) -> None:
+    utc = dt.UTC
+    _append(
+        engine,
+        {"ts": dt.datetime(2025, 3, 31, 14, 59, 59, 999999, tzinfo=utc)},  # 03-31 23:59:59.999999 JST
+        {"ts": dt.datetime(2025, 3, 31, 15, 0, tzinfo=utc)},  # 04-01 00:00 JST
+        {"ts": dt.datetime(2025, 4, 1, 14, 59, 59, tzinfo=utc)},  # 04-01 23:59:59 JST
+        {"ts": dt.datetime(2025, 4, 1, 15, 0, tzinfo=utc)},  # 04-02 00:00 JST
+    )
+    search = SqlLogSearch(engine)
+    assert _seqs(search, date_from="2025-04-01", date_to="2025-04-01") == [3, 2]
+    assert _seqs(search, date_from="2025-04-02") == [4]
+    assert _seqs(search, date_to="2025-03-31") == [1]
+
+
+def test_paging_by_seq_and_capped_count(engine: Engine) -> None:
+    _append(engine, *({} for _ in range(7)))
+    search = SqlLogSearch(engine)
+    assert _seqs(search, limit=3) == [7, 6, 5]
+    assert _seqs(search, before=5, limit=3) == [4, 3, 2]
+    assert _seqs(search, before=2, limit=3) == [1]
+    everything = EventFilters()
+    assert search.count(everything, 100) == 7
+    assert search.count(everything, 4) == 4
+    assert search.count(EventFilters(person_id="nobody"), 100) == 0
+
+
+def test_injection_attempts_are_plain_values(engine: Engine) -> None:
+    _append(engine, {}, {"account_id": "k.tanaka' OR '1'='1"})
+    search = SqlLogSearch(engine)
+    for hostile in ("' OR '1'='1", "%", "_", "k.tanaka'; DELETE FROM access_events; --", '") OR ("1"="1'):
+        assert _seqs(search, account_id=hostile) == []
+        assert _seqs(search, purpose=hostile) == []
+    assert _seqs(search, account_id="k.tanaka' OR '1'='1") == [2]
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(access_events)).scalar_one() == 2
+
+
+def test_counts_show_events_in_the_tree_and_those_waiting(engine: Engine) -> None:
+    search = SqlLogSearch(engine)
+    assert search.counts().events_total == 0
+    clock = lambda: dt.datetime(2025, 4, 1, tzinfo=dt.UTC)  # noqa: E731
+    _append(engine, {}, {}, {})
+    Sequencer(engine, clock).sequence()
+    with engine.begin() as connection:
+        SqlAccessLog(connection).append([event(10), event(11)])
+    counts = search.counts()
+    assert (counts.events_total, counts.tree_size, counts.pending_events) == (5, 3, 2)
+
+
+def test_recent_cosignatures_newest_checkpoint_first(engine: Engine) -> None:
+    at = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
+    rows = [
+        {"witness_name": name, "tree_size": size, "cosigned_at": at + dt.timedelta(minutes=size)}
+        for name, size in (("w.example/a", 10), ("w.example/b", 30), ("w.example/a", 20))
+    ]
+    common = {"witness_key": "k", "root_hash": b"\x00" * 32, "signature_line": "— w", "received_at": at}
+    with engine.begin() as connection:
+        connection.execute(insert(log_cosignatures), [r | common for r in rows])
+    found = SqlLogSearch(engine).recent_cosignatures(2)
+    assert [(c.witness_name, c.tree_size) for c in found] == [("w.example/b", 30), ("w.example/a", 20)]
+    assert found[0].cosigned_at == at + dt.timedelta(minutes=30)
+    assert found[0].cosigned_at.tzinfo is not None

@@ -1,0 +1,105 @@
+"""The periodic job of `shadan serve`: it ticks every interval, survives every failure, says loudly and
+every time that the log refuses to sign, and never logs what a database error quotes. No real waiting:
+the wait between ticks is a fake that counts and decides when to stop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+
+import pytest
+
+from shadan.domain.errors import AuditUnavailable
+from shadan.services.audit_log import CheckpointInfo, LogIntegrityError
+from shadan.services.log_maintenance import LogMaintainer
+
+SIGNED = CheckpointInfo("test.example/log", 12, b"\x00" * 32, "note", dt.datetime(2025, 4, 1, tzinfo=dt.UTC))
+
+
+class ScriptedLog:
+    """`tick` answers from a script: a checkpoint, None (nothing due) or an exception to raise."""
+
+    def __init__(self, *script: CheckpointInfo | BaseException | None) -> None:
+        self.script = list(script)
+        self.ticks = 0
+
+    def tick(self) -> CheckpointInfo | None:
+        self.ticks += 1
+        step = self.script.pop(0) if self.script else None
+        if isinstance(step, BaseException):
+            raise step
+        return step
+
+
+class Waits:
+    """The time between ticks: records each wait, and asks the job to stop after `rounds` of them."""
+
+    def __init__(self, rounds: int) -> None:
+        self.rounds = rounds
+        self.seconds: list[float] = []
+
+    def __call__(self, seconds: float) -> bool:
+        self.seconds.append(seconds)
+        return len(self.seconds) >= self.rounds
+
+
+def test_it_ticks_at_once_and_then_every_interval() -> None:
+    log, waits = ScriptedLog(None, SIGNED, None), Waits(3)
+    LogMaintainer(log, 5.0, waits).run()
+    assert log.ticks == 3
+    assert waits.seconds == [5.0, 5.0, 5.0]
+
+
+def test_a_failure_is_logged_without_its_text_and_the_job_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    # A database error's text can quote the row being written (search terms are customer names).
+    leaky = RuntimeError("INSERT ... [parameters: {'term': '山田 太郎'}] password=hunter2")
+    log = ScriptedLog(leaky, AuditUnavailable("アクセスログを記録できません"), SIGNED)
+    with caplog.at_level(logging.INFO, logger="shadan.services.log_maintenance"):
+        LogMaintainer(log, 1.0, Waits(3)).run()
+    assert log.ticks == 3
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2
+    assert "RuntimeError" in errors[0].getMessage()
+    assert "山田" not in caplog.text
+    assert "hunter2" not in caplog.text
+    assert "アクセスログを記録できません" in errors[1].getMessage()  # shadan's own message is safe
+    assert "size 12" in caplog.records[-1].getMessage()  # the checkpoint signed at the third tick
+
+
+def test_a_log_that_contradicts_its_history_is_reported_at_every_tick(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    refusal = LogIntegrityError(
+        "木がサイズ 20 の署名済みチェックポイントと一致しないため、署名を中止しました。"
+    )
+    log = ScriptedLog(refusal, refusal, refusal)
+    with caplog.at_level(logging.INFO, logger="shadan.services.log_maintenance"):
+        LogMaintainer(log, 1.0, Waits(3)).run()
+    critical = [r for r in caplog.records if r.levelno == logging.CRITICAL]
+    assert len(critical) == 3
+    assert all("サイズ 20" in r.getMessage() for r in critical)
+
+
+def test_start_runs_in_the_background_and_stop_ends_the_wait_at_once() -> None:
+    ticked = threading.Event()
+
+    class Signalling(ScriptedLog):
+        def tick(self) -> CheckpointInfo | None:
+            ticked.set()
+            return super().tick()
+
+    log = Signalling()
+    maintainer = LogMaintainer(log, 3600.0)  # an hour: only stop() can end this wait
+    maintainer.start()
+    assert ticked.wait(10)
+    with pytest.raises(RuntimeError):
+        maintainer.start()
+    maintainer.stop(timeout=10)
+    assert log.ticks == 1
+    assert not any(t.name == "shadan-log-maintainer" for t in threading.enumerate())
+
+
+def test_the_interval_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        LogMaintainer(ScriptedLog(), 0)
