@@ -43,6 +43,7 @@ from shadan.services.switching_events import SwitchingEvents
 from shadan.services.switching_fraud import FraudSignalService
 from shadan.services.switching_oversight import Oversight, UnitOfWorkRecords
 from shadan.services.switching_stats import SwitchingStatisticsService
+from shadan.services.totp_sealing import TotpSealer
 from shadan.services.transfers import TransferService
 from shadan.services.vault import VaultService
 from shadan.services.witness import WitnessService
@@ -93,6 +94,7 @@ def build(settings: Settings | None = None, clock: Clock = utc_now) -> Shadan:
     identity = _identity_policy(settings)
     # Tests build many worlds: cheap Argon2 parameters there, the production ones everywhere else.
     hasher = Argon2Hasher(TEST_ARGON2) if settings.environment is Environment.TEST else Argon2Hasher()
+    secret_key = settings.secret_key.get_secret_value().encode()
     return Shadan(
         settings=settings,
         engine=engine,
@@ -110,12 +112,12 @@ def build(settings: Settings | None = None, clock: Clock = utc_now) -> Shadan:
             uow,
             catalog,
             identity,
-            settings.secret_key.get_secret_value().encode(),
+            secret_key,
             clock,
             hasher=hasher,
             log=access_log,
         ),
-        accounts=AccountService(uow, catalog, identity, clock, hasher=hasher),
+        accounts=AccountService(uow, catalog, identity, TotpSealer(secret_key), clock, hasher=hasher),
         transfers=TransferService(uow, catalog, settings.system_name, clock),
         hr_master=HrMasterService(uow, catalog, settings.system_name, clock),
         clock=clock,

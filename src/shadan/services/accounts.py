@@ -32,6 +32,7 @@ from shadan.services.identity import (
 )
 from shadan.services.ports import UnitOfWork, UnitOfWorkFactory
 from shadan.services.throttling import Throttle, ThrottleKeys
+from shadan.services.totp_sealing import TotpSealer
 from shadan.services.transfers import role_change_events
 
 ACCOUNT_NOT_FOUND = "アカウント {account_id} が見つかりません。"
@@ -65,16 +66,23 @@ class AccountService:
         uow: UnitOfWorkFactory,
         catalog: RoleCatalog,
         policy: IdentityPolicy,
+        sealer: TotpSealer,
         clock: Clock = utc_now,
         hasher: Argon2Hasher | None = None,
     ) -> None:
         self._uow = uow
         self._catalog = catalog
         self._policy = policy
+        self._sealer = sealer
         self._clock = clock
         self._hasher = hasher or Argon2Hasher()
         self._rules = password_rules(policy)
         self._events = EventFactory(policy.system_name)
+
+    def has_totp_secret(self, account_id: str, secret: str) -> bool:
+        """Whether the account's sealed TOTP secret is `secret` (the demo checks its logins still work)."""
+        account = self.get(account_id)
+        return account is not None and self._sealer.holds(account.account_id, account.totp_secret, secret)
 
     def get(self, account_id: str) -> Account | None:
         with self._uow(IDENTITY_REALM) as uow:
@@ -207,7 +215,8 @@ class AccountService:
         with self._uow(IDENTITY_REALM) as uow:
             account = _require(uow, account_id)
             secret = new_totp_secret()
-            uow.identity.save_account(dataclasses.replace(account, totp_secret=secret))
+            sealed = self._sealer.seal(account.account_id, secret)
+            uow.identity.save_account(dataclasses.replace(account, totp_secret=sealed))
             revoked = uow.sessions.revoke_all_for_accounts([account.account_id], now, "totp_enrolled")
             extra = {"sessions_revoked": revoked}
             uow.log.append([self._event(now, actor, AuditTag.TOTP_ENROLLED, account.account_id, extra)])

@@ -37,6 +37,7 @@ from shadan.services.identity import (
 from shadan.services.log_sink import UnitOfWorkLogSink
 from shadan.services.ports import AccessLogSink, SessionRecord, SessionSnapshot, UnitOfWork, UnitOfWorkFactory
 from shadan.services.throttling import Throttle, ThrottleKeys
+from shadan.services.totp_sealing import TotpSealer
 
 LOGIN_FAILED_MESSAGE = "アカウントIDまたはパスワードが正しくないか、現在ログインできません。"
 EXPIRED_LOGIN_MESSAGE = "パスワードの有効期限が切れています。情報管理責任者に再設定を依頼してください。"
@@ -162,6 +163,7 @@ class AuthService:
         self._catalog = catalog
         self._policy = policy
         self._secret_key = secret_key
+        self._sealer = TotpSealer(secret_key)
         self._clock = clock
         self._hasher = hasher or Argon2Hasher()
         self._throttle = Throttle(policy)
@@ -316,7 +318,8 @@ class AuthService:
             return refusal, False
         if self._policy.dev_mfa_bypass and code.strip() == DEV_BYPASS_CODE:
             return None, True
-        return _totp_refusal(uow, account, code, req.now), False
+        secret = self._sealer.open(account.account_id, account.totp_secret)
+        return _totp_refusal(uow, account.account_id, secret, code, req.now), False
 
     # Every request.
     def authenticate(self, session_token: str, source_ip: str = "") -> Principal:
@@ -471,13 +474,15 @@ def _account_refusal(account: Account, now: dt.datetime) -> Refusal | None:
     return None
 
 
-def _totp_refusal(uow: UnitOfWork, account: Account, code: str, now: dt.datetime) -> Refusal | None:
-    if not account.totp_secret:
+def _totp_refusal(
+    uow: UnitOfWork, account_id: str, secret: str | None, code: str, now: dt.datetime
+) -> Refusal | None:
+    if secret is None:  # never enrolled, or the sealed secret does not open (services/totp_sealing.py)
         return Refusal.NOT_ENROLLED
-    step = matching_totp_step(account.totp_secret, code, now)
+    step = matching_totp_step(secret, code, now)
     if step is None:
         return Refusal.BAD_CODE
     # The claim is one conditional UPDATE: of two servers checking the same code at once, one wins.
-    if not uow.identity.claim_totp_step(account.account_id, step):
+    if not uow.identity.claim_totp_step(account_id, step):
         return Refusal.REPLAYED_CODE
     return None

@@ -32,6 +32,8 @@ class AccountAdmin(Protocol):
 
     def enroll_totp(self, account_id: str, actor: Actor) -> TotpEnrollment: ...
 
+    def has_totp_secret(self, account_id: str, secret: str) -> bool: ...
+
 
 @dataclass(frozen=True, slots=True)
 class LoginSpec:
@@ -133,7 +135,7 @@ def _still_valid(login: DemoLogin, accounts: AccountAdmin) -> bool:
     account = accounts.get(login.account_id)
     return (
         account is not None
-        and account.totp_secret == login.totp_secret
+        and accounts.has_totp_secret(login.account_id, login.totp_secret)
         and _instant(account.password_changed_at) == login.password_changed_at
     )
 

@@ -103,7 +103,7 @@ accounts = Table(
     Column("person_id", String(64), ForeignKey("persons.person_id"), nullable=False),
     Column("status", String(16), nullable=False),
     Column("password_hash", String(200), nullable=False, default=""),
-    Column("totp_secret", String(64), nullable=True),
+    Column("totp_secret", String(128), nullable=True),  # sealed (services/totp_sealing.py)
     # The last TOTP time step accepted: a code for this step or an earlier one is a replay (RFC 6238 §5.2).
     Column("totp_last_step", BigInteger, nullable=True),
     Column("failed_logins", Integer, nullable=False, default=0),

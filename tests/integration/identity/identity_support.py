@@ -18,6 +18,7 @@ from shadan.services.authentication import AuthService
 from shadan.services.credentials import TEST_ARGON2, Argon2Hasher, totp_code_at
 from shadan.services.hr_master import HrMasterService
 from shadan.services.identity import Actor, IdentityPolicy
+from shadan.services.totp_sealing import TotpSealer
 from shadan.services.transfers import TransferService
 from shadan.store.tables import account_roles, accounts, companies, employments, persons, sessions
 from shadan.store.unit_of_work import SqlUnitOfWorkFactory
@@ -145,7 +146,7 @@ def build_identity(
         hasher=hasher,
         policy=policy,
         auth=AuthService(factory, CATALOG, policy, SECRET_KEY, clock, hasher),
-        accounts=AccountService(factory, CATALOG, policy, clock, hasher),
+        accounts=AccountService(factory, CATALOG, policy, TotpSealer(SECRET_KEY), clock, hasher),
         transfers=TransferService(factory, CATALOG, policy.system_name, clock),
         hr=HrMasterService(factory, CATALOG, policy.system_name, clock),
     )

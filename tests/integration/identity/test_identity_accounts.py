@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from identity_support import ADMIN, PASSWORD, Identity
+from sqlalchemy import text
 
 from shadan.domain.errors import AuthenticationFailed, InvalidInput, NotFound, SharedIdRefused, WeakPassword
 from shadan.domain.identity import AccountKind
@@ -118,3 +119,20 @@ def test_role_changes_are_logged_as_granted_and_revoked(identity: Identity) -> N
     revoked = identity.events(detail=str(AuditTag.ROLE_REVOKED), resource_ids=("m.sato",))
     assert granted[-1].extra["roles"] == ["info_manager"]
     assert revoked[-1].extra["roles"] == ["sysadmin"]
+
+
+def test_the_totp_secret_is_stored_sealed_and_bound_to_its_account(identity: Identity) -> None:
+    enrollment = identity.accounts.enroll_totp("m.sato", ADMIN)
+    identity.accounts.enroll_totp("k.tanaka", ADMIN)
+    with identity.engine.connect() as conn:
+        stored = dict(conn.execute(text("SELECT account_id, totp_secret FROM accounts")).all())
+    assert stored["m.sato"].startswith("v1.")
+    assert enrollment.secret not in stored["m.sato"]
+    assert identity.accounts.has_totp_secret("m.sato", enrollment.secret)
+    # A sealed secret copied onto another account opens for nobody there: its second factor is gone.
+    with identity.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE accounts SET totp_secret = :s WHERE account_id = 'k.tanaka'"),
+            {"s": stored["m.sato"]},
+        )
+    assert not identity.accounts.has_totp_secret("k.tanaka", enrollment.secret)
