@@ -77,6 +77,23 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def owner_url(db_url: str, request: pytest.FixtureRequest) -> str:
+    """The same database as `db_url` with the table owner's role on PostgreSQL (what the application role
+    may not do: deleting log segments, tampering as an attacker would)."""
+    return db_url if db_url.startswith("sqlite") else str(request.getfixturevalue("postgres_database")[0])
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A first-time operator's SHADAN_HOME (the embedded SQLite) and nothing else set up, for the CLI."""
+    for name in ("SHADAN_DATABASE_URL", "SHADAN_MIGRATION_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SHADAN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps tables to the terminal width
+    return tmp_path / "home"
+
+
+@pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
     yield engine

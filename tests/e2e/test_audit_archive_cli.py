@@ -25,11 +25,6 @@ def clock() -> TestClock:
 
 
 @pytest.fixture
-def owner_url(db_url: str, request: pytest.FixtureRequest) -> str:
-    return db_url if db_url.startswith("sqlite") else str(request.getfixturevalue("postgres_database")[0])
-
-
-@pytest.fixture
 def cli(db_url: str, owner_url: str, tmp_path: Path, shadan: Any) -> Any:
     env = {
         "SHADAN_HOME": str(tmp_path / "home"),

@@ -44,11 +44,6 @@ def cli(db_url: str, tmp_path: Path, shadan: Any) -> Any:
     return run
 
 
-@pytest.fixture
-def owner_url(db_url: str, request: pytest.FixtureRequest) -> str:
-    return db_url if db_url.startswith("sqlite") else str(request.getfixturevalue("postgres_database")[0])
-
-
 def _read_a_point(client: TestClient, world: World) -> None:
     token = world.login("clerk")
     response = client.get(

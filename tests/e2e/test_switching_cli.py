@@ -5,24 +5,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from shadan.bootstrap import build
-from shadan.cli import switching_cases as switching_cases_cli
-from shadan.cli.main import app
-from shadan.domain.business_days import JST
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "switching"))
+from switching_cli_support import import_registry, shadan, write
 from switching_registry import (
-    CALENDAR_CSV,
     MIXED,
     MIXED_EXPECTED,
-    POINTS_CSV,
-    RETAILERS_CSV,
     application_line,
     applications_csv,
     point_id,
@@ -30,39 +19,14 @@ from switching_registry import (
     starts_csv,
 )
 
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("SHADAN_DATABASE_URL", "SHADAN_MIGRATION_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SHADAN_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("COLUMNS", "200")  # rich wraps tables to the terminal width
-    return tmp_path / "home"
-
-
-def write(path: Path, text: str, encoding: str = "utf-8") -> str:
-    path.write_bytes(text.encode(encoding))
-    return str(path)
-
-
-def shadan(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output
+from shadan.bootstrap import build
+from shadan.cli import command_support
+from shadan.domain.business_days import JST
 
 
 @pytest.fixture
 def imported(home: Path, tmp_path: Path) -> None:
-    code, output = shadan(
-        "registry",
-        "import",
-        "--retailers",
-        write(tmp_path / "r.csv", RETAILERS_CSV),
-        "--calendar",
-        write(tmp_path / "c.csv", CALENDAR_CSV),
-        "--supply-points",
-        write(tmp_path / "sp.csv", POINTS_CSV, "cp932"),
-    )
-    assert code == 0, output
+    import_registry(tmp_path)
 
 
 def test_validate_writes_cp932_results_that_excel_can_read(imported: None, tmp_path: Path) -> None:
@@ -183,7 +147,7 @@ def test_withdraw_before_matching_and_expire_after_the_deadline(
 
     # A month later, on the server clock, the cancellation of point 1 has found no start.
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
-    monkeypatch.setattr(switching_cases_cli, "build", lambda settings: build(settings, clock=lambda: later))
+    monkeypatch.setattr(command_support, "build", lambda settings: build(settings, clock=lambda: later))
     code, output = shadan("switching", "expire")
     assert code == 0, output
     assert "期限切れにした申込: 1 件。" in output

@@ -5,64 +5,33 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from typer.testing import CliRunner
-
-from shadan.cli.main import app
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "switching"))
-from switching_registry import CALENDAR_CSV, MIXED, POINTS_CSV, RETAILERS_CSV, applications_csv
+from switching_cli_support import import_registry, shadan, write
+from switching_registry import MIXED, applications_csv
 
 APRIL = ("--from", "2025-04-01", "--to", "2025-04-30")
 
 
 @pytest.fixture
-def submitted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def submitted(home: Path, tmp_path: Path) -> Path:
     """The registry imported, the mixed applications (one of each outcome) validated, then submitted."""
-    for name in ("SHADAN_DATABASE_URL", "SHADAN_MIGRATION_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SHADAN_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("COLUMNS", "200")  # rich wraps tables to the terminal width
-    files = {
-        "r.csv": RETAILERS_CSV,
-        "c.csv": CALENDAR_CSV,
-        "sp.csv": POINTS_CSV,
-        "apps.csv": applications_csv(MIXED),
-    }
-    for name, text in files.items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
-    code, output = _shadan(
-        "registry",
-        "import",
-        "--retailers",
-        str(tmp_path / "r.csv"),
-        "--calendar",
-        str(tmp_path / "c.csv"),
-        "--supply-points",
-        str(tmp_path / "sp.csv"),
-    )
-    assert code == 0, output
+    import_registry(tmp_path)
+    write(tmp_path / "apps.csv", applications_csv(MIXED))
     # What validate says of the file before it is stored (a dry run: its comparison comes from the run).
-    code, output = _shadan("switching", "validate", str(tmp_path / "apps.csv"), "-o", str(tmp_path / "v.csv"))
+    code, output = shadan("switching", "validate", str(tmp_path / "apps.csv"), "-o", str(tmp_path / "v.csv"))
     assert code == 0, output
     (tmp_path / "validated.txt").write_text(output, encoding="utf-8")
-    code, output = _shadan("switching", "submit", str(tmp_path / "apps.csv"))
+    code, output = shadan("switching", "submit", str(tmp_path / "apps.csv"))
     assert code == 0, output
     return tmp_path
 
 
-def _shadan(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output
-
-
 def test_stats_prints_the_seed_style_table_and_writes_excel(submitted: Path) -> None:
     out = submitted / "stats.xlsx"
-    code, output = _shadan("switching", "stats", *APRIL, "-o", str(out))
+    code, output = shadan("switching", "stats", *APRIL, "-o", str(out))
     assert code == 0, output
     assert "廃止取次 13件、受付可 1件、エラー 11件、記入不備 1件" in output
     assert "エラー原因の比率" in output
@@ -80,7 +49,7 @@ def test_stats_prints_the_seed_style_table_and_writes_excel(submitted: Path) -> 
 
 def test_the_comparison_with_strict_is_the_one_validate_computed(submitted: Path) -> None:
     out = submitted / "stats.csv"
-    code, output = _shadan("switching", "stats", *APRIL, "--period", "day", "-o", str(out))
+    code, output = shadan("switching", "stats", *APRIL, "--period", "day", "-o", str(out))
     assert code == 0, output
     rows = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
     assert len(rows) == 1 + 30 + 1  # header, every day of April, the total
@@ -102,7 +71,7 @@ def test_the_comparison_with_strict_is_the_one_validate_computed(submitted: Path
 
 
 def test_fraud_prints_every_heuristic_with_its_explanation(submitted: Path) -> None:
-    code, output = _shadan("switching", "fraud", *APRIL)
+    code, output = shadan("switching", "fraud", *APRIL)
     assert code == 0, output
     assert "廃止取次 13件から 0件" in output
     for label in (
@@ -122,12 +91,12 @@ def test_fraud_prints_every_heuristic_with_its_explanation(submitted: Path) -> N
     ],
 )
 def test_bad_dates_are_a_usage_error(submitted: Path, args: tuple[str, ...], message: str) -> None:
-    code, output = _shadan("switching", "stats", *args)
+    code, output = shadan("switching", "stats", *args)
     assert (code, message in output) == (2, True)
 
 
 def test_an_unknown_output_format_writes_nothing(submitted: Path) -> None:
-    code, output = _shadan("switching", "stats", *APRIL, "-o", str(submitted / "stats.txt"))
+    code, output = shadan("switching", "stats", *APRIL, "-o", str(submitted / "stats.txt"))
     assert code == 2
     assert ".xlsx か .csv" in output
     assert not (submitted / "stats.txt").exists()

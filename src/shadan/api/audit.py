@@ -1,7 +1,7 @@
 """/api/v1/audit: the access log for auditors — status, event search, CSV/Excel export, proof files.
 
-The pages (web/pages_audit.py) use the filter and context dependencies of this module and call the same
-AuditReviewService methods. Internal audit may use every route; the regulator only the status.
+The pages (web/pages_audit.py) use the filter dependency and file responses of this module and call the
+same AuditReviewService methods. Internal audit may use every route; the regulator only the status.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import base64
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from shadan.api.deps import CallerDep, ShadanDep, TerminalDep, as_principal, client_ip, container
+from shadan.api.deps import CallerDep, RoleContextDep, ShadanDep, as_principal
+from shadan.api.downloads import FILE_RESPONSES, attachment
 from shadan.api.errors import error_responses
 from shadan.api.schemas import PRINTABLE
-from shadan.domain.access import RequestContext
 from shadan.domain.vocabulary import Action, Outcome
 from shadan.services.audit_filters import FilterInput
 from shadan.services.audit_log import CheckpointInfo
@@ -37,15 +37,6 @@ router = APIRouter(prefix="/audit", tags=["アクセスログ監査"])
 SEQ_MAX = 2**63 - 1  # the column is a signed 64-bit integer
 TEXT_QUERY_MAX = 64
 DATE_QUERY_MAX = 20
-
-
-async def audit_context(request: Request, terminal: TerminalDep) -> RequestContext:
-    """The server's clock and where the request came from. No stated purpose: `purpose` in these queries
-    filters the events (the auditor's reason is the role)."""
-    return RequestContext(now=container(request).clock(), terminal_id=terminal, source_ip=client_ip(request))
-
-
-AuditContextDep = Annotated[RequestContext, Depends(audit_context)]
 
 
 def _text(description: str, max_length: int = TEXT_QUERY_MAX) -> Any:
@@ -76,12 +67,11 @@ BeforeQuery = Annotated[
 
 
 def file_response(file: ExportFile) -> Response:
-    headers = {
-        "Content-Disposition": f'attachment; filename="{file.filename}"',
+    counts = {
         "X-Shadan-Export-Rows": str(file.rows),
         "X-Shadan-Export-Capped": "true" if file.capped else "false",
     }
-    return Response(file.content, media_type=file.media_type, headers=headers)
+    return attachment(file.content, file.filename, file.media_type, counts)
 
 
 def root_hash_text(head: CheckpointInfo) -> str:
@@ -89,8 +79,7 @@ def root_hash_text(head: CheckpointInfo) -> str:
 
 
 def proof_response(seq: int, text: str) -> Response:
-    headers = {"Content-Disposition": f'attachment; filename="shadan-{seq}.tlog-proof"'}
-    return Response(text, media_type="text/plain; charset=utf-8", headers=headers)
+    return attachment(text, f"shadan-{seq}.tlog-proof", "text/plain; charset=utf-8")
 
 
 # ---- Bodies -----------------------------------------------------------------------------------------------
@@ -244,9 +233,6 @@ class AuditSearchResponse(BaseModel):
 
 # ---- Routes -----------------------------------------------------------------------------------------------
 
-_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/csv": {}, ExportFormat.XLSX.media_type: {}}}
-}
 _PROOF_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {"text/plain": {}}}}
 
 
@@ -261,7 +247,7 @@ _PROOF_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {"text/pla
     response_description="ログの状態",
     responses=error_responses(401, 403, 503),
 )
-async def status(shadan: ShadanDep, who: CallerDep, context: AuditContextDep) -> AuditStatusResponse:
+async def status(shadan: ShadanDep, who: CallerDep, context: RoleContextDep) -> AuditStatusResponse:
     log_status = await as_principal(shadan, who, lambda p: shadan.audit_review.status(p, context))
     return AuditStatusResponse.of(log_status)
 
@@ -280,7 +266,7 @@ async def status(shadan: ShadanDep, who: CallerDep, context: AuditContextDep) ->
 async def search_events(
     shadan: ShadanDep,
     who: CallerDep,
-    context: AuditContextDep,
+    context: RoleContextDep,
     filters: FiltersDep,
     before: BeforeQuery = None,
 ) -> AuditSearchResponse:
@@ -297,12 +283,12 @@ async def search_events(
         "または Excel で返します。上限で打ち切ったときは X-Shadan-Export-Capped: true。内部監査のみ。"
     ),
     response_description="CSV または Excel ファイル",
-    responses=_FILE_RESPONSES | error_responses(401, 403, 422, 503),
+    responses=FILE_RESPONSES | error_responses(401, 403, 422, 503),
 )
 async def export_events(
     shadan: ShadanDep,
     who: CallerDep,
-    context: AuditContextDep,
+    context: RoleContextDep,
     filters: FiltersDep,
     fmt: Annotated[ExportFormat, Query(alias="format", description="csv, csv-cp932 または xlsx")],
 ) -> Response:
@@ -321,6 +307,6 @@ async def export_events(
     response_description="tlog-proof ファイル",
     responses=_PROOF_RESPONSES | error_responses(401, 403, 404, 422, 503),
 )
-async def event_proof(shadan: ShadanDep, who: CallerDep, context: AuditContextDep, seq: SeqPath) -> Response:
+async def event_proof(shadan: ShadanDep, who: CallerDep, context: RoleContextDep, seq: SeqPath) -> Response:
     text = await as_principal(shadan, who, lambda p: shadan.audit_review.proof(p, seq, context))
     return proof_response(seq, text)

@@ -167,3 +167,12 @@ async def request_context(
 
 
 ContextDep = Annotated[RequestContext, Depends(request_context)]
+
+
+async def role_context(request: Request, terminal: TerminalDep) -> RequestContext:
+    """The server's clock and where the request came from, with no stated purpose: for routes whose
+    purpose is the role's own (監査, スイッチング処理); a `purpose` in their queries is a filter, if any."""
+    return RequestContext(now=container(request).clock(), terminal_id=terminal, source_ip=client_ip(request))
+
+
+RoleContextDep = Annotated[RequestContext, Depends(role_context)]

@@ -7,28 +7,21 @@ methods. Only a T&D principal whose roles give スイッチング処理 may use 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.responses import Response
 
-from shadan.api.deps import (
-    CallerDep,
-    PrincipalDep,
-    ShadanDep,
-    TerminalDep,
-    as_principal,
-    client_ip,
-    container,
-)
+from shadan.api.deps import CallerDep, PrincipalDep, RoleContextDep, ShadanDep, as_principal
+from shadan.api.downloads import FILE_RESPONSES, attachment
 from shadan.api.errors import error_json, error_responses
 from shadan.api.schemas import PRINTABLE
-from shadan.domain.access import RequestContext
+from shadan.domain.access import Principal, RequestContext
 from shadan.domain.errors import InvalidInput
 from shadan.domain.registry import SupplyPointStatus
 from shadan.domain.switching import ErrorCode, ResultKind
@@ -36,7 +29,7 @@ from shadan.domain.switching_case import CaseState, Half, HistoryEntry, StoredRo
 from shadan.domain.vocabulary import Action
 from shadan.services.exports import ExportFormat
 from shadan.services.switching_cases import SubmissionReport, SupplyPointCase
-from shadan.services.switching_desk import MAX_UPLOAD_BYTES, Upload, UploadTooLarge
+from shadan.services.switching_desk import MAX_UPLOAD_BYTES, SwitchingDesk, Upload, UploadTooLarge
 
 router = APIRouter(prefix="/switching", tags=["スイッチング"])
 
@@ -64,19 +57,7 @@ _UPLOAD_BODY: dict[str, Any] = {
         },
     }
 }
-_TOO_LARGE: dict[int | str, dict[str, Any]] = {413: {"description": "ファイルが大きすぎます（上限 20 MB）"}}
-_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/csv": {}, ExportFormat.XLSX.media_type: {}}}
-}
 
-
-async def switching_context(request: Request, terminal: TerminalDep) -> RequestContext:
-    """The server's clock and where the request came from. No stated purpose: switching work has its own
-    (スイッチング処理), which the role must give."""
-    return RequestContext(now=container(request).clock(), terminal_id=terminal, source_ip=client_ip(request))
-
-
-ContextDep = Annotated[RequestContext, Depends(switching_context)]
 SubmissionIdPath = Annotated[int, Path(ge=1, le=SUBMISSION_ID_MAX, description="申込登録番号")]
 FileNameQuery = Annotated[
     str, Query(min_length=1, max_length=200, pattern=PRINTABLE, description="ファイル名（本文で送るとき）")
@@ -253,67 +234,84 @@ class SupplyPointCaseOut(BaseModel):
 
 # ---- Routes -----------------------------------------------------------------------------------------------
 
+# What the two upload routes share: how they answer, and the body they take.
+_UPLOAD_ROUTE: dict[str, Any] = {
+    "status_code": 201,
+    "response_model": SubmissionOut,
+    "response_description": "登録の概要と行ごとの結果",
+    "responses": {413: {"description": "ファイルが大きすぎます（上限 20 MB）"}}
+    | error_responses(400, 401, 403, 422, 503),
+    "openapi_extra": _UPLOAD_BODY,
+}
+
 
 @router.post(
     "/submissions",
-    status_code=201,
-    response_model=SubmissionOut,
     summary="廃止取次の申込登録",
     description=(
         "shadan switching submit と同じ照合をして、すべての行を結果とともに登録します。受付可の申込は"
         "マッチング待ちになり、供給地点は廃止受付中になります。同じファイル（SHA-256）は二度登録できません。"
         "他エリアの供給地点は存在しない番号と同じ 01 になります。"
     ),
-    response_description="登録の概要と行ごとの結果",
-    responses=_TOO_LARGE | error_responses(400, 401, 403, 422, 503),
-    openapi_extra=_UPLOAD_BODY,
+    **_UPLOAD_ROUTE,
 )
 async def submit(
     request: Request,
     shadan: ShadanDep,
     principal: PrincipalDep,
-    context: ContextDep,
+    context: RoleContextDep,
     strict: Annotated[bool, Query(description="名義・住所を NFKC と空白除去だけで照合する")] = False,
     file_name: FileNameQuery = "applications.csv",
 ) -> Any:
     desk = shadan.switching_desk
-    await run_in_threadpool(desk.admit, principal, context, Action.UPDATE)
-    try:
-        upload, _ = await read_upload(request, file_name)
-    except UploadTooLarge as exc:
-        return error_json(413, exc.code, exc.message)
-    report = await run_in_threadpool(lambda: desk.submit(principal, context, upload, strict=strict))
-    return SubmissionOut.of(report)
+    return await _register(
+        request,
+        desk,
+        principal,
+        context,
+        file_name,
+        lambda upload: desk.submit(principal, context, upload, strict=strict),
+    )
 
 
 @router.post(
     "/starts",
-    status_code=201,
-    response_model=SubmissionOut,
     summary="開始申込の登録",
     description=(
         "開始申込のCSVを照合して登録し、同じ供給地点・新小売事業者・日付のマッチング待ちの廃止取次と"
         "マッチングします（成立すると供給地点はロックされます）。"
     ),
-    response_description="登録の概要と行ごとの結果",
-    responses=_TOO_LARGE | error_responses(400, 401, 403, 422, 503),
-    openapi_extra=_UPLOAD_BODY,
+    **_UPLOAD_ROUTE,
 )
 async def start(
     request: Request,
     shadan: ShadanDep,
     principal: PrincipalDep,
-    context: ContextDep,
+    context: RoleContextDep,
     file_name: FileNameQuery = "starts.csv",
 ) -> Any:
     desk = shadan.switching_desk
+    return await _register(
+        request, desk, principal, context, file_name, lambda upload: desk.start(principal, context, upload)
+    )
+
+
+async def _register(
+    request: Request,
+    desk: SwitchingDesk,
+    principal: Principal,
+    context: RequestContext,
+    file_name: str,
+    register: Callable[[Upload], SubmissionReport],
+) -> Any:
+    """An upload route: the uploader admitted before the body is read, the body read (413 past the limit),
+    then registered."""
     await run_in_threadpool(desk.admit, principal, context, Action.UPDATE)
     try:
         upload, _ = await read_upload(request, file_name)
     except UploadTooLarge as exc:
         return error_json(413, exc.code, exc.message)
-    report = await run_in_threadpool(desk.start, principal, context, upload)
-    return SubmissionOut.of(report)
+    return SubmissionOut.of(await run_in_threadpool(register, upload))
 
 
 @router.get(
@@ -324,7 +322,7 @@ async def start(
     responses=error_responses(401, 403, 404, 422, 503),
 )
 async def submission(
-    submission_id: SubmissionIdPath, shadan: ShadanDep, who: CallerDep, context: ContextDep
+    submission_id: SubmissionIdPath, shadan: ShadanDep, who: CallerDep, context: RoleContextDep
 ) -> SubmissionOut:
     desk = shadan.switching_desk
     report = await as_principal(shadan, who, lambda p: desk.results(p, context, submission_id))
@@ -337,19 +335,18 @@ async def submission(
     summary="申込登録の結果のダウンロード（CSV・Excel）",
     description="行ごとの結果を CSV（UTF-8 BOM付き・Shift_JIS）または Excel で返します。",
     response_description="CSV または Excel ファイル",
-    responses=_FILE_RESPONSES | error_responses(401, 403, 404, 422, 503),
+    responses=FILE_RESPONSES | error_responses(401, 403, 404, 422, 503),
 )
 async def results(
     submission_id: SubmissionIdPath,
     shadan: ShadanDep,
     who: CallerDep,
-    context: ContextDep,
+    context: RoleContextDep,
     fmt: Annotated[ExportFormat, Query(alias="format", description="csv, csv-cp932 または xlsx")],
 ) -> Response:
     desk = shadan.switching_desk
     file = await as_principal(shadan, who, lambda p: desk.download(p, context, submission_id, fmt))
-    headers = {"Content-Disposition": f'attachment; filename="{file.filename}"'}
-    return Response(file.content, media_type=file.media_type, headers=headers)
+    return attachment(file.content, file.filename, file.media_type)
 
 
 @router.get(
@@ -365,7 +362,7 @@ async def supply_point(
     ],
     shadan: ShadanDep,
     who: CallerDep,
-    context: ContextDep,
+    context: RoleContextDep,
 ) -> SupplyPointCaseOut:
     desk = shadan.switching_desk
     case = await as_principal(shadan, who, lambda p: desk.status(p, context, supply_point_id))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -18,13 +18,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shadan.bootstrap import build, build_archive, build_archive_checker
+from shadan.bootstrap import build_archive, build_archive_checker
+from shadan.cli.command_support import built, progress_bar
 from shadan.cli.registry import operator_account
 from shadan.config import Settings
-from shadan.domain.errors import DomainError
 from shadan.services.archive import ArchiveService, LegalHold, RetentionPlan, RetentionResult
 from shadan.services.archive_report import ArchiveProblem, ArchiveReport
 from shadan.services.identity import JST, Actor
@@ -43,14 +42,8 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _service() -> Iterator[ArchiveService]:
-    shadan = build(Settings())
-    try:
+    with built(console) as shadan:
         yield build_archive(shadan)
-    except DomainError as exc:
-        console.print(f"[red]{escape(exc.message)}[/red]")
-        raise typer.Exit(1) from exc
-    finally:
-        shadan.close()
 
 
 def _actor() -> Actor:
@@ -60,7 +53,7 @@ def _actor() -> Actor:
 
 def archive() -> None:
     """終わった月のアクセスログを Parquet とマニフェストに書き出す（署名済みチェックポイントに結ぶ）。"""
-    with _service() as service, _progress("アーカイブ中 / archiving") as progress:
+    with _service() as service, progress_bar(console, "アーカイブ中 / archiving") as progress:
         run = service.archive(_actor(), progress)
     directory = escape(str(Settings().resolved_archive_dir))
     if not run.segments:
@@ -89,7 +82,7 @@ def verify_archive(
     except (OSError, UnicodeDecodeError) as exc:
         console.print(f"[red]検証鍵ファイルを読めません / cannot read the key file[/red]: {escape(str(exc))}")
         raise typer.Exit(ArchiveProblem.KEY.exit_code) from exc
-    with _progress("検証中 / verifying") as progress:
+    with progress_bar(console, "検証中 / verifying") as progress:
         report = build_archive_checker().check(directory, keys, progress)
     _show_archive_report(report)
     raise typer.Exit(report.exit_code)
@@ -106,7 +99,7 @@ def retention(
         _show_plan(plan)
         if not apply or not plan.deletable:
             return
-        with _progress("削除中 / deleting") as progress:
+        with progress_bar(console, "削除中 / deleting") as progress:
             result = service.apply_retention(_actor(), progress)
     _show_result(result)
 
@@ -143,18 +136,6 @@ def hold_list() -> None:
         console.print("法的保全はありません / no legal holds")
         return
     _show_holds(holds)
-
-
-@contextmanager
-def _progress(description: str) -> Iterator[Callable[[int, int], None]]:
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(description, total=None)
-
-        def update(total: int, done: int) -> None:
-            progress.update(task, total=total, completed=done)
-
-        yield update
 
 
 def _show_archive_report(report: ArchiveReport) -> None:

@@ -8,8 +8,6 @@ cosignature does not verify with the witness key; 58 the cosigned checkpoint is 
 
 from __future__ import annotations
 
-import getpass
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,11 +17,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from shadan.bootstrap import build, build_cosigning
-from shadan.config import Settings
-from shadan.domain.errors import DomainError
+from shadan.bootstrap import build_cosigning
+from shadan.cli.command_support import built, terminal_operator
 from shadan.services.cosigning import CosignatureRejected, CosigningService, Stored
-from shadan.services.identity import JST, Actor
+from shadan.services.identity import JST
 from shadan.services.witness import WitnessRefused
 
 app = typer.Typer(help="証人への提出と連署の保管（C2SP tlog-witness）", no_args_is_help=True)
@@ -37,23 +34,18 @@ WitnessKey = Annotated[
 
 @contextmanager
 def _service() -> Iterator[CosigningService]:
-    shadan = build(Settings())
-    try:
-        yield build_cosigning(shadan)
-    except WitnessRefused as exc:
-        ja, en = exc.refusal.titles
-        console.print(f"[red]✗ {ja} / {en}[/red] (exit {exc.refusal.exit_code})")
-        console.print(f"  {escape(exc.message)}")
-        raise typer.Exit(exc.refusal.exit_code) from exc
-    except CosignatureRejected as exc:
-        console.print(f"[red]連署を受け入れられません / cosignature rejected ({exc.problem.value})[/red]")
-        console.print(f"  {escape(exc.message)}")
-        raise typer.Exit(exc.problem.exit_code) from exc
-    except DomainError as exc:
-        console.print(f"[red]{escape(exc.message)}[/red]")
-        raise typer.Exit(1) from exc
-    finally:
-        shadan.close()
+    with built(console) as shadan:
+        try:
+            yield build_cosigning(shadan)
+        except WitnessRefused as exc:
+            ja, en = exc.refusal.titles
+            console.print(f"[red]✗ {ja} / {en}[/red] (exit {exc.refusal.exit_code})")
+            console.print(f"  {escape(exc.message)}")
+            raise typer.Exit(exc.refusal.exit_code) from exc
+        except CosignatureRejected as exc:
+            console.print(f"[red]連署を受け入れられません / cosignature rejected ({exc.problem.value})[/red]")
+            console.print(f"  {escape(exc.message)}")
+            raise typer.Exit(exc.problem.exit_code) from exc
 
 
 @app.command("submit")
@@ -63,7 +55,7 @@ def submit(
 ) -> None:
     """チェックポイントを作り、一貫性証明とともに証人に提出して、返った連署を検証・保管する。"""
     with _service() as service:
-        stored = service.submit(url, witness_key.read_text(encoding="utf-8"), _operator())
+        stored = service.submit(url, witness_key.read_text(encoding="utf-8"), terminal_operator())
     _show_stored(stored)
 
 
@@ -89,14 +81,11 @@ def import_(
     """オフラインの証人から戻った連署済みチェックポイントを検証して保管する。"""
     with _service() as service:
         stored = service.import_cosigned(
-            cosigned_file.read_text(encoding="utf-8"), witness_key.read_text(encoding="utf-8"), _operator()
+            cosigned_file.read_text(encoding="utf-8"),
+            witness_key.read_text(encoding="utf-8"),
+            terminal_operator(),
         )
     _show_stored(stored)
-
-
-def _operator() -> Actor:
-    """The OS user at this terminal: the access event names who handed the log to a witness."""
-    return Actor.operator(getpass.getuser(), terminal_id=os.uname().nodename)
 
 
 def _show_stored(stored: Stored) -> None:

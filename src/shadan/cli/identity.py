@@ -8,8 +8,6 @@ so they stay out of shell history and process listings.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,13 +18,14 @@ from rich.console import Console
 from rich.table import Table
 
 from shadan.bootstrap import build
+from shadan.cli.command_support import terminal_operator
 from shadan.config import Settings
 from shadan.domain.errors import DomainError
 from shadan.domain.identity import AccountKind
 from shadan.services.accounts import AccountService, NewAccount
 from shadan.services.hr_master import HrMasterService, LoadResult
 from shadan.services.hr_master_format import FileKind, detect_kind
-from shadan.services.identity import JST, Actor
+from shadan.services.identity import JST
 from shadan.services.transfers import TransferService
 
 console = Console()
@@ -81,11 +80,6 @@ def _services() -> Iterator[IdentityServices]:
         shadan.close()
 
 
-def _operator() -> Actor:
-    """The person at the terminal: the OS user, since the CLI has no login of its own."""
-    return Actor.operator(getpass.getuser(), terminal_id=os.uname().nodename)
-
-
 # shadan load
 def load(
     files: Annotated[
@@ -107,7 +101,7 @@ def load(
     with _services() as shadan:
         for path, data in contents:
             try:
-                result = shadan.hr_master.load(data, _operator(), skip_invalid=skip_invalid)
+                result = shadan.hr_master.load(data, terminal_operator(), skip_invalid=skip_invalid)
             except DomainError as exc:
                 console.print(f"[red]{path}: {exc.message}[/red]")
                 refused = True
@@ -167,7 +161,7 @@ def create(
     password = _ask_password() if set_password else None
     new = NewAccount(account_id, person, frozenset(role or ()), kind, password)
     with _services() as shadan:
-        account = shadan.accounts.create(new, _operator())
+        account = shadan.accounts.create(new, terminal_operator())
     console.print(f"[green]アカウント {account.account_id} を作成しました（{account.person_id}）。[/green]")
     if password is None:
         console.print("パスワードは `shadan account set-password` で設定してください。")
@@ -178,7 +172,7 @@ def set_password(account_id: Annotated[str, typer.Argument(help="アカウント
     """パスワードを設定・再設定する（そのアカウントのセッションはすべて終了）。"""
     password = _ask_password()
     with _services() as shadan:
-        shadan.accounts.set_password(account_id, password, _operator())
+        shadan.accounts.set_password(account_id, password, terminal_operator())
     console.print(f"[green]{account_id} のパスワードを設定しました。[/green]")
 
 
@@ -186,7 +180,7 @@ def set_password(account_id: Annotated[str, typer.Argument(help="アカウント
 def enroll_totp(account_id: Annotated[str, typer.Argument(help="アカウントID")]) -> None:
     """二要素認証（TOTP）を登録し、認証アプリ用の otpauth URI を表示する。"""
     with _services() as shadan:
-        enrollment = shadan.accounts.enroll_totp(account_id, _operator())
+        enrollment = shadan.accounts.enroll_totp(account_id, terminal_operator())
     console.print(
         "認証アプリにこのURIを登録してください（表示はこの一度だけです。本人にのみ渡してください）:"
     )
@@ -201,7 +195,7 @@ def disable(
 ) -> None:
     """アカウントを無効にし、そのセッションを直ちに終了する。"""
     with _services() as shadan:
-        revoked = shadan.accounts.disable(account_id, _operator(), reason)
+        revoked = shadan.accounts.disable(account_id, terminal_operator(), reason)
     console.print(f"[green]{account_id} を無効にしました（終了したセッション: {revoked}）。[/green]")
 
 
@@ -209,7 +203,7 @@ def disable(
 def enable(account_id: Annotated[str, typer.Argument(help="アカウントID")]) -> None:
     """無効にしたアカウントを有効に戻す。"""
     with _services() as shadan:
-        shadan.accounts.enable(account_id, _operator())
+        shadan.accounts.enable(account_id, terminal_operator())
     console.print(f"[green]{account_id} を有効にしました。[/green]")
 
 
@@ -217,7 +211,7 @@ def enable(account_id: Annotated[str, typer.Argument(help="アカウントID")])
 def unlock(account_id: Annotated[str, typer.Argument(help="アカウントID")]) -> None:
     """連続失敗によるロックを解除する。"""
     with _services() as shadan:
-        shadan.accounts.unlock(account_id, _operator())
+        shadan.accounts.unlock(account_id, terminal_operator())
     console.print(f"[green]{account_id} のロックを解除しました。[/green]")
 
 
@@ -230,7 +224,7 @@ def roles(
 ) -> None:
     """アカウントのロールを指定したものに置き換える。"""
     with _services() as shadan:
-        shadan.accounts.set_roles(account_id, role or [], _operator())
+        shadan.accounts.set_roles(account_id, role or [], terminal_operator())
     console.print(f"[green]{account_id} のロール: {', '.join(sorted(role or [])) or '（なし）'}[/green]")
 
 
@@ -247,7 +241,9 @@ def transfer(
     """人事異動: 所属とロールを変更し、その人のセッションを同じトランザクションで終了する。"""
     day = _date(effective)
     with _services() as shadan:
-        result = shadan.transfers.transfer(person_id, company, department, day, role or [], _operator())
+        result = shadan.transfers.transfer(
+            person_id, company, department, day, role or [], terminal_operator()
+        )
     console.print(
         f"[green]{person_id} を {result.to_company_id} {result.to_department} へ異動しました"
         f"（{result.effective.isoformat()}付、終了したセッション: {result.sessions_revoked}）。[/green]"

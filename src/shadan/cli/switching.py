@@ -8,16 +8,14 @@ usage error (Typer's convention).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shadan.cli.command_support import progress_bar
 from shadan.cli.registry import operator_account
 from shadan.cli.switching_cases import operator
 from shadan.cli.switching_cases import register as register_cases
@@ -32,10 +30,15 @@ app = typer.Typer(help="スイッチング（廃止取次・開始申込・マ�
 register_stats(app)  # `shadan switching stats` and `shadan switching fraud` (cli/switching_stats.py)
 register_cases(app)  # `expire`, `withdraw` and `status` (cli/switching_cases.py)
 
-ApplicationsFile = Annotated[
-    Path,
-    typer.Argument(exists=True, dir_okay=False, readable=True, metavar="APPS.csv", help="廃止取次の申込CSV"),
-]
+CHECKING = "申込の照合"
+
+
+def _csv_file(metavar: str, help: str) -> Any:
+    return typer.Argument(exists=True, dir_okay=False, readable=True, metavar=metavar, help=help)
+
+
+_OUTPUT = typer.Option("--output", "-o", dir_okay=False, metavar="RESULTS.csv", help="結果CSVの書き出し先")
+ApplicationsFile = Annotated[Path, _csv_file("APPS.csv", "廃止取次の申込CSV")]
 StrictOption = Annotated[
     bool, typer.Option("--strict", help="名義・住所を NFKC と空白除去だけで照合する（従来どおり）")
 ]
@@ -43,10 +46,7 @@ EncodingOption = Annotated[
     ResultEncoding,
     typer.Option("--encoding", help="結果CSVの文字コード（Excel で開くなら utf-8-sig または cp932）"),
 ]
-OutputOption = Annotated[
-    Path | None,
-    typer.Option("--output", "-o", dir_okay=False, metavar="RESULTS.csv", help="結果CSVの書き出し先"),
-]
+OutputOption = Annotated[Path | None, _OUTPUT]
 
 
 @app.callback()
@@ -57,17 +57,14 @@ def switching() -> None:
 @app.command("validate")
 def validate(
     applications: ApplicationsFile,
-    output: Annotated[
-        Path,
-        typer.Option("--output", "-o", dir_okay=False, metavar="RESULTS.csv", help="結果CSVの書き出し先"),
-    ],
+    output: Annotated[Path, _OUTPUT],
     strict: StrictOption = False,
     encoding: EncodingOption = ResultEncoding.UTF8,
 ) -> None:
     """廃止取次の申込を登録簿と照合する（確認のみ。登録簿は変更しない）。"""
     data = applications.read_bytes()
     console = Console()
-    with operator(console) as (shadan, _actor), _progress(console) as update:
+    with operator(console) as (shadan, _actor), progress_bar(console, CHECKING) as update:
         report = shadan.switching.validate(
             data, operator_account(), strict=strict, source_name=applications.name, progress=update
         )
@@ -85,7 +82,7 @@ def submit(
     """廃止取次の申込を照合して登録する（受付可の申込はマッチング待ちに、供給地点は廃止受付中になる）。"""
     data = applications.read_bytes()
     console = Console()
-    with operator(console) as (shadan, actor), _progress(console) as update:
+    with operator(console) as (shadan, actor), progress_bar(console, CHECKING) as update:
         report = shadan.switching_cases.submit(
             data, actor, strict=strict, source_name=applications.name, progress=update
         )
@@ -94,19 +91,14 @@ def submit(
 
 @app.command("start")
 def start(
-    applications: Annotated[
-        Path,
-        typer.Argument(
-            exists=True, dir_okay=False, readable=True, metavar="STARTS.csv", help="開始申込のCSV"
-        ),
-    ],
+    applications: Annotated[Path, _csv_file("STARTS.csv", "開始申込のCSV")],
     output: OutputOption = None,
     encoding: EncodingOption = ResultEncoding.UTF8,
 ) -> None:
     """開始申込を照合して登録し、マッチング待ちの廃止取次とマッチングする。"""
     data = applications.read_bytes()
     console = Console()
-    with operator(console) as (shadan, actor), _progress(console) as update:
+    with operator(console) as (shadan, actor), progress_bar(console, CHECKING) as update:
         report = shadan.switching_cases.start(data, actor, source_name=applications.name, progress=update)
     _stored(report, output, encoding, console)
 
@@ -132,18 +124,6 @@ def _stored(
         f"マッチング待ち {pending:,} 件、マッチング成立 {report.matched:,} 件、"
         f"期限切れにした申込 {report.expired:,} 件。"
     )
-
-
-@contextmanager
-def _progress(console: Console) -> Iterator[Callable[[int, int], None]]:
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("申込の照合", total=None)
-
-        def update(total: int, done: int) -> None:
-            progress.update(task, total=total, completed=done)
-
-        yield update
 
 
 def print_summary(summary: ValidationSummary, console: Console) -> None:

@@ -16,11 +16,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from shadan.bootstrap import Shadan, build
+from shadan.bootstrap import Shadan
+from shadan.cli.command_support import built
 from shadan.cli.registry import operator_account
-from shadan.config import Settings
 from shadan.domain.business_days import JST
-from shadan.domain.errors import DomainError
 from shadan.domain.switching_case import HistoryEntry
 from shadan.services.switching_cases import SupplyPointCase
 from shadan.services.switching_events import SwitchingActor
@@ -30,14 +29,8 @@ from shadan.web.labels import value_label
 @contextmanager
 def operator(console: Console) -> Iterator[tuple[Shadan, SwitchingActor]]:
     """The container and the operator as actor; a refusal (bad file, replay, locked) is printed, exit 1."""
-    shadan = build(Settings())
-    try:
+    with built(console) as shadan:
         yield shadan, SwitchingActor(operator_account())
-    except DomainError as exc:
-        console.print(f"[red]{escape(exc.message)}[/red]")
-        raise typer.Exit(1) from exc
-    finally:
-        shadan.close()
 
 
 def register(app: typer.Typer) -> None:

@@ -8,16 +8,14 @@ Exit code 0 when shown (and written), 1 when the access log or the database fail
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from shadan.bootstrap import build
+from shadan.cli.command_support import built
 from shadan.cli.registry import operator_account
-from shadan.config import Settings
-from shadan.domain.errors import DomainError, InvalidInput
 from shadan.domain.vocabulary import Action
 from shadan.services.exports import ExportFormat, export
 from shadan.services.switching_fraud import FraudSignals
@@ -52,16 +50,11 @@ def stats(
     """廃止取次のエラーコード別の件数と比率、--strict との比較を期間別に集計する。"""
     fmt = _output_format(output)
     console = Console()
-    shadan = build(Settings())
-    try:
+    with built(console, bad_input_exit=2) as shadan:
         action = Action.EXPORT if output else Action.SEARCH
         result = shadan.switching_stats.operator_statistics(
             operator_account(), ViewRequest(first, last, period.value), action
         )
-    except DomainError as exc:
-        _fail(console, exc)
-    finally:
-        shadan.close()
     _print_statistics(result, console)
     if output is not None and fmt is not None:
         output.write_bytes(export(statistics_table(result), fmt))
@@ -71,15 +64,10 @@ def stats(
 def fraud(first: FromOption, last: ToOption, period: PeriodOption = Period.MONTH) -> None:
     """不正の兆候（申込件数の突出、取下げ・期限切れ、02・04の集中、光熱費込み賃貸物件の可能性）を示す。"""
     console = Console()
-    shadan = build(Settings())
-    try:
+    with built(console, bad_input_exit=2) as shadan:
         found = shadan.switching_fraud.operator_signals(
             operator_account(), ViewRequest(first, last, period.value)
         )
-    except DomainError as exc:
-        _fail(console, exc)
-    finally:
-        shadan.close()
     _print_signals(found, console)
 
 
@@ -92,11 +80,6 @@ def _output_format(output: Path | None) -> ExportFormat | None:
             "書き出し先は .xlsx か .csv で終わる名前にしてください。", param_hint="--output"
         )
     return fmt
-
-
-def _fail(console: Console, exc: DomainError) -> NoReturn:
-    console.print(f"[red]{exc.message}[/red]")
-    raise typer.Exit(2 if isinstance(exc, InvalidInput) else 1) from exc
 
 
 def _print_statistics(result: SwitchingStatistics, console: Console) -> None:

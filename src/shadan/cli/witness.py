@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from shadan.bootstrap import build_witness
+from shadan.cli.command_support import show_key
 from shadan.domain.errors import DomainError
 from shadan.services.identity import JST
 from shadan.services.witness import SplitView, WitnessRefused, WitnessService
@@ -122,11 +123,7 @@ def public_key(
     """証人の検証鍵（type 0x04）を書き出す。ログの運用者が連署の検証に使う。"""
     with _witness(home) as witness:
         key = witness.public_key()
-    if output is None:
-        console.print(key, markup=False)
-        return
-    output.write_text(key + "\n", encoding="ascii")
-    console.print(f"検証鍵を {escape(str(output))} に書き出しました / verifier key written")
+    show_key(key, output, console)
 
 
 @app.command("conflicts")

@@ -23,6 +23,7 @@ from shadan.domain.roles import RoleCatalog
 from shadan.domain.vocabulary import Action, AdminArea, AuditTag, CompanyKind, Outcome, ResourceType
 from shadan.services.audit_filters import JST, EventFilters, FilterInput
 from shadan.services.audit_log import CheckpointInfo, VerificationRun
+from shadan.services.event_origin import request_origin
 from shadan.services.exports import ExportFormat, ExportTable, export
 from shadan.services.ports import AccessLogSink, UnitOfWorkFactory
 
@@ -306,15 +307,11 @@ class AuditReviewService:
             event_id=self._new_id(),
             ts=context.now.astimezone(dt.UTC),
             system=self._system,
-            account_id=principal.account_id,
-            person_id=principal.person_id,
-            company_id=principal.company_id,
+            **request_origin(principal, context),
             action=action,
             resource_type=ResourceType.ACCESS_LOG,
             resource_ids=ids,
             outcome=Outcome.DENIED if denied else Outcome.ALLOWED,
-            terminal_id=context.terminal_id,
-            source_ip=context.source_ip,
             purpose=context.purpose or "",
             detail=str(tag),
             extra=extra or {},

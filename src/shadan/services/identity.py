@@ -19,6 +19,7 @@ from shadan.domain.errors import InvalidInput
 from shadan.domain.events import AccessEvent
 from shadan.domain.roles import RoleCatalog
 from shadan.domain.vocabulary import Action, AuditTag, CompanyKind, Outcome, ResourceType
+from shadan.services.event_origin import origin_of
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 # Identity work touches no registry row; the system realm is the one meant for such work.
@@ -102,15 +103,11 @@ class EventFactory:
             event_id=self.new_id(),
             ts=now,
             system=self.system,
-            account_id=actor.account_id,
-            person_id=actor.person_id,
-            company_id=actor.company_id,
+            **origin_of(actor),
             action=Action.ADMIN,
             resource_type=resource_type,
             resource_ids=resource_ids,
             outcome=outcome,
-            terminal_id=actor.terminal_id,
-            source_ip=actor.source_ip,
             detail=str(tag),
             extra=dict(extra or {}),
         )
@@ -130,15 +127,11 @@ class EventFactory:
             event_id=self.new_id(),
             ts=now,
             system=self.system,
-            account_id=who.account_id,
-            person_id=who.person_id,
-            company_id=who.company_id,
+            **origin_of(who),
             action=action,
             resource_type=ResourceType.SESSION,
             resource_ids=(session_ref,) if session_ref else (),
             outcome=outcome,
-            terminal_id=who.terminal_id,
-            source_ip=who.source_ip,
             detail=str(tag),
             extra=dict(extra or {}),
         )

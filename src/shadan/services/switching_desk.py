@@ -15,6 +15,7 @@ from shadan.domain.errors import AccessDenied, InvalidInput
 from shadan.domain.roles import RoleCatalog
 from shadan.domain.switching import SWITCHING_PURPOSE, SwitchingAuditTag
 from shadan.domain.vocabulary import Action, CompanyKind, Outcome
+from shadan.services.event_origin import request_origin
 from shadan.services.exports import ExportFormat, ExportTable, export
 from shadan.services.ports import AccessLogSink
 from shadan.services.switching_cases import SubmissionReport, SupplyPointCase, SwitchingCaseService
@@ -92,14 +93,7 @@ class SwitchingDesk:
 
     def admit(self, principal: Principal, context: RequestContext, action: Action) -> SwitchingActor:
         """The principal as a switching actor of its area; a refusal is logged, then raised."""
-        actor = SwitchingActor(
-            account_id=principal.account_id,
-            person_id=principal.person_id,
-            company_id=principal.company_id,
-            area=principal.area,
-            terminal_id=context.terminal_id,
-            source_ip=context.source_ip,
-        )
+        actor = SwitchingActor(**request_origin(principal, context), area=principal.area)
         if self.allows(principal):
             return actor
         event = self._events.event(

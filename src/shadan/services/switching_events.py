@@ -18,6 +18,7 @@ from shadan.domain.events import AccessEvent
 from shadan.domain.switching import SWITCHING_PURPOSE, SwitchingAuditTag
 from shadan.domain.vocabulary import Action, Area, InfoCategory, Outcome, ResourceType
 from shadan.services.clock import Clock
+from shadan.services.event_origin import origin_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,16 +64,12 @@ class SwitchingEvents:
             event_id=self._new_id(),
             ts=self.now(),
             system=self._system,
-            account_id=actor.account_id,
-            person_id=actor.person_id,
-            company_id=actor.company_id,
+            **origin_of(actor),
             action=action,
             resource_type=ResourceType.SUPPLY_POINT,
             resource_ids=tuple(ids),
             outcome=outcome,
             categories=tuple(sorted(c.value for c in categories)),
-            terminal_id=actor.terminal_id,
-            source_ip=actor.source_ip,
             purpose=SWITCHING_PURPOSE,
             detail=json.dumps({"tag": tag.value, **detail}, ensure_ascii=False),
         )

@@ -34,6 +34,7 @@ from shadan.domain.vocabulary import (
     Outcome,
     ResourceType,
 )
+from shadan.services.event_origin import origin_of, request_origin
 from shadan.services.ports import AccessLogSink, UnitOfWorkFactory
 from shadan.services.switching_periods import DateRange, Period
 
@@ -147,16 +148,12 @@ class Oversight:
         """The viewer, or AccessDenied once the refusal is durable in the access log."""
         basis = viewer_basis(self._catalog, principal)
         viewer = Viewer(
-            account_id=principal.account_id,
+            **request_origin(principal, context),
             basis=basis,
             area=principal.area if principal.company_kind is CompanyKind.TD else None,
             purpose=self._purpose(principal, basis),
             sees_supply_points=InfoCategory.SUPPLY_POINT in self._catalog.categories_of(principal.roles),
             now=context.now,
-            person_id=principal.person_id,
-            company_id=principal.company_id,
-            terminal_id=context.terminal_id,
-            source_ip=context.source_ip,
         )
         if basis is None or basis not in ALLOWED[view]:
             self._refuse(viewer, view, request, "role", AccessDenied(REFUSED_MESSAGE))
@@ -212,15 +209,11 @@ class Oversight:
             event_id=self._new_id(),
             ts=viewer.now.astimezone(dt.UTC),
             system=self._system,
-            account_id=viewer.account_id,
-            person_id=viewer.person_id,
-            company_id=viewer.company_id,
+            **origin_of(viewer),
             action=action,
             resource_type=ResourceType.SWITCHING,
             resource_ids=(),
             outcome=outcome,
-            terminal_id=viewer.terminal_id,
-            source_ip=viewer.source_ip,
             purpose=viewer.purpose if outcome is Outcome.ALLOWED else "",
             detail=view.tag.value,
             extra=dict(extra),

@@ -20,6 +20,7 @@ from shadan.domain.registry import FIELD_LABELS, SUPPLY_POINT_FIELDS, SupplyPoin
 from shadan.domain.roles import RoleCatalog
 from shadan.domain.supply_point_id import SupplyPointId
 from shadan.domain.vocabulary import Action, InfoCategory, Outcome, ResourceType
+from shadan.services.event_origin import request_origin
 from shadan.services.log_sink import UnitOfWorkLogSink
 from shadan.services.ports import AccessLogSink, Authorizer, RegistryRepository, UnitOfWorkFactory
 
@@ -216,17 +217,13 @@ class VaultService:
             event_id=self._new_id(),
             ts=context.now.astimezone(dt.UTC),
             system=self._system,
-            account_id=principal.account_id,
-            person_id=principal.person_id,
-            company_id=principal.company_id,
+            **request_origin(principal, context),
             action=action,
             resource_type=ResourceType.SUPPLY_POINT,
             resource_ids=tuple(ids),
             outcome=Outcome.ALLOWED if allowed else Outcome.DENIED,
             categories=tuple(sorted(decision.shown)) if decision else (),
             withheld_categories=tuple(sorted(decision.withheld)) if decision else (),
-            terminal_id=context.terminal_id,
-            source_ip=context.source_ip,
             purpose=context.purpose or "",
             policy_ids=decision.policy_ids if decision else (),
             detail=detail,

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from shadan.api.audit import (
-    AuditContextDep,
     BeforeQuery,
     FiltersDep,
     SeqPath,
@@ -20,7 +19,7 @@ from shadan.api.audit import (
     proof_response,
     root_hash_text,
 )
-from shadan.api.deps import ShadanDep
+from shadan.api.deps import RoleContextDep, ShadanDep
 from shadan.domain.errors import InvalidInput
 from shadan.domain.vocabulary import Action, InfoCategory, Outcome, ResourceType
 from shadan.services.audit_filters import FilterInput
@@ -92,7 +91,7 @@ def _category(value: str) -> str:
 
 
 @router.get("/audit")
-def status_page(shadan: ShadanDep, session: SessionDep, context: AuditContextDep) -> Response:
+def status_page(shadan: ShadanDep, session: SessionDep, context: RoleContextDep) -> Response:
     review = shadan.audit_review
     status = review.status(session.principal, context)
     head = status.latest_checkpoint
@@ -111,7 +110,7 @@ def status_page(shadan: ShadanDep, session: SessionDep, context: AuditContextDep
 def events_page(
     shadan: ShadanDep,
     session: SessionDep,
-    context: AuditContextDep,
+    context: RoleContextDep,
     filters: FiltersDep,
     before: BeforeQuery = None,
 ) -> Response:
@@ -138,7 +137,7 @@ def events_page(
 def export_download(
     shadan: ShadanDep,
     session: SessionDep,
-    context: AuditContextDep,
+    context: RoleContextDep,
     filters: FiltersDep,
     fmt: Annotated[ExportFormat, Query(alias="format")],
 ) -> Response:
@@ -146,9 +145,7 @@ def export_download(
 
 
 @router.get("/audit/events/{seq}/proof")
-def proof_download(
-    shadan: ShadanDep, session: SessionDep, context: AuditContextDep, seq: SeqPath
-) -> Response:
+def proof_download(shadan: ShadanDep, session: SessionDep, context: RoleContextDep, seq: SeqPath) -> Response:
     return proof_response(seq, shadan.audit_review.proof(session.principal, seq, context))
 
 

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from shadan.api.deps import ShadanDep
-from shadan.api.switching import ContextDep, SubmissionIdPath, read_upload
+from shadan.api.deps import RoleContextDep, ShadanDep
+from shadan.api.downloads import attachment
+from shadan.api.switching import SubmissionIdPath, read_upload
 from shadan.domain.errors import InvalidInput
 from shadan.domain.vocabulary import Action
 from shadan.services.exports import ExportFormat
@@ -33,13 +34,15 @@ def _upload_page(session: PageSession, status: int = 200, error: str = "", probl
 
 
 @router.get("/switching")
-def upload_form(shadan: ShadanDep, session: SessionDep, context: ContextDep) -> Response:
+def upload_form(shadan: ShadanDep, session: SessionDep, context: RoleContextDep) -> Response:
     shadan.switching_desk.admit(session.principal, context, Action.VIEW)
     return _upload_page(session)
 
 
 @router.post("/switching/submissions")
-async def upload(request: Request, shadan: ShadanDep, session: SessionDep, context: ContextDep) -> Response:
+async def upload(
+    request: Request, shadan: ShadanDep, session: SessionDep, context: RoleContextDep
+) -> Response:
     desk, principal = shadan.switching_desk, session.principal
     await run_in_threadpool(desk.admit, principal, context, Action.UPDATE)
     try:
@@ -62,7 +65,7 @@ async def upload(request: Request, shadan: ShadanDep, session: SessionDep, conte
 
 @router.get("/switching/submissions/{submission_id}")
 def results(
-    submission_id: SubmissionIdPath, shadan: ShadanDep, session: SessionDep, context: ContextDep
+    submission_id: SubmissionIdPath, shadan: ShadanDep, session: SessionDep, context: RoleContextDep
 ) -> Response:
     report = shadan.switching_desk.results(session.principal, context, submission_id)
     states = [row.record.state for row in report.rows]
@@ -80,12 +83,11 @@ def download(
     submission_id: SubmissionIdPath,
     shadan: ShadanDep,
     session: SessionDep,
-    context: ContextDep,
+    context: RoleContextDep,
     fmt: Annotated[ExportFormat, Query(alias="format")],
 ) -> Response:
     file = shadan.switching_desk.download(session.principal, context, submission_id, fmt)
-    headers = {"Content-Disposition": f'attachment; filename="{file.filename}"'}
-    return Response(file.content, media_type=file.media_type, headers=headers)
+    return attachment(file.content, file.filename, file.media_type)
 
 
 @router.get("/switching/supply-points")
@@ -99,7 +101,7 @@ def status(
     supply_point_id: Annotated[str, Path(max_length=64)],
     shadan: ShadanDep,
     session: SessionDep,
-    context: ContextDep,
+    context: RoleContextDep,
 ) -> Response:
     case = shadan.switching_desk.status(session.principal, context, supply_point_id)
     return render("switching_status.html", session=session, case=case)

@@ -6,13 +6,15 @@ each is a view of the statistics and so an access event of its own (a download o
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from shadan.api.deps import ContextDep, ShadanDep
+from shadan.api.downloads import attachment
 from shadan.api.schemas import PRINTABLE
 from shadan.domain.errors import InvalidInput
 from shadan.domain.vocabulary import Action, Area, CompanyKind
@@ -32,17 +34,25 @@ FirstText = Annotated[str, Query(alias="from", max_length=20, pattern=PRINTABLE)
 LastText = Annotated[str, Query(alias="to", max_length=20, pattern=PRINTABLE)]
 
 
+async def _range_request(first: FirstText = "", last: LastText = "", period: FilterText = "") -> ViewRequest:
+    """The range form as typed (both pages); only the statistics take an area too."""
+    return ViewRequest(first, last, period)
+
+
+RangeRequest = Annotated[ViewRequest, Depends(_range_request)]
+
+
+async def _statistics_request(request: RangeRequest, area: FilterText = "") -> ViewRequest:
+    return replace(request, area=area)
+
+
+StatisticsRequest = Annotated[ViewRequest, Depends(_statistics_request)]
+
+
 @router.get("/switching/statistics")
 def statistics_page(
-    shadan: ShadanDep,
-    session: SessionDep,
-    context: ContextDep,
-    first: FirstText = "",
-    last: LastText = "",
-    period: FilterText = "",
-    area: FilterText = "",
+    shadan: ShadanDep, session: SessionDep, context: ContextDep, request: StatisticsRequest
 ) -> Response:
-    request = ViewRequest(first, last, period, area)
     try:
         stats = shadan.switching_stats.statistics(session.principal, request, context)
     except InvalidInput as error:  # refused and logged by the service; the form is shown again
@@ -54,17 +64,9 @@ def statistics_page(
 
 @router.get("/switching/statistics/chart.svg")
 def statistics_chart(
-    shadan: ShadanDep,
-    session: SessionDep,
-    context: ContextDep,
-    first: FirstText = "",
-    last: LastText = "",
-    period: FilterText = "",
-    area: FilterText = "",
+    shadan: ShadanDep, session: SessionDep, context: ContextDep, request: StatisticsRequest
 ) -> Response:
-    stats = shadan.switching_stats.statistics(
-        session.principal, ViewRequest(first, last, period, area), context
-    )
+    stats = shadan.switching_stats.statistics(session.principal, request, context)
     return Response(statistics_svg(stats), media_type=SVG_MEDIA_TYPE)
 
 
@@ -73,32 +75,18 @@ def statistics_download(
     shadan: ShadanDep,
     session: SessionDep,
     context: ContextDep,
+    request: StatisticsRequest,
     fmt: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.CSV,
-    first: FirstText = "",
-    last: LastText = "",
-    period: FilterText = "",
-    area: FilterText = "",
 ) -> Response:
-    request = ViewRequest(first, last, period, area)
     stats = shadan.switching_stats.statistics(session.principal, request, context, Action.EXPORT)
     name = f"switching-statistics-{stats.range.first.isoformat()}-{stats.range.last.isoformat()}{fmt.suffix}"
-    return Response(
-        export(statistics_table(stats), fmt),
-        media_type=fmt.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return attachment(export(statistics_table(stats), fmt), name, fmt.media_type)
 
 
 @router.get("/switching/fraud-signals")
 def fraud_signals_page(
-    shadan: ShadanDep,
-    session: SessionDep,
-    context: ContextDep,
-    first: FirstText = "",
-    last: LastText = "",
-    period: FilterText = "",
+    shadan: ShadanDep, session: SessionDep, context: ContextDep, request: RangeRequest
 ) -> Response:
-    request = ViewRequest(first, last, period)
     try:
         found = shadan.switching_fraud.signals(session.principal, request, context)
     except InvalidInput as error:

@@ -3,20 +3,17 @@ search by supply point and see who viewed it."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
-from world import PASSWORD, World
+from browser_support import SCREENSHOT_DIR, log_in
+from world import World
 
 from shadan.domain.access import RequestContext
 
 pytestmark = pytest.mark.browser
 
 POINT = "0600001111222233334444"
-SCREENSHOT_DIR = Path(os.environ.get("SHADAN_SCREENSHOT_DIR") or tempfile.gettempdir())
 
 
 def test_auditor_searches_who_viewed_a_supply_point(page: Any, live_server: str, world: World) -> None:
@@ -24,13 +21,7 @@ def test_auditor_searches_who_viewed_a_supply_point(page: Any, live_server: str,
     clerk = shadan.auth.authenticate(world.login("clerk"))
     shadan.vault.read(clerk, POINT, RequestContext(now=world.clock(), purpose="託送業務"))
 
-    page.goto(f"{live_server}/login")
-    page.get_by_label("アカウントID", exact=True).fill(world.member("auditor").account_id)
-    page.get_by_label("パスワード", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.get_by_label("確認コード", exact=True).fill(world.totp("auditor"))
-    page.get_by_role("button", name="確認").click()
-    page.wait_for_url(f"{live_server}/")
+    log_in(page, live_server, world, "auditor")
 
     page.get_by_role("link", name="アクセスログの検索").click()
     page.get_by_label("供給地点特定番号", exact=True).fill("0600-0011-1122-2233-3344-44")

@@ -3,34 +3,17 @@ withheld; a retail company's employee sees no non-public field anywhere."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
-from world import PASSWORD, World, values_of
+from browser_support import SCREENSHOT_DIR, log_in
+from world import World, values_of
 
 from shadan.domain.registry import SUPPLY_POINT_FIELDS
 
 pytestmark = pytest.mark.browser
 
 WITHHELD = "非表示（権限なし）"
-# Screenshots for a person to look at (e.g. after changing the styles); the system temp dir by default.
-SCREENSHOT_DIR = Path(os.environ.get("SHADAN_SCREENSHOT_DIR") or tempfile.gettempdir())
-
-
-def _log_in(page: Any, base: str, world: World, key: str) -> None:
-    page.goto(f"{base}/")
-    assert page.url.endswith("/login")  # no session: the browser is sent to the login page
-    page.get_by_label("アカウントID", exact=True).fill(world.member(key).account_id)
-    page.get_by_label("パスワード", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    if page.url.endswith("/login/mfa"):
-        page.get_by_label("確認コード", exact=True).fill(world.totp(key))
-        page.get_by_role("button", name="確認").click()
-    page.wait_for_url(f"{base}/")
-    assert page.get_by_role("heading", name="供給地点照会").is_visible()
 
 
 def _look_up(page: Any, supply_point_id: str, purpose: str | None) -> None:
@@ -49,7 +32,7 @@ def _customer_values(world: World) -> list[str]:
 def test_clerk_logs_in_with_totp_and_sees_withheld_categories(
     page: Any, live_server: str, world: World
 ) -> None:
-    _log_in(page, live_server, world, "clerk")
+    log_in(page, live_server, world, "clerk")
     _look_up(page, "0600-0011-1122-2233-3344-44", "託送業務")  # typed with hyphens, as people do
 
     page.wait_for_url("**/supply-points/*")
@@ -77,7 +60,7 @@ def test_clerk_logs_in_with_totp_and_sees_withheld_categories(
 
 
 def test_engineer_search_shows_no_names(page: Any, live_server: str, world: World) -> None:
-    _log_in(page, live_server, world, "engineer")
+    log_in(page, live_server, world, "engineer")
     form = page.locator("form[action='/search']")
     form.get_by_label("検索項目", exact=True).select_option("address")
     form.get_by_label("検索語", exact=True).fill("中之島")
@@ -91,7 +74,7 @@ def test_engineer_search_shows_no_names(page: Any, live_server: str, world: Worl
 
 
 def test_retail_employee_sees_no_non_public_field(page: Any, live_server: str, world: World) -> None:
-    _log_in(page, live_server, world, "retail")
+    log_in(page, live_server, world, "retail")
     own = world.point_id("demand_new")  # a customer of this very retailer
 
     _look_up(page, own, "自社契約確認")

@@ -3,18 +3,14 @@ SVG drawn on the server, loads and renders."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import SCREENSHOT_DIR, log_in
 from switching_stats_data import submit_applications
-from world import PASSWORD, World
+from world import World
 
 pytestmark = pytest.mark.browser
-
-SCREENSHOT_DIR = Path(os.environ.get("SHADAN_SCREENSHOT_DIR") or tempfile.gettempdir())
 
 
 def test_the_statistics_chart_loads_under_the_content_security_policy(
@@ -27,13 +23,7 @@ def test_the_statistics_chart_loads_under_the_content_security_policy(
         "response", lambda r: failed.append(r.url) if r.status >= 400 and "favicon" not in r.url else None
     )
     submit_applications(world)
-    page.goto(f"{live_server}/login")
-    page.get_by_label("アカウントID", exact=True).fill(world.member("clerk").account_id)
-    page.get_by_label("パスワード", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.get_by_label("確認コード", exact=True).fill(world.totp("clerk"))
-    page.get_by_role("button", name="確認").click()
-    page.wait_for_url(f"{live_server}/")
+    log_in(page, live_server, world, "clerk")
 
     page.goto(f"{live_server}/switching/statistics")
     assert page.get_by_role("heading", name="スイッチング統計").is_visible()

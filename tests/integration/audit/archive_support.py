@@ -1,5 +1,5 @@
-"""Helpers of the archive and retention tests: months of events sequenced on a test clock, the archive
-service wired as bootstrap wires it (owner role for deletions), and the attacker's tools on archive files."""
+"""Helpers of the archive and retention tests: months of events sequenced on a test clock, and the
+attacker's tools on archive files (the archive service itself is a fixture, conftest.py)."""
 
 from __future__ import annotations
 
@@ -13,17 +13,10 @@ import pyarrow.parquet as pq
 from audit_support import Clock, event
 from sqlalchemy import Engine
 
-from shadan.audit.archive import SqlSegmentArchive, file_sha256
-from shadan.audit.keys import FileKeyStore
+from shadan.audit.archive import file_sha256
 from shadan.audit.log import SqlAccessLog
-from shadan.audit.retention import SqlRetention
 from shadan.audit.transparency_log import SqlTransparencyLog
-from shadan.services.archive import ArchiveService
-from shadan.services.audit_log import AuditLogService
 from shadan.services.identity import Actor
-from shadan.services.log_sink import UnitOfWorkLogSink
-from shadan.store.database import make_engine
-from shadan.store.unit_of_work import SqlUnitOfWorkFactory
 
 OPERATOR = Actor("system:archivist", terminal_id="ops-01")
 
@@ -39,25 +32,6 @@ def log_month(engine: Engine, tlog: SqlTransparencyLog, clock: Clock, day: dt.da
     with engine.begin() as connection:
         SqlAccessLog(connection).append(events)
     tlog.sequence()
-
-
-def archive_service(
-    engine: Engine,
-    owner_url: str,
-    keys: FileKeyStore,
-    clock: Clock,
-    directory: Path,
-    log: AuditLogService,
-) -> ArchiveService:
-    return ArchiveService(
-        log,
-        SqlSegmentArchive(engine, directory, keys, clock),
-        SqlRetention(engine, lambda: make_engine(owner_url), keys, directory),
-        UnitOfWorkLogSink(SqlUnitOfWorkFactory(engine)),
-        clock,
-        "shadan",
-        5,
-    )
 
 
 def rewrite_parquet(path: Path, change: Callable[[dict[str, list[Any]]], None]) -> None:

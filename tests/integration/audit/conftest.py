@@ -1,5 +1,6 @@
 """Fixtures of the tamper-evident log tests: a migrated database (SQLite and PostgreSQL), the owner's
-engine for tampering, a test clock, and a key store in a temporary SHADAN_HOME."""
+engine for tampering, a test clock, a key store in a temporary SHADAN_HOME, and the archive service wired
+as bootstrap wires it (the owner role for deletions)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,15 @@ import pytest
 from audit_support import ORIGIN, SETTLE, Clock
 from sqlalchemy import Engine
 
+from shadan.audit.archive import SqlSegmentArchive
 from shadan.audit.keys import FileKeyStore
+from shadan.audit.retention import SqlRetention
 from shadan.audit.transparency_log import SqlTransparencyLog
+from shadan.services.archive import ArchiveService
 from shadan.services.audit_log import AuditLogService, CheckpointPolicy
+from shadan.services.log_sink import UnitOfWorkLogSink
 from shadan.store.database import make_engine
+from shadan.store.unit_of_work import SqlUnitOfWorkFactory
 
 
 @pytest.fixture
@@ -22,10 +28,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def owner_engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+def owner_engine(owner_url: str) -> Iterator[Engine]:
     """The table owner: on PostgreSQL the only role that can rewrite the log (the attacker's view)."""
-    url = db_url if db_url.startswith("sqlite") else request.getfixturevalue("postgres_database")[0]
-    engine = make_engine(url)
+    engine = make_engine(owner_url)
     yield engine
     engine.dispose()
 
@@ -43,3 +48,28 @@ def tlog(engine: Engine, keys: FileKeyStore, clock: Clock) -> SqlTransparencyLog
 @pytest.fixture
 def service(tlog: SqlTransparencyLog, clock: Clock) -> AuditLogService:
     return AuditLogService(tlog, clock, CheckpointPolicy(every_events=10, every_seconds=60), system="shadan")
+
+
+@pytest.fixture
+def archive_dir(tmp_path: Path) -> Path:
+    return tmp_path / "archive"
+
+
+@pytest.fixture
+def archive(
+    engine: Engine,
+    owner_url: str,
+    keys: FileKeyStore,
+    clock: Clock,
+    archive_dir: Path,
+    service: AuditLogService,
+) -> ArchiveService:
+    return ArchiveService(
+        service,
+        SqlSegmentArchive(engine, archive_dir, keys, clock),
+        SqlRetention(engine, lambda: make_engine(owner_url), keys, archive_dir),
+        UnitOfWorkLogSink(SqlUnitOfWorkFactory(engine)),
+        clock,
+        "shadan",
+        5,
+    )

@@ -15,7 +15,6 @@ import pyarrow.parquet as pq
 import pytest
 from archive_support import (
     OPERATOR,
-    archive_service,
     cover_tracks,
     edit_manifest,
     entry_with,
@@ -39,28 +38,6 @@ from shadan.domain.vocabulary import AuditTag
 from shadan.services.archive import ArchiveConflict, ArchiveService
 from shadan.services.archive_report import ArchiveProblem, ArchiveReport
 from shadan.services.audit_log import AuditLogService, LogIntegrityError
-
-
-@pytest.fixture
-def owner_url(db_url: str, request: pytest.FixtureRequest) -> str:
-    return db_url if db_url.startswith("sqlite") else str(request.getfixturevalue("postgres_database")[0])
-
-
-@pytest.fixture
-def archive_dir(tmp_path: Path) -> Path:
-    return tmp_path / "archive"
-
-
-@pytest.fixture
-def archive(
-    engine: Engine,
-    owner_url: str,
-    keys: FileKeyStore,
-    clock: Clock,
-    archive_dir: Path,
-    service: AuditLogService,
-) -> ArchiveService:
-    return archive_service(engine, owner_url, keys, clock, archive_dir, service)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from archive_support import OPERATOR, archive_service, kinds, log_month, utc
+from archive_support import OPERATOR, kinds, log_month, utc
 from audit_support import AUDITOR, Clock
 from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.exc import DBAPIError
@@ -29,28 +29,6 @@ from shadan.domain.vocabulary import AuditTag
 from shadan.services.archive import ArchiveService
 from shadan.services.archive_report import ArchiveProblem
 from shadan.services.audit_log import AuditLogService, LogFailureKind
-
-
-@pytest.fixture
-def owner_url(db_url: str, request: pytest.FixtureRequest) -> str:
-    return db_url if db_url.startswith("sqlite") else str(request.getfixturevalue("postgres_database")[0])
-
-
-@pytest.fixture
-def archive_dir(tmp_path: Path) -> Path:
-    return tmp_path / "archive"
-
-
-@pytest.fixture
-def archive(
-    engine: Engine,
-    owner_url: str,
-    keys: FileKeyStore,
-    clock: Clock,
-    archive_dir: Path,
-    service: AuditLogService,
-) -> ArchiveService:
-    return archive_service(engine, owner_url, keys, clock, archive_dir, service)
 
 
 @pytest.fixture

@@ -5,20 +5,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import pytest
 from registry_files import CALENDAR_CSV, RETAILERS_CSV, point_cells, points_csv
 from typer.testing import CliRunner
 
 from shadan.cli.registry import app
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("SHADAN_DATABASE_URL", "SHADAN_MIGRATION_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SHADAN_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("COLUMNS", "200")  # rich wraps tables to the terminal width
-    return tmp_path / "home"
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> str:

@@ -22,6 +22,15 @@ APPLICATION_COLUMNS = (
 )
 
 
+def _csv_text(columns: str, lines: Iterable[str]) -> str:
+    return "\r\n".join([columns, *lines, ""])
+
+
+def _csv_line(columns: str, defaults: dict[str, str], changes: dict[str, str]) -> str:
+    values = defaults | changes
+    return ",".join(values[c] for c in columns.split(","))
+
+
 def point_id(n: int) -> str:
     return f"06{n:020d}"
 
@@ -33,20 +42,19 @@ def point_line(n: int, status: str = "active", target: str = "true", kind: str =
     )
 
 
-POINTS_CSV = "\r\n".join(
+POINTS_CSV = _csv_text(
+    POINT_COLUMNS,
     [
-        POINT_COLUMNS,
         *(point_line(n) for n in range(1, 7)),
         point_line(7, status="pending_cancellation"),
         point_line(8, status="locked", kind="generation"),
         point_line(9, target="false"),
-        "",
-    ]
+    ],
 )
 
 
 def application_line(app_id: str, n: int, **changes: str) -> str:
-    values = {
+    defaults = {
         "application_id": app_id,
         "received_at": "2025-04-01T10:00:00+09:00",
         "supply_point_id": f"06-{n:020d}",
@@ -61,12 +69,11 @@ def application_line(app_id: str, n: int, **changes: str) -> str:
         "new_retailer_staff": "営業 太郎",
         "new_retailer_phone": "03-0000-0000",
     }
-    values.update(changes)
-    return ",".join(values[c] for c in APPLICATION_COLUMNS.split(","))
+    return _csv_line(APPLICATION_COLUMNS, defaults, changes)
 
 
 def applications_csv(lines: Iterable[str]) -> str:
-    return "\r\n".join([APPLICATION_COLUMNS, *lines, ""])
+    return _csv_text(APPLICATION_COLUMNS, lines)
 
 
 # One application per outcome; the expected (application_id, result, error_code, error_codes).
@@ -117,7 +124,7 @@ START_COLUMNS = ",".join(
 
 def start_line(app_id: str, n: int, **changes: str) -> str:
     """A start application (開始申込) by B0002 matching `application_line(…, n)` unless changed."""
-    values = {
+    defaults = {
         "application_id": app_id,
         "received_at": "2025-04-02T09:00:00+09:00",
         "supply_point_id": point_id(n),
@@ -126,9 +133,8 @@ def start_line(app_id: str, n: int, **changes: str) -> str:
         "new_retailer_staff": "営業 太郎",
         "new_retailer_phone": "03-0000-0000",
     }
-    values.update(changes)
-    return ",".join(values[c] for c in START_COLUMNS.split(","))
+    return _csv_line(START_COLUMNS, defaults, changes)
 
 
 def starts_csv(lines: Iterable[str]) -> str:
-    return "\r\n".join([START_COLUMNS, *lines, ""])
+    return _csv_text(START_COLUMNS, lines)

@@ -247,14 +247,23 @@ def test_a_first_request_must_carry_no_proof(witness: WitnessService, log_signer
     assert refusal(witness, body).refusal is Refusal.INCONSISTENT
 
 
-def test_a_split_view_is_refused_recorded_once_and_reported(
-    witness: WitnessService, store: MemoryStore, log_signer: Signer
-) -> None:
+def forked_after_witnessing(
+    witness: WitnessService, log_signer: Signer, grown: int
+) -> tuple[MemoryLog, MemoryLog]:
+    """A log witnessed at 4 leaves, then grown by `grown` and witnessed again; and a fork of it at 4 that
+    went on with 3 other leaves. Returns (log, fork)."""
     log = MemoryLog(log_signer).append(4)
     witness.add_checkpoint(log.request(0))
     fork = log.fork().append(3, tag="forked")
-    log.append(3)
+    log.append(grown)
     witness.add_checkpoint(log.request(4))
+    return log, fork
+
+
+def test_a_split_view_is_refused_recorded_once_and_reported(
+    witness: WitnessService, store: MemoryStore, log_signer: Signer
+) -> None:
+    log, fork = forked_after_witnessing(witness, log_signer, 3)
 
     refused = refusal(witness, fork.request(7))
     assert refused.refusal is Refusal.SPLIT_VIEW
@@ -273,11 +282,7 @@ def test_a_split_view_is_refused_recorded_once_and_reported(
 def test_a_fork_at_another_size_is_inconsistent_but_no_evidence(
     witness: WitnessService, store: MemoryStore, log_signer: Signer
 ) -> None:
-    log = MemoryLog(log_signer).append(4)
-    witness.add_checkpoint(log.request(0))
-    fork = log.fork().append(3, tag="forked")
-    log.append(2)
-    witness.add_checkpoint(log.request(4))
+    _, fork = forked_after_witnessing(witness, log_signer, 2)
     # The fork cannot prove that it extends size 6, and an unproven claim is not proof of misbehaviour.
     assert refusal(witness, fork.request(6)).refusal is Refusal.INCONSISTENT
     assert store.splits == []

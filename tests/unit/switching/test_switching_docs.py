@@ -13,13 +13,18 @@ from shadan.services.switching_rows import APPLICATION_COLUMNS, COLUMN_LABELS, O
 DOC = (Path(__file__).resolve().parents[3] / "docs" / "switching.md").read_text(encoding="utf-8")
 
 
-def test_every_application_column_has_a_row_with_its_label() -> None:
-    section = DOC.split("## The applications file", 1)[1].split("\n## ", 1)[0]
+def column_rows(heading: str) -> list[list[str]]:
+    """The cells of the column table under `heading` (column name first, unquoted)."""
+    section = DOC.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| `")]
-    assert [r.split("|")[1].strip(" `") for r in rows] == list(APPLICATION_COLUMNS)
-    for row in rows:
-        cells = [c.strip() for c in row.split("|")[1:-1]]
-        column, required, label = cells[0].strip("`"), cells[1], cells[3]
+    cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows]
+    return [[first.strip("`"), *rest] for first, *rest in cells]
+
+
+def test_every_application_column_has_a_row_with_its_label() -> None:
+    rows = column_rows("The applications file")
+    assert [r[0] for r in rows] == list(APPLICATION_COLUMNS)
+    for column, required, _, label, *_ in rows:
         assert label == COLUMN_LABELS[column]
         assert required == ("no" if column in OPTIONAL_VALUES else "yes")
 
@@ -36,9 +41,7 @@ def test_every_variant_pair_is_listed() -> None:
 
 
 def test_every_start_column_has_a_row_with_its_label() -> None:
-    section = DOC.split("## Start applications (開始申込)", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("| `")]
-    assert [r.split("|")[1].strip(" `") for r in rows] == list(START_COLUMNS)
-    for row in rows:
-        cells = [c.strip() for c in row.split("|")[1:-1]]
-        assert (cells[1], cells[3]) == ("yes", COLUMN_LABELS[cells[0].strip("`")])
+    rows = column_rows("Start applications (開始申込)")
+    assert [r[0] for r in rows] == list(START_COLUMNS)
+    for column, required, _, label, *_ in rows:
+        assert (required, label) == ("yes", COLUMN_LABELS[column])

@@ -1,0 +1,61 @@
+"""What the commands share: the services built from the settings with refusals printed, the operator at
+this terminal, a progress bar, and a verifier key shown or written."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from shadan.bootstrap import Shadan, build
+from shadan.config import Settings
+from shadan.domain.errors import DomainError, InvalidInput
+from shadan.services.identity import Actor
+
+
+@contextmanager
+def built(console: Console, *, bad_input_exit: int = 1) -> Iterator[Shadan]:
+    """The services, closed afterwards. A refusal (DomainError) is printed and ends the command: exit 1,
+    or `bad_input_exit` for bad input where the command counts that as a usage error."""
+    shadan = build(Settings())
+    try:
+        yield shadan
+    except DomainError as exc:
+        console.print(f"[red]{escape(exc.message)}[/red]")
+        raise typer.Exit(bad_input_exit if isinstance(exc, InvalidInput) else 1) from exc
+    finally:
+        shadan.close()
+
+
+def terminal_operator() -> Actor:
+    """The person at this terminal: the OS user, since the CLI has no login of its own."""
+    return Actor.operator(getpass.getuser(), terminal_id=os.uname().nodename)
+
+
+@contextmanager
+def progress_bar(console: Console, description: str) -> Iterator[Callable[[int, int], None]]:
+    """A bar that disappears when done, and its update(total, done)."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(description, total=None)
+
+        def update(total: int, done: int) -> None:
+            progress.update(task, total=total, completed=done)
+
+        yield update
+
+
+def show_key(key: str, output: Path | None, console: Console) -> None:
+    """A verifier key on the console, or written to `output`."""
+    if output is None:
+        console.print(key, markup=False)
+        return
+    output.write_text(key + "\n", encoding="ascii")
+    console.print(f"検証鍵を {escape(str(output))} に書き出しました / verifier key written")
