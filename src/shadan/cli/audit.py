@@ -11,7 +11,7 @@ import base64
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -19,14 +19,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from shadan.bootstrap import build, build_audit_log, build_proof_checker
+from shadan.bootstrap import build_audit_log, build_proof_checker
 from shadan.cli.audit_archive import register as register_archive
 from shadan.cli.audit_witness import app as witness_app
+from shadan.cli.command_support import built, progress_bar, show_key
 from shadan.cli.registry import operator_account
-from shadan.config import Settings
-from shadan.domain.errors import DomainError
 from shadan.services.audit_log import (
     AuditLogService,
     CheckedProof,
@@ -50,14 +48,8 @@ KeyFiles = Annotated[
 
 @contextmanager
 def _service() -> Iterator[AuditLogService]:
-    shadan = build(Settings())
-    try:
+    with built(console) as shadan:
         yield build_audit_log(shadan)
-    except DomainError as exc:
-        console.print(f"[red]{escape(exc.message)}[/red]")
-        raise typer.Exit(1) from exc
-    finally:
-        shadan.close()
 
 
 @app.command("checkpoint")
@@ -102,11 +94,7 @@ def public_key(
     """ログの検証鍵（signed-note 形式）を書き出す。監査人・規制当局に渡す。"""
     with _service() as service:
         key = service.public_key()
-    if output is None:
-        console.print(key, markup=False)
-        return
-    output.write_text(key + "\n", encoding="ascii")
-    console.print(f"検証鍵を {escape(str(output))} に書き出しました / verifier key written")
+    show_key(key, output, console)
 
 
 @app.command("rotate-key")
@@ -154,7 +142,7 @@ def verify(
     """イベントから木とチェックポイントを計算し直し、改ざんがあれば最初の不正な連番を示す。"""
     trusted_text = trusted.read_text(encoding="utf-8") if trusted is not None else None
     keys = [k.read_text(encoding="utf-8") for k in key or []]
-    with _service() as service, _progress() as progress:
+    with _service() as service, progress_bar(console, "検証中 / verifying") as progress:
         report = service.verify(trusted_text, keys, progress, run_by=operator_account())
     _show_report(report)
     if not report.recorded:
@@ -183,18 +171,6 @@ def run(
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         with contextlib.suppress(KeyboardInterrupt):
             LogMaintainer(service, interval).run()
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[int, int], None]]:
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("検証中 / verifying", total=None)
-
-        def update(total: int, done: int) -> None:
-            progress.update(task, total=total, completed=done)
-
-        yield update
 
 
 def _show_checkpoint(info: CheckpointInfo) -> None:
