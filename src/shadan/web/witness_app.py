@@ -3,7 +3,8 @@
 Status codes are the spec's: 200 with the cosignature lines; 400 malformed (or older than what was
 cosigned); 403 no trusted log signature; 404 unknown log; 409 with `text/x.tlog.size` when the old size is
 not the witness's; 409 for a split view; 422 when the consistency proof fails. Split views are also
-written to the server's log, so the operator sees them as they happen.
+written to the server's log, so the operator sees them as they happen. Answers carry the pages' security
+headers: a refusal quotes the checkpoint's origin line, text the client chose.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from shadan.services.witness import (
     WitnessService,
     size_body,
 )
+from shadan.web.security import SecurityHeadersMiddleware
 
 logger = logging.getLogger("shadan.witness")
 TEXT = "text/plain; charset=utf-8"
@@ -29,6 +31,7 @@ TEXT = "text/plain; charset=utf-8"
 
 def create_witness_app(witness: WitnessService) -> FastAPI:
     app = FastAPI(title="shadan witness", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=False)  # HSTS belongs to the TLS proxy in front
 
     @app.get("/")
     def health() -> JSONResponse:
@@ -50,7 +53,11 @@ def create_witness_app(witness: WitnessService) -> FastAPI:
 
 
 async def _read_body(request: Request) -> bytes | None:
-    """The body, or None past the limit: read in chunks, so a huge upload is never held in memory."""
+    """The body, or None past the limit: a larger declared length is refused unread, and the rest is read
+    in chunks, so a huge upload is never held in memory."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
+        return None
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
