@@ -8,6 +8,7 @@ import asyncio
 import base64
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,9 @@ def post_streamed(app: Any, declared: int | None) -> tuple[int, int]:
         "client": ("127.0.0.1", 1),
         "server": ("witness.test", 80),
     }
-    asyncio.run(app(scope, receive, send))
+    # A loop of its own in a thread of its own: the browser tests keep a loop running in this thread.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(lambda: asyncio.run(app(scope, receive, send))).result()
     return status, pulled
 
 
