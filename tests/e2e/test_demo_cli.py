@@ -6,18 +6,24 @@ from __future__ import annotations
 import datetime as dt
 import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
 from typer.testing import CliRunner
+from world import TestClock
 
 from shadan.bootstrap import build, build_audit_log, build_proof_checker
 from shadan.cli.demo import demo
 from shadan.cli.main import app as shadan_app
 from shadan.config import Settings
-from shadan.services.demo import DemoLogTools, DemoOptions, run_demo
+from shadan.domain.access import Principal, RequestContext
+from shadan.services.credentials import totp_code_at
+from shadan.services.demo import DemoLogTools, DemoOptions, DemoSummary, run_demo
 from shadan.services.demo_log import KEY_FILE, PROOF_FILE
 from shadan.services.identity import Actor
+from shadan.services.switching_fraud_signals import Heuristic
+from shadan.services.switching_oversight import ViewRequest
 
 SIZE = 2_000
 
@@ -46,6 +52,8 @@ def test_demo_prints_the_denial_and_the_cut_session(tmp_path: Path) -> None:
     assert "retail-no-non-public" in out  # ... denied by the policy, named in the log
     assert "異動で終了したセッション: 1 件" in out
     assert "異動直後の次の要求: 拒否" in out
+    assert "/switching/statistics" in out
+    assert "/switching/fraud-signals" in out
     assert (tmp_path / "demo" / "supply_points.csv").read_bytes().count(b"\n") == SIZE + 1
 
     proof, key = tmp_path / "demo" / PROOF_FILE, tmp_path / "demo" / KEY_FILE
@@ -103,3 +111,42 @@ def test_second_run_reuses_the_data_and_transfers_someone_new(tmp_path: Path, si
     assert (recorded.run_by, recorded.ok) == ("cli:test", True)
     kept = {x.account_id: x.password for x in first.logins if x.key != "transferee"}
     assert {x.account_id: x.password for x in second.logins if x.key != "transferee"} == kept
+
+
+def test_the_demo_stores_switching_work_the_clerk_sees_once(
+    shadan: Any, clock: TestClock, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    options = DemoOptions(home=home, database="test", size=SIZE)
+    tools = DemoLogTools(build_audit_log(shadan), build_proof_checker())
+    runs = [_run(shadan, tools, options, clock) for _ in range(2)]
+    first, second = runs
+    assert first.switching.submitted
+    assert first.switching.accepted
+    assert first.switching.rejected
+    assert first.switching.matched > 0
+    assert first.switching.withdrawn > 0
+    assert not second.switching.submitted  # the replay check is never reached: nothing is sent again
+    assert (home / "demo" / "switching_cancellations.csv").exists()
+
+    clerk = _principal(shadan, clock, next(x for x in second.logins if x.key == "clerk"))
+    context = RequestContext(now=clock())
+    stats = shadan.switching_stats.statistics(clerk, ViewRequest(), context)
+    assert stats.total.applications == first.switching.cancellations
+    assert sum(c.primary for c in stats.total.codes) == first.switching.rejected
+    assert sum(1 for p in stats.periods if p.applications) >= 5  # spread over the last months
+    signals = shadan.switching_fraud.signals(clerk, ViewRequest(), context)
+    assert signals.of(Heuristic.VOLUME)
+
+
+def _run(shadan: Any, tools: DemoLogTools, options: DemoOptions, clock: TestClock) -> DemoSummary:
+    return run_demo(shadan, tools, options, Actor.operator("test"), lambda *_: None, clock.advance)
+
+
+def _principal(shadan: Any, clock: TestClock, login: Any) -> Principal:
+    clock.advance()  # a TOTP step the demo has not used
+    result = shadan.auth.login(login.account_id, login.password, "127.0.0.1")
+    if result.mfa_required:
+        shadan.auth.verify_mfa(result.session_token, totp_code_at(login.totp_secret, clock()), "127.0.0.1")
+    principal: Principal = shadan.auth.authenticate(result.session_token, "127.0.0.1")
+    return principal

@@ -17,7 +17,7 @@ from shadan.config import Environment, Settings
 from shadan.domain.events import AccessEvent
 from shadan.domain.registry import FIELD_LABELS, SUPPLY_POINT_FIELDS
 from shadan.domain.vocabulary import InfoCategory, Outcome
-from shadan.services.demo import DemoSummary
+from shadan.services.demo import DemoSummary, SwitchingShowcase
 from shadan.services.demo_log import LogShowcase
 from shadan.services.demo_logins import DemoLogin
 from shadan.services.demo_scenario import Lookup, ScenarioReport, TransferOutcome
@@ -32,6 +32,7 @@ def print_summary(console: Console, summary: DemoSummary, settings: Settings) ->
     console.print(_world_table(summary))
     _print_logins(console, summary.logins, settings)
     _print_scenario(console, summary.scenario)
+    console.print(_switching_line(summary.switching))
     _print_log(console, summary.log)
     console.print(f"[dim]所要時間 {summary.seconds:.1f} 秒 ・ データ: {summary.world.directory}[/dim]")
 
@@ -44,6 +45,22 @@ def _world_heading(summary: DemoSummary) -> str:
         f"[bold]合成データ: 関西電力送配電（エリア 06）{reused}[/bold]\n"
         f"供給地点 {len(operator.supply_points):,} 件 ・ 小売電気事業者 {len(operator.retailers)} 社 ・ "
         f"社員 {len(operator.staff)} 名 ・ 検針日 {len(operator.reading_days)} 件"
+    )
+
+
+def _switching_line(switching: SwitchingShowcase) -> str:
+    if switching.submitted:
+        stored = (
+            f"廃止取次 {switching.cancellations:,} 件（受付可 {switching.accepted:,}・エラー "
+            f"{switching.rejected:,}）、開始申込でマッチング {switching.matched:,} 件、取下げ "
+            f"{switching.withdrawn:,} 件を登録しました"
+        )
+    else:
+        stored = "前回登録した申込をそのまま使います"
+    return (
+        f"[bold]スイッチング:[/bold] {stored}。「託送業務担当」でログインし、/switching/statistics"
+        "（スイッチング統計）と /switching/fraud-signals（不正の兆候）を開いてください"
+        "（不正の兆候は「内部監査」でも閲覧できます）。"
     )
 
 
