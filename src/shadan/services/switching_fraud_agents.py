@@ -123,6 +123,9 @@ def unmatched_signals(applications: Sequence[StoredApplication], rule: Unmatched
         others = (
             (retailer_unmatched[agent.retailer_code] - unmatched) / others_settled if others_settled else None
         )
+        # A retailer whose start applications are late for everyone is not one agent's pattern.
+        if others is not None and unmatched / settled < rule.min_lift * others:
+            continue
         withdrawn, expired = states[CaseState.WITHDRAWN], states[CaseState.EXPIRED]
         reason = (
             f"受付された廃止取次のうち結果の出た{settled}件中{unmatched}件（{unmatched / settled:.0%}）が"

@@ -45,6 +45,7 @@ class UnmatchedRule:
 
     min_settled: int = 10  # applications that ended (matched, withdrawn or expired); pending ones wait
     min_share: float = 0.3  # withdrawn + expired over ended
+    min_lift: float = 1.5  # that share over the retailer's other agents' share, when they have ended ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,8 @@ def explain(heuristic: Heuristic, rules: FraudRules) -> str:
         ),
         Heuristic.UNMATCHED: (
             f"受付された廃止取次のうち結果の出たもの（成立・取下げ・期限切れ）が{unmatched.min_settled}件以上あり、"
-            f"その{unmatched.min_share:.0%}以上が取下げまたは期限切れ（スイッチング不成立）の担当者を示します。"
+            f"その{unmatched.min_share:.0%}以上が取下げまたは期限切れ（スイッチング不成立）で、"
+            f"同じ小売事業者の他の担当者の割合の{unmatched.min_lift:g}倍以上の担当者を示します。"
             "本人の申込がないまま手続きをすると、本人が気付いて取り下げられるか、開始申込が揃わずに期限切れになります。"
             "需要家の心変わりや開始申込の事務遅れでも起こります。"
         ),

@@ -138,6 +138,10 @@ def test_an_agent_whose_applications_end_unmatched_is_flagged() -> None:
         (_ended("鈴木", matched=6, withdrawn=3), "only nine ended: below the minimum of ten"),
         (_ended("鈴木", matched=8, withdrawn=2), "20% is below 30%"),
         (_ended("鈴木", matched=2, expired=1, pending=30), "pending applications have not ended"),
+        (
+            _ended("鈴木", matched=5, expired=5) + _ended("田中", matched=12, expired=8),
+            "50% is not 1.5 times the 40% of the retailer's other agents",
+        ),
     ],
 )
 def test_near_misses_of_unmatched_are_not_flagged(applications: list[StoredApplication], why: str) -> None:
@@ -147,6 +151,12 @@ def test_near_misses_of_unmatched_are_not_flagged(applications: list[StoredAppli
 def test_rejected_applications_never_count_as_ended() -> None:
     applications = _ended("鈴木", matched=3, withdrawn=3) + [stored("04", staff="鈴木") for _ in range(20)]
     assert unmatched_signals(applications, UnmatchedRule()) == []
+
+
+def test_an_agent_well_above_late_peers_is_still_flagged() -> None:
+    applications = _ended("鈴木", matched=2, withdrawn=8) + _ended("田中", matched=12, expired=8)
+    [signal] = unmatched_signals(applications, UnmatchedRule())
+    assert signal.staff == "鈴木"
 
 
 def test_a_lone_agent_has_no_peers_to_compare_with() -> None:
