@@ -12,6 +12,7 @@ from typing import Protocol
 
 from shadan.config import Settings
 from shadan.domain.access import Principal
+from shadan.domain.roles import RoleCatalog
 from shadan.services.audit_review import AuditReviewService
 from shadan.services.switching_desk import SwitchingDesk
 from shadan.services.switching_fraud import FraudSignalService
@@ -48,6 +49,9 @@ class Authenticator(Protocol):
 class Container(Protocol):
     @property
     def settings(self) -> Settings: ...
+
+    @property
+    def catalog(self) -> RoleCatalog: ...
 
     @property
     def vault(self) -> VaultService: ...

@@ -14,7 +14,6 @@ from shadan.api.routes import api_router
 from shadan.web import (
     api_docs,
     errors,
-    menu,  # noqa: F401 - registers the header menu with the templates
     pages,
     pages_audit,
     pages_auth,

@@ -11,6 +11,8 @@ from shadan.api.container import Container
 from shadan.api.deps import ShadanDep, client_ip
 from shadan.domain.access import Principal
 from shadan.domain.errors import AuthenticationFailed
+from shadan.services.audit_review import AuditAccess
+from shadan.web.menu import MenuItem, menu_for
 from shadan.web.security import SESSION_COOKIE, cookie_name
 
 
@@ -23,6 +25,8 @@ class PageSession:
     token: str
     principal: Principal
     csrf: str
+    menu: tuple[MenuItem, ...]  # the header's links for this principal's roles
+    reviews_log: bool  # internal audit: the home page points to the access-log search
 
 
 def session_token(request: Request, shadan: Container) -> str | None:
@@ -38,7 +42,13 @@ def page_session(request: Request, shadan: ShadanDep) -> PageSession:
         principal = shadan.auth.authenticate(token, client_ip(request))
     except AuthenticationFailed:
         raise LoginRequired from None
-    session = PageSession(token=token, principal=principal, csrf=shadan.auth.csrf_token(token))
+    session = PageSession(
+        token=token,
+        principal=principal,
+        csrf=shadan.auth.csrf_token(token),
+        menu=menu_for(shadan.catalog, principal),
+        reviews_log=AuditAccess.of(shadan.catalog, principal) is AuditAccess.REVIEW,
+    )
     # Error pages rendered later in this request still show who is logged in (and the logout form).
     request.state.page_session = session
     return session
