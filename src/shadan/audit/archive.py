@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shadan.audit.archive_format import Manifest, manifest_name, parquet_name
 from shadan.audit.checkpoint import CheckpointError, open_checkpoint
-from shadan.audit.entry import entry_bytes_from_json_text, format_timestamp
+from shadan.audit.entry import as_utc, entry_bytes_from_json_text, format_timestamp
 from shadan.audit.keys import FileKeyStore
 from shadan.audit.merkle import ProofError, leaf_hash
 from shadan.audit.note import NoteError, NoteVerificationError
@@ -267,8 +267,3 @@ def _first_leaf_from(connection: Connection, first: int, size: int, after: dt.da
         .limit(1)
     ).scalar_one_or_none()
     return size if found is None else int(found)
-
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """A stored time in UTC: SQLite gives it back naive (it is UTC already)."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from shadan.audit.note import NoteError, NoteSignature, Signer, Verifier, parse_signature_line
+from shadan.audit.note import NoteError, NoteSignature, Signer, Verifier
 
 COSIGNATURE_V1 = 0x04
 MAX_TIMESTAMP = 2**63 - 1
@@ -114,10 +114,3 @@ def cosignatures_by(
     for cosignature in cosignatures:
         verify_cosignature(checkpoint_text, cosignature, witness)
     return cosignatures
-
-
-def parse_signature_lines(text: str) -> tuple[NoteSignature, ...]:
-    """A witness's answer: one or more note signature lines, each ending in a newline."""
-    if not text.endswith("\n") or text == "\n":
-        raise NoteError("signature lines must end in a newline")
-    return tuple(parse_signature_line(line) for line in text[:-1].split("\n"))

@@ -84,6 +84,11 @@ def format_timestamp(value: dt.datetime) -> str:
     return utc.isoformat(timespec="microseconds") + "Z"
 
 
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A stored time in UTC: SQLite gives it back naive (it is UTC already)."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def _plain(value: Any) -> Any:
     """JSON values with every non-integer number replaced by its shortest decimal string."""
     if isinstance(value, (list, tuple)):

@@ -26,8 +26,7 @@ from sqlalchemy import Engine
 from shadan.audit.log import SqlAccessLog
 from shadan.domain.errors import AuditUnavailable
 from shadan.domain.events import AccessEvent
-
-UNAVAILABLE_MESSAGE = "アクセスログを記録できないため、処理を中止しました。"
+from shadan.services.log_sink import UNAVAILABLE_MESSAGE
 
 Write = Callable[[Sequence[AccessEvent]], None]
 

@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from shadan.domain.errors import AuditUnavailable
 from shadan.domain.events import AccessEvent
 from shadan.domain.vocabulary import Action, Outcome, ResourceType
+from shadan.services.log_sink import UNAVAILABLE_MESSAGE
 
 metadata = MetaData(
     naming_convention={
@@ -132,7 +133,7 @@ class SqlAccessLog:
         try:
             self._connection.execute(insert(access_events), [event_to_row(e) for e in events])
         except SQLAlchemyError as exc:
-            raise AuditUnavailable("アクセスログを記録できないため、処理を中止しました。") from exc
+            raise AuditUnavailable(UNAVAILABLE_MESSAGE) from exc
 
     def events_of_account(self, account_id: str, limit: int) -> list[AccessEvent]:
         query = (

@@ -8,12 +8,12 @@ cheaply first; the JSON functions of each database then check the element itself
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Select, Text, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 
+from shadan.audit.entry import as_utc
 from shadan.audit.log import access_events, row_to_event
 from shadan.audit.record_tables import log_cosignatures
 from shadan.audit.sequencer import read_state
@@ -45,7 +45,7 @@ class SqlLogSearch:
         with self._engine.connect() as connection:
             rows = connection.execute(query).all()
         return [
-            Cosignature(r.witness_name, int(r.tree_size), _utc(r.cosigned_at), _utc(r.received_at))
+            Cosignature(r.witness_name, int(r.tree_size), as_utc(r.cosigned_at), as_utc(r.received_at))
             for r in rows
         ]
 
@@ -94,7 +94,3 @@ class SqlLogSearch:
             narrowed,
             select(literal(1)).select_from(elements).where(elements.c.value == resource_id).exists(),
         ]
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
-from shadan.audit.archive import as_utc, write_file_atomically
+from shadan.audit.archive import write_file_atomically
 from shadan.audit.archive_format import (
     DeletionRecord,
     Manifest,
@@ -27,6 +27,7 @@ from shadan.audit.archive_format import (
     manifest_name,
     parquet_name,
 )
+from shadan.audit.entry import as_utc
 from shadan.audit.keys import FileKeyStore
 from shadan.audit.log import SqlAccessLog, access_events
 from shadan.audit.merkle import ProofError

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from shadan.audit.entry import entry_bytes_from_json_text
+from shadan.audit.entry import as_utc, entry_bytes_from_json_text
 from shadan.audit.event_rows import EVENT_COLUMNS
 from shadan.audit.log import access_events
 from shadan.audit.merkle import CompactRange, NodeId, leaf_hash, range_nodes
@@ -133,7 +133,7 @@ def advance_horizon(connection: Connection, horizon: int, settled_before: dt.dat
             .order_by(log_leaves.c.seq)
             .limit(1)
         ).first()
-        if after is None or _as_utc(after[1]) > settled_before:
+        if after is None or as_utc(after[1]) > settled_before:
             return horizon
         horizon = int(after[0])  # the gap before it settled: its numbers were never committed
 
@@ -160,7 +160,3 @@ def _save_state(connection: Connection, old: LogState, new: LogState, now: dt.da
     done = connection.execute(update(log_state).where(log_state.c.state_id == STATE_ID).values(**values))
     if done.rowcount == 0:
         connection.execute(insert(log_state).values(state_id=STATE_ID, **values))
-
-
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value

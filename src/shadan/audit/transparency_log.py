@@ -12,8 +12,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from shadan.audit.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
-from shadan.audit.entry import entry_bytes
-from shadan.audit.group_commit import UNAVAILABLE_MESSAGE
+from shadan.audit.entry import as_utc, entry_bytes
 from shadan.audit.keys import FileKeyStore
 from shadan.audit.log import SqlAccessLog, access_events
 from shadan.audit.merkle import inclusion_proof, leaf_hash, root_at, verify_inclusion
@@ -35,6 +34,7 @@ from shadan.services.audit_log import (
     VerificationReport,
     VerificationRun,
 )
+from shadan.services.log_sink import UNAVAILABLE_MESSAGE
 
 
 class SqlTransparencyLog:
@@ -176,7 +176,7 @@ def _latest(connection: Connection) -> CheckpointInfo | None:
     if row is None:
         return None
     origin = row.note.split("\n", 1)[0]
-    return CheckpointInfo(origin, int(row.tree_size), bytes(row.root_hash), row.note, _as_utc(row.created_at))
+    return CheckpointInfo(origin, int(row.tree_size), bytes(row.root_hash), row.note, as_utc(row.created_at))
 
 
 def _run_row(run: VerificationRun) -> dict[str, Any]:
@@ -212,8 +212,8 @@ def _run_of(row: Any) -> VerificationRun:
         for f in json.loads(row["failures"])
     )
     return VerificationRun(
-        started_at=_as_utc(row["started_at"]),
-        finished_at=_as_utc(row["finished_at"]),
+        started_at=as_utc(row["started_at"]),
+        finished_at=as_utc(row["finished_at"]),
         run_by=row["run_by"],
         origin=row["origin"],
         tree_size=int(row["tree_size"]),
@@ -225,10 +225,6 @@ def _run_of(row: Any) -> VerificationRun:
         failures=failures,
         trusted_size=row["trusted_size"],
     )
-
-
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _parse_keys(texts: Sequence[str]) -> tuple[Verifier, ...]:

@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from shadan.audit.cosignature import Cosigner
+from shadan.audit.entry import as_utc
 from shadan.audit.note import NoteError
 from shadan.domain.errors import InvalidInput
 from shadan.services.witness import SplitView, TreeHead, Witnessed, WitnessNotReady
@@ -125,7 +126,7 @@ class SqlWitnessStore:
         if row is None or row.note is None:
             return None
         head = TreeHead(origin, int(row.tree_size), bytes(row.root_hash), row.checkpoint_text)
-        return Witnessed(head, row.note, _utc(row.cosigned_at))
+        return Witnessed(head, row.note, as_utc(row.cosigned_at))
 
     def advance(self, origin: str, previous: Witnessed | None, new: Witnessed) -> bool:
         row = witness_logs.c
@@ -163,7 +164,9 @@ class SqlWitnessStore:
         query = select(witness_split_views).order_by(witness_split_views.c.split_view_id)
         with self._engine.connect() as connection:
             return [
-                SplitView(r.origin, int(r.tree_size), r.witnessed_note, r.presented_note, _utc(r.detected_at))
+                SplitView(
+                    r.origin, int(r.tree_size), r.witnessed_note, r.presented_note, as_utc(r.detected_at)
+                )
                 for r in connection.execute(query)
             ]
 
@@ -218,8 +221,3 @@ class WitnessKeyFile:
                 except NoteError as exc:
                     raise WitnessNotReady(f"証人の鍵ファイル {path} の形式が不正です: {exc}") from exc
             return self._cosigner
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    # SQLite returns naive datetimes; every value was written in UTC.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -18,7 +18,7 @@ from typing import Protocol
 from shadan.domain.errors import DomainError, InvalidInput
 from shadan.domain.events import AccessEvent
 from shadan.domain.vocabulary import AuditTag, ResourceType
-from shadan.services.audit_log import CheckpointInfo, Progress
+from shadan.services.audit_log import CheckpointInfo, Progress, no_progress
 from shadan.services.identity import JST, Actor, EventFactory
 from shadan.services.ports import AccessLogSink
 
@@ -316,7 +316,7 @@ class ArchiveService:
         reason = f"保存期間 {self._years} 年の満了 / retention period of {self._years} years expired"
         deleted: list[DeletedSegment] = []
         held = list(plan.held)
-        step = progress or _no_progress
+        step = progress or no_progress
         for done, item in enumerate(plan.deletable):
             step(len(plan.deletable), done)
             segment = item.segment
@@ -391,7 +391,3 @@ def _offset(progress: Progress | None, total: int, done: int) -> Progress:
             progress(total, done + segment_done)
 
     return update
-
-
-def _no_progress(_total: int, _done: int) -> None:
-    return None

@@ -12,13 +12,12 @@ import unicodedata
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from shadan.domain.errors import InvalidInput
 from shadan.domain.supply_point_id import SupplyPointId
 from shadan.domain.vocabulary import Action, Outcome
+from shadan.services.identity import JST
 
-JST = ZoneInfo("Asia/Tokyo")
 TEXT_MAX = 64
 INPUT_LOGGED_MAX = 100
 FIRST_DAY = dt.date(1970, 1, 1)

@@ -15,7 +15,6 @@ from shadan.audit.cosignature import (
     CosignatureError,
     Cosigner,
     cosignatures_by,
-    parse_signature_lines,
     verify_cosignature,
     witness_verifier,
 )
@@ -105,7 +104,7 @@ def test_the_signed_message_is_the_spec_layout() -> None:
 def test_a_line_round_trips_and_verifies() -> None:
     cosigner = Cosigner.generate("witness.example.jp/egc")
     line = cosigner.cosign(BODY, 1_700_000_000).line()
-    (parsed,) = parse_signature_lines(line)
+    (parsed,) = _signature_lines(line)
     cosignature = Cosignature.of(parsed)
     assert cosignature.timestamp == 1_700_000_000
     verify_cosignature(BODY, cosignature, cosigner.verifier)
@@ -135,7 +134,7 @@ def test_a_changed_timestamp_or_checkpoint_is_refused() -> None:
 
 def test_a_failing_line_of_the_witness_rejects_even_beside_a_good_one() -> None:
     cosigner = Cosigner.generate("witness.example.jp/egc")
-    good = parse_signature_lines(cosigner.cosign(BODY, 1_700_000_000).line())[0]
+    good = _signature_lines(cosigner.cosign(BODY, 1_700_000_000).line())[0]
     bad_cosignature = cosigner.cosign(BODY, 1_700_000_001)
     bad = NoteSignature(
         bad_cosignature.name,
@@ -150,7 +149,7 @@ def test_a_failing_line_of_the_witness_rejects_even_beside_a_good_one() -> None:
 def test_lines_of_other_keys_are_ignored_but_one_of_the_witness_is_needed() -> None:
     witness = Cosigner.generate("witness.example.jp/egc")
     other = Cosigner.generate("witness.example.jp/other")
-    lines = parse_signature_lines(
+    lines = _signature_lines(
         witness.cosign(BODY, 1_700_000_000).line() + other.cosign(BODY, 1_700_000_000).line()
     )
     assert [c.name for c in cosignatures_by(BODY, lines, witness.verifier)] == ["witness.example.jp/egc"]
@@ -200,7 +199,6 @@ def test_a_cosigner_key_is_never_used_as_a_note_signer() -> None:
         verify_note(note, [cosigner.verifier])
 
 
-@pytest.mark.parametrize("text", ["", "\n", "— a AAAA\n— b", "not a line\n"])
-def test_malformed_answers_are_refused(text: str) -> None:
-    with pytest.raises(NoteError):
-        parse_signature_lines(text)
+def _signature_lines(lines: str) -> tuple[NoteSignature, ...]:
+    """A witness's answer read as the log reads it: the signature lines of the cosigned note."""
+    return parse_note(BODY + "\n" + lines).signatures
