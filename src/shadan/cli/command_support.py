@@ -34,9 +34,18 @@ def built(console: Console, *, bad_input_exit: int = 1) -> Iterator[Shadan]:
         shadan.close()
 
 
+def os_user() -> str:
+    """Who runs the command: the operating-system user ("unknown" where the system has no entry for it,
+    e.g. an anonymous container user)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
 def terminal_operator() -> Actor:
     """The person at this terminal: the OS user, since the CLI has no login of its own."""
-    return Actor.operator(getpass.getuser(), terminal_id=os.uname().nodename)
+    return Actor.operator(os_user(), terminal_id=os.uname().nodename)
 
 
 @contextmanager

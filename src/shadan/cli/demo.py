@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from shadan.bootstrap import Shadan, build, build_audit_log, build_proof_checker
+from shadan.cli.command_support import os_user
 from shadan.cli.demo_report import print_summary
 from shadan.cli.serve import serve as serve_web
 from shadan.config import Settings
@@ -49,7 +49,7 @@ def demo(
 
 
 def _run(shadan: Shadan, options: DemoOptions) -> DemoSummary:
-    actor = Actor.operator(f"demo:{_os_user()}")
+    actor = Actor.operator(f"demo:{os_user()}")
     tools = DemoLogTools(build_audit_log(shadan), build_proof_checker())
     try:
         with _progress() as progress:
@@ -76,10 +76,3 @@ def _progress() -> Iterator[StageProgress]:
 def _fingerprint(database_url: str) -> str:
     # The demo state names its database without keeping the URL (which may hold a password).
     return hashlib.sha256(database_url.encode("utf-8")).hexdigest()[:16]
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

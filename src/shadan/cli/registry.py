@@ -7,7 +7,6 @@ any file was refused whole, 2 on a usage error (Typer's convention).
 from __future__ import annotations
 
 import csv
-import getpass
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shadan.bootstrap import build
+from shadan.cli.command_support import os_user
 from shadan.config import Settings
 from shadan.domain.errors import DomainError
 from shadan.services.registry_import import (
@@ -114,10 +114,7 @@ def import_(
 
 def operator_account() -> str:
     """The CLI acts as the operating-system user who runs it (recorded in the access log)."""
-    try:
-        return f"system:{getpass.getuser()}"
-    except (OSError, KeyError):  # no user database entry (e.g. an anonymous container user)
-        return "system:unknown"
+    return f"system:{os_user()}"
 
 
 def _run(

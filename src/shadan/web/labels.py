@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from shadan.domain.registry import SupplyPointKind, SupplyPointStatus, Voltage
-from shadan.domain.vocabulary import Action, AuditTag, CompanyKind, Outcome
+from shadan.domain.vocabulary import Action, AuditTag, CompanyKind, Outcome, ResourceType
 from shadan.services.vault import SearchField
 
 VALUE_LABELS: dict[StrEnum, str] = {
@@ -31,6 +31,13 @@ VALUE_LABELS: dict[StrEnum, str] = {
     CompanyKind.RETAIL: "小売電気事業者",
     CompanyKind.CONTRACTOR: "委託先",
     CompanyKind.REGULATOR: "電力・ガス取引監視等委員会",
+    ResourceType.SUPPLY_POINT: "供給地点",
+    ResourceType.ACCOUNT: "アカウント",
+    ResourceType.PERSON: "個人",
+    ResourceType.SESSION: "セッション",
+    ResourceType.REGISTRY_IMPORT: "台帳の取込",
+    ResourceType.ACCESS_LOG: "アクセスログ",
+    ResourceType.SWITCHING: "スイッチング",
 }
 
 # Session events share the actions login / login_failed; the audit tag says which step it was.

@@ -38,14 +38,6 @@ router = APIRouter(include_in_schema=False)
 
 ACTION_CHOICES = tuple((a.value, value_label(a)) for a in Action)
 OUTCOME_CHOICES = tuple((o.value, value_label(o)) for o in Outcome)
-RESOURCE_TYPE_LABELS: dict[str, str] = {
-    ResourceType.SUPPLY_POINT: "供給地点",
-    ResourceType.ACCOUNT: "アカウント",
-    ResourceType.PERSON: "個人",
-    ResourceType.SESSION: "セッション",
-    ResourceType.REGISTRY_IMPORT: "台帳の取込",
-    ResourceType.ACCESS_LOG: "アクセスログ",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +67,7 @@ def _row(logged: LoggedEvent) -> EventRow:
         action=value_label(e.action),
         outcome=value_label(e.outcome),
         allowed=e.outcome is Outcome.ALLOWED,
-        resource_type=RESOURCE_TYPE_LABELS.get(str(e.resource_type), str(e.resource_type)),
+        resource_type=value_label(e.resource_type),
         resource_ids=" ／ ".join(spaced_id(i) if supply_points else i for i in e.resource_ids),
         shown="、".join(_category(c) for c in e.categories),
         withheld="、".join(_category(c) for c in e.withheld_categories),
