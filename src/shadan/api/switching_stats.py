@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from shadan.api.deps import CallerDep, ContextDep, ShadanDep, as_principal
@@ -175,15 +176,21 @@ class FraudSignalsResponse(BaseModel):
         )
 
 
-def view_request(
-    first: dt.date | None, last: dt.date | None, period: Period, area: Area | None = None
+async def _range_request(
+    first: FromQuery = None, last: ToQuery = None, period: PeriodQuery = Period.MONTH
 ) -> ViewRequest:
-    return ViewRequest(
-        first=first.isoformat() if first else "",
-        last=last.isoformat() if last else "",
-        period=period.value,
-        area=area.value if area else "",
-    )
+    """The query of both routes; only the statistics take an area too."""
+    return ViewRequest(first.isoformat() if first else "", last.isoformat() if last else "", period.value)
+
+
+RangeRequest = Annotated[ViewRequest, Depends(_range_request)]
+
+
+async def _statistics_request(request: RangeRequest, area: AreaQuery = None) -> ViewRequest:
+    return replace(request, area=area.value if area else "")
+
+
+StatisticsRequest = Annotated[ViewRequest, Depends(_statistics_request)]
 
 
 @router.get(
@@ -198,15 +205,8 @@ def view_request(
     responses=error_responses(401, 403, 422, 503),
 )
 async def switching_statistics(
-    shadan: ShadanDep,
-    who: CallerDep,
-    context: ContextDep,
-    first: FromQuery = None,
-    last: ToQuery = None,
-    period: PeriodQuery = Period.MONTH,
-    area: AreaQuery = None,
+    shadan: ShadanDep, who: CallerDep, context: ContextDep, request: StatisticsRequest
 ) -> StatisticsResponse:
-    request = view_request(first, last, period, area)
     stats = await as_principal(shadan, who, lambda p: shadan.switching_stats.statistics(p, request, context))
     return StatisticsResponse.of(stats)
 
@@ -223,13 +223,7 @@ async def switching_statistics(
     responses=error_responses(401, 403, 422, 503),
 )
 async def fraud_signals(
-    shadan: ShadanDep,
-    who: CallerDep,
-    context: ContextDep,
-    first: FromQuery = None,
-    last: ToQuery = None,
-    period: PeriodQuery = Period.MONTH,
+    shadan: ShadanDep, who: CallerDep, context: ContextDep, request: RangeRequest
 ) -> FraudSignalsResponse:
-    request = view_request(first, last, period)
     found = await as_principal(shadan, who, lambda p: shadan.switching_fraud.signals(p, request, context))
     return FraudSignalsResponse.of(found)

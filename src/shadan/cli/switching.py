@@ -19,10 +19,11 @@ from shadan.cli.command_support import progress_bar
 from shadan.cli.registry import operator_account
 from shadan.cli.switching_cases import operator
 from shadan.cli.switching_cases import register as register_cases
+from shadan.cli.switching_stats import comparison_table
 from shadan.cli.switching_stats import register as register_stats
 from shadan.domain.switching import ErrorCode, ResultKind
 from shadan.domain.switching_case import CaseState
-from shadan.services.switching import StrictComparison, ValidationSummary
+from shadan.services.switching import ValidationSummary
 from shadan.services.switching_cases import SubmissionReport
 from shadan.services.switching_files import ApplicationResult, ResultEncoding, write_results
 
@@ -131,7 +132,14 @@ def print_summary(summary: ValidationSummary, console: Console) -> None:
     if summary.primary:
         console.print(_codes_table(summary))
     if summary.comparison is not None:
-        console.print(_comparison_table(summary, summary.comparison))
+        comparison = comparison_table(
+            "正規化の効果（同じ申込を --strict で照合した場合との比較）",
+            summary.comparison,
+            name=summary.listed.get(ErrorCode.NAME, 0),
+            address=summary.listed.get(ErrorCode.ADDRESS, 0),
+            rejected=summary.by_result.get(ResultKind.REJECTED, 0),
+        )
+        console.print(comparison)
     if summary.unbounded_windows:
         console.print(
             f"[yellow]検針カレンダーに次々回検針日がない申込が {summary.unbounded_windows:,} 件あります"
@@ -160,26 +168,6 @@ def _codes_table(summary: ValidationSummary) -> Table:
     for code in ErrorCode:
         primary, listed = summary.primary.get(code, 0), summary.listed.get(code, 0)
         table.add_row(code.value, code.label, f"{primary:,}", f"{listed:,}", _share(primary, rejected))
-    return table
-
-
-def _comparison_table(summary: ValidationSummary, strict: StrictComparison) -> Table:
-    table = Table(title="正規化の効果（同じ申込を --strict で照合した場合との比較）")
-    for header in ("", "--strict", "正規化", "回避できた件数"):
-        table.add_column(header, justify="left" if not header else "right")
-    now_rejected = summary.by_result.get(ResultKind.REJECTED, 0)
-    rows = (
-        ("04 名義不一致", strict.name_rejections, summary.listed.get(ErrorCode.NAME, 0), strict.avoided_name),
-        (
-            "05 住所不一致",
-            strict.address_rejections,
-            summary.listed.get(ErrorCode.ADDRESS, 0),
-            strict.avoided_address,
-        ),
-        ("エラー（rejected）合計", strict.rejected, now_rejected, strict.avoided_rejections),
-    )
-    for label, before, after, avoided in rows:
-        table.add_row(label, f"{before:,}", f"{after:,}", f"{avoided:,}")
     return table
 
 

@@ -18,6 +18,7 @@ from shadan.cli.command_support import built
 from shadan.cli.registry import operator_account
 from shadan.domain.vocabulary import Action
 from shadan.services.exports import ExportFormat, export
+from shadan.services.switching import StrictComparison
 from shadan.services.switching_fraud import FraudSignals
 from shadan.services.switching_fraud_signals import Heuristic, explain
 from shadan.services.switching_oversight import ViewRequest
@@ -91,7 +92,15 @@ def _print_statistics(result: SwitchingStatistics, console: Console) -> None:
     )
     console.print(_codes_table(total))
     console.print(_periods_table(result))
-    console.print(_comparison_table(total))
+    console.print(
+        comparison_table(
+            "正規化の効果（--strict との比較、全期間）",
+            total.strict,
+            name=total.listed_name,
+            address=total.listed_address,
+            rejected=total.rejected,
+        )
+    )
 
 
 def _codes_table(total: PeriodStatistics) -> Table:
@@ -117,15 +126,18 @@ def _periods_table(result: SwitchingStatistics) -> Table:
     return table
 
 
-def _comparison_table(total: PeriodStatistics) -> Table:
-    table = Table(title="正規化の効果（--strict との比較、全期間）")
+def comparison_table(
+    title: str, strict: StrictComparison, *, name: int, address: int, rejected: int
+) -> Table:
+    """--strict against normalisation: the applications listing 04, 05 and the rejections under each
+    (`name`, `address` and `rejected` are the normalised figures); validate prints the same table."""
+    table = Table(title=title)
     for header in ("", "--strict", "正規化", "回避できた件数"):
         table.add_column(header, justify="left" if not header else "right")
-    strict = total.strict
     rows = (
-        ("04 名義不一致", strict.name_rejections, total.listed_name, strict.avoided_name),
-        ("05 住所不一致", strict.address_rejections, total.listed_address, strict.avoided_address),
-        ("エラー合計", strict.rejected, total.rejected, strict.avoided_rejections),
+        ("04 名義不一致", strict.name_rejections, name, strict.avoided_name),
+        ("05 住所不一致", strict.address_rejections, address, strict.avoided_address),
+        ("エラー（rejected）合計", strict.rejected, rejected, strict.avoided_rejections),
     )
     for label, before, after, avoided in rows:
         table.add_row(label, f"{before:,}", f"{after:,}", f"{avoided:,}")

@@ -35,6 +35,7 @@ from shadan.domain.switching import (
 )
 from shadan.domain.switching_case import CaseState, Half, StartApplication
 from shadan.domain.vocabulary import Action, InfoCategory
+from shadan.services.audit_log import Progress, no_progress
 from shadan.services.clock import Clock, utc_now
 from shadan.services.ports import RegistryRepository, SwitchingRepository, UnitOfWork, UnitOfWorkFactory
 from shadan.services.switching_checks import (
@@ -56,9 +57,6 @@ from shadan.services.switching_rows import (
     parse_start,
 )
 from shadan.services.tabular import CsvRow, RowError, arity_error
-
-Progress = Callable[[int, int], None]
-"""Called with (estimated total rows, rows done); the CLI draws it as a progress bar."""
 
 # The categories a check reads besides the contract's own (new_power_customer / new_power_purchase).
 _READ_CATEGORIES = frozenset({InfoCategory.SUPPLY_POINT, InfoCategory.LOCATION})
@@ -143,6 +141,45 @@ class StrictComparison:
     avoided_rejections: int  # rejected under --strict, accepted with normalisation
 
 
+class StrictCounter:
+    """A StrictComparison counted one application at a time (a checked run, a period of the statistics)."""
+
+    __slots__ = ("_counts",)
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+
+    def add(self, codes: tuple[ErrorCode, ...], strict_codes: tuple[ErrorCode, ...]) -> None:
+        """One application's codes with normalisation and under --strict."""
+        if not strict_codes:  # invalid, or accepted even under --strict
+            return
+        counts = self._counts
+        counts["rejected"] += 1
+        counts["avoided_rejections"] += not codes
+        for code, rejections, avoided in _NORMALISED:
+            if code in strict_codes:
+                counts[rejections] += 1
+                counts[avoided] += code not in codes
+
+    def freeze(self) -> StrictComparison:
+        counts = self._counts
+        return StrictComparison(
+            rejected=counts["rejected"],
+            name_rejections=counts["name_rejections"],
+            address_rejections=counts["address_rejections"],
+            avoided_name=counts["avoided_name"],
+            avoided_address=counts["avoided_address"],
+            avoided_rejections=counts["avoided_rejections"],
+        )
+
+
+# The codes normalisation can avoid (04, 05), with their counts' names.
+_NORMALISED = (
+    (ErrorCode.NAME, "name_rejections", "avoided_name"),
+    (ErrorCode.ADDRESS, "address_rejections", "avoided_address"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ValidationSummary:
     source_name: str
@@ -206,28 +243,25 @@ def run_checks(
     *,
     strict: bool = False,
     source_name: str,
+    sha256: str,
     chunk_rows: int,
     keep: bool = False,
     accepted_message: str | None = None,
     progress: Progress | None = None,
 ) -> CheckedFile[A]:
     """The checks of one file in `uow` (validate and submit share them). A file-level problem (encoding,
-    header) raises CsvFormatError; `keep` keeps each row's values for storing."""
+    header) raises CsvFormatError; `keep` keeps each row's values for storing. `sha256` is the file's hash,
+    which submit has already taken to refuse a replay."""
     encoding, rows = read_applications(data, form.columns)
     estimate = max(data.count(b"\n"), 1)
-    report_progress = progress or _no_progress
+    report_progress = progress or no_progress
     with _cyclic_gc_paused():
         run = _Run(form, uow.registry, uow.switching, actor, keep=keep, accepted_message=accepted_message)
         for chunk in _chunks(rows, chunk_rows):
             run.add(chunk)
             report_progress(estimate, min(run.size, estimate))
         report_progress(run.size, run.size)
-        return run.finish(
-            strict=strict,
-            source_name=source_name,
-            sha256=hashlib.sha256(data).hexdigest(),
-            encoding=encoding,
-        )
+        return run.finish(strict=strict, source_name=source_name, sha256=sha256, encoding=encoding)
 
 
 def summary_detail(summary: ValidationSummary) -> dict[str, Any]:
@@ -278,6 +312,7 @@ class SwitchingService:
                 operator,
                 strict=strict,
                 source_name=source_name,
+                sha256=hashlib.sha256(data).hexdigest(),
                 chunk_rows=self._chunk_rows,
                 progress=progress,
             )
@@ -483,25 +518,11 @@ def _claimed_reason(item: Parsed, state: CaseState) -> str:
 
 def _comparison(normal: list[_Final], strict: list[_Final]) -> StrictComparison:
     """What --strict would have rejected, from the two final findings of every application."""
-    counts: Counter[str] = Counter()
+    counter = StrictCounter()
     for now, before in zip(normal, strict, strict=True):
-        if not before:  # invalid, or accepted even under --strict
-            continue
-        strict_codes, codes = codes_of(before), codes_of(now or ())
-        counts["rejected"] += 1
-        counts["avoided_rejections"] += not now
-        for code, name in ((ErrorCode.NAME, "name"), (ErrorCode.ADDRESS, "address")):
-            if code in strict_codes:
-                counts[f"{name}_rejections"] += 1
-                counts[f"avoided_{name}"] += code not in codes
-    return StrictComparison(
-        rejected=counts["rejected"],
-        name_rejections=counts["name_rejections"],
-        address_rejections=counts["address_rejections"],
-        avoided_name=counts["avoided_name"],
-        avoided_address=counts["avoided_address"],
-        avoided_rejections=counts["avoided_rejections"],
-    )
+        if before:
+            counter.add(codes_of(now or ()), codes_of(before))
+    return counter.freeze()
 
 
 # (received instant, application_id): attrgetter builds the sort key in C, a million times per run.
@@ -526,7 +547,3 @@ def _chunks(rows: Iterable[CsvRow], size: int) -> Iterator[list[CsvRow]]:
     iterator = iter(rows)
     while chunk := list(islice(iterator, size)):
         yield chunk
-
-
-def _no_progress(_total: int, _done: int) -> None:
-    return None

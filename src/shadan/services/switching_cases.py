@@ -34,6 +34,7 @@ from shadan.domain.switching_case import (
     match_deadline,
 )
 from shadan.domain.vocabulary import Action, InfoCategory, Outcome
+from shadan.services.audit_log import Progress
 from shadan.services.ports import UnitOfWork, UnitOfWorkFactory
 from shadan.services.switching import (
     CANCELLATIONS,
@@ -41,7 +42,6 @@ from shadan.services.switching import (
     CheckedFile,
     CheckedRow,
     FileForm,
-    Progress,
     ValidationSummary,
     run_checks,
     summary_detail,
@@ -240,6 +240,7 @@ class SwitchingCaseService:
                 actor,
                 strict=strict,
                 source_name=source_name,
+                sha256=sha256,
                 chunk_rows=self._chunk_rows,
                 keep=True,
                 accepted_message=SUBMITTED_MESSAGE if form is CANCELLATIONS else None,

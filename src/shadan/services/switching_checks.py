@@ -148,11 +148,6 @@ def instant(received_at: dt.datetime) -> int:
     return (received_at - _EPOCH) // _MICROSECOND
 
 
-def processing_order(app: Application) -> tuple[int, str]:
-    """Applications are taken in `received_at` order, ties by `application_id` (DESIGN §5.3, 03)."""
-    return instant(app.received_at), app.application_id
-
-
 class Queued(Protocol):
     """An assessed application as the in-run pass reads it."""
 

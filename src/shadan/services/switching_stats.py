@@ -25,11 +25,9 @@ from shadan.domain.vocabulary import Action, Area
 from shadan.services.clock import Clock, utc_now
 from shadan.services.exports import Cell, ExportTable
 from shadan.services.ports import SwitchingRecords
-from shadan.services.switching import StrictComparison
+from shadan.services.switching import StrictComparison, StrictCounter
 from shadan.services.switching_oversight import Oversight, Query, Shown, View, Viewer, ViewRequest, in_area
 from shadan.services.switching_periods import DateRange, Period
-
-_NORMALISED = (ErrorCode.NAME, ErrorCode.ADDRESS)  # the codes normalisation can avoid (04, 05)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +113,7 @@ class _Tally:
     counts: Counter[str] = field(default_factory=Counter)
     primary: Counter[ErrorCode] = field(default_factory=Counter)
     listed: Counter[ErrorCode] = field(default_factory=Counter)
+    strict: StrictCounter = field(default_factory=StrictCounter)
 
     def add(self, application: StoredApplication) -> None:
         counts = self.counts
@@ -122,25 +121,17 @@ class _Tally:
         if application.result is ResultKind.INVALID:
             counts["invalid"] += 1
             return
-        codes, strict = application.error_codes, application.strict_error_codes
+        codes = application.error_codes
         if codes:
             counts["rejected"] += 1
             self.primary[min(codes)] += 1
             self.listed.update(set(codes))
         else:
             counts["accepted"] += 1
-        if not strict:
-            return
-        counts["strict_rejected"] += 1
-        counts["avoided_rejections"] += not codes
-        for code in _NORMALISED:
-            if code in strict:
-                counts[f"strict_{code.value}"] += 1
-                counts[f"avoided_{code.value}"] += code not in codes
+        self.strict.add(codes, application.strict_error_codes)
 
     def freeze(self, first: dt.date, last: dt.date, name: str) -> PeriodStatistics:
         counts, rejected = self.counts, self.counts["rejected"]
-        name_code, address_code = (code.value for code in _NORMALISED)
         return PeriodStatistics(
             first=first,
             last=last,
@@ -150,14 +141,7 @@ class _Tally:
             rejected=rejected,
             invalid=counts["invalid"],
             codes=tuple(CodeCount(c, self.primary[c], self.listed[c], rejected) for c in ErrorCode),
-            strict=StrictComparison(
-                rejected=counts["strict_rejected"],
-                name_rejections=counts[f"strict_{name_code}"],
-                address_rejections=counts[f"strict_{address_code}"],
-                avoided_name=counts[f"avoided_{name_code}"],
-                avoided_address=counts[f"avoided_{address_code}"],
-                avoided_rejections=counts["avoided_rejections"],
-            ),
+            strict=self.strict.freeze(),
         )
 
 

@@ -3,6 +3,7 @@ point's switching status. Each calls the SwitchingDesk method its JSON route cal
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -68,12 +69,11 @@ def results(
     submission_id: SubmissionIdPath, shadan: ShadanDep, session: SessionDep, context: RoleContextDep
 ) -> Response:
     report = shadan.switching_desk.results(session.principal, context, submission_id)
-    states = [row.record.state for row in report.rows]
     return render(
         "switching_results.html",
         session=session,
         report=report,
-        by_state={state: states.count(state) for state in dict.fromkeys(states)},
+        by_state=Counter(row.record.state for row in report.rows),
         formats=list(ExportFormat),
     )
 

@@ -17,7 +17,7 @@ from shadan.services.switching_checks import (
     ReadingCalendar,
     add_in_run_pending,
     assess,
-    processing_order,
+    instant,
 )
 
 E = ErrorCode
@@ -175,7 +175,7 @@ class Item:
 
 
 def queue(*apps: tuple[Application, Assessment]) -> list[Item]:
-    ordered = sorted(apps, key=lambda pair: processing_order(pair[0]))
+    ordered = sorted(apps, key=lambda pair: (instant(pair[0].received_at), pair[0].application_id))
     return [Item(a.application_id, a.supply_point_id, assessment) for a, assessment in ordered]
 
 
@@ -243,7 +243,7 @@ def test_in_run_pass_differs_by_mode() -> None:
     assert codes_of(add_in_run_pending(items, strict=True)[1]) == ()
 
 
-def test_processing_order_is_the_instant_then_the_id() -> None:
-    jst = application(received_at=dt.datetime(2025, 4, 1, 9, tzinfo=JST), application_id="Z")
-    utc = application(received_at=dt.datetime(2025, 4, 1, 0, 0, 1, tzinfo=dt.UTC), application_id="A")
-    assert processing_order(jst) < processing_order(utc)
+def test_instants_compare_across_offsets() -> None:
+    jst = dt.datetime(2025, 4, 1, 9, tzinfo=JST)
+    assert instant(jst) < instant(dt.datetime(2025, 4, 1, 0, 0, 1, tzinfo=dt.UTC))
+    assert instant(jst) == instant(jst.astimezone(dt.UTC))

@@ -177,6 +177,21 @@ def test_results_come_back_in_file_order_with_every_kind(state: State) -> None:
     assert "申込「AP1」" in report.results[0].message
 
 
+def test_in_run_03_follows_the_received_instant_then_the_id_not_the_file(state: State) -> None:
+    data = csv_bytes(
+        row("B", 1),
+        row("A", 1, received_at="2025-04-01T01:00:00+00:00"),  # the same instant as B's, another offset
+        row("C", 2, received_at="2025-04-01T10:00:01+09:00"),
+        row("D", 2, received_at="2025-04-01T01:00:00Z"),  # a second earlier than C's
+    )
+    assert summary_of(validate(state, data)) == [
+        ("B", "rejected", "03", "03"),
+        ("A", "accepted", "", ""),
+        ("C", "rejected", "03", "03"),
+        ("D", "accepted", "", ""),
+    ]
+
+
 def test_duplicate_application_ids_are_invalid_after_the_first(state: State) -> None:
     report = validate(state, csv_bytes(row("AP1", 1), row("AP1", 2)))
     assert summary_of(report) == [("AP1", "accepted", "", ""), ("AP1", "invalid", "", "")]
@@ -338,6 +353,7 @@ def test_a_clerk_checks_only_points_of_their_own_area(state: State) -> None:
             data,
             SwitchingActor("k.tokyo", area=Area.TOKYO),
             source_name="apps.csv",
+            sha256="0" * 64,
             chunk_rows=10,
         )
     own, unknown = checked.results

@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from shadan.domain.business_days import JST, cancel_window
+from shadan.domain.business_days import JST, cancel_window, received_date
 from shadan.domain.registry import SupplyPoint, SupplyPointKind, SupplyPointStatus, Voltage
 from shadan.services.synthetic.generator import SyntheticOperator
 from shadan.services.synthetic.market import AFFILIATED_CODE
@@ -163,7 +163,7 @@ class _Planter:
             address=point.address,
             name_kana=point.name_kana,
             name_kanji=point.name_kanji,
-            cancel_date=self._cancel_date(point, received.astimezone(JST).date()),
+            cancel_date=self._cancel_date(point, received_date(received)),
             new_retailer_code=new,
             staff=staff
             or rng.choice(self._agents[new][1:] if new == self._retailers[0] else self._agents[new]),
@@ -228,7 +228,7 @@ class _Planter:
             return replace(app, name_kanji=name.kanji, name_kana=name.kana)
         if code == "05":
             return replace(app, address=_other_number(app.address))
-        return replace(app, cancel_date=app.received_at.astimezone(JST).date())  # 06: too early
+        return replace(app, cancel_date=received_date(app.received_at))  # 06: too early
 
     def _unknown_id(self, supply_point_id: str) -> str:
         for candidate in _variants(supply_point_id):
