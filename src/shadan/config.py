@@ -76,20 +76,19 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:
+        if self.environment is not Environment.DEVELOPMENT:
+            if self.dev_mfa_bypass:
+                raise ValueError("SHADAN_DEV_MFA_BYPASS is impossible outside development")
+            if self.bench_disable_policy_and_log:
+                raise ValueError("SHADAN_BENCH_DISABLE_POLICY_AND_LOG is impossible outside development")
         if self.environment is Environment.PRODUCTION:
             if (
                 self.secret_key.get_secret_value() == DEVELOPMENT_SECRET
                 or len(self.secret_key.get_secret_value()) < 32
             ):
                 raise ValueError("SHADAN_SECRET_KEY must be set to a random value of 32+ characters")
-            if self.dev_mfa_bypass:
-                raise ValueError("SHADAN_DEV_MFA_BYPASS is impossible outside development")
-            if self.bench_disable_policy_and_log:
-                raise ValueError("SHADAN_BENCH_DISABLE_POLICY_AND_LOG is impossible outside development")
             if not self.secure_cookies:
                 raise ValueError("SHADAN_SECURE_COOKIES cannot be off in production")
-        if self.environment is Environment.TEST and self.dev_mfa_bypass:
-            raise ValueError("SHADAN_DEV_MFA_BYPASS is development only")
         return self
 
     @property

@@ -22,6 +22,12 @@ def test_production_refuses_development_switches(unsafe: dict[str, bool]) -> Non
         Settings(environment=Environment.PRODUCTION, secret_key=STRONG, **unsafe)
 
 
+@pytest.mark.parametrize("switch", ["dev_mfa_bypass", "bench_disable_policy_and_log"])
+def test_the_test_environment_refuses_development_switches(switch: str) -> None:
+    with pytest.raises(ValidationError, match="outside development"):
+        Settings(environment=Environment.TEST, **{switch: True})
+
+
 def test_production_with_a_real_secret_is_accepted() -> None:
     settings = Settings(environment=Environment.PRODUCTION, secret_key=STRONG)
     assert settings.password_max_age_days is None
