@@ -130,7 +130,7 @@ def test_submit_start_match_and_a_matched_application_stays(imported: None, tmp_
     code, output = shadan("switching", "status", f"06-{1:020d}")
     assert code == 0, output
     assert "ロック中（locked）" in output
-    for text in ("AP01", "ST01", "スイッチング成立", "system:"):
+    for text in ("AP01", "ST01", "スイッチング成立", "cli:"):
         assert text in output
 
 

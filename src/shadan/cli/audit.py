@@ -23,8 +23,7 @@ from rich.markup import escape
 from shadan.bootstrap import build_audit_log, build_proof_checker
 from shadan.cli.audit_archive import register as register_archive
 from shadan.cli.audit_witness import app as witness_app
-from shadan.cli.command_support import built, progress_bar, show_key
-from shadan.cli.registry import operator_account
+from shadan.cli.command_support import built, operator_account, progress_bar, show_key
 from shadan.services.audit_log import (
     AuditLogService,
     CheckedProof,

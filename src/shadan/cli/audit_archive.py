@@ -9,7 +9,6 @@ a problem, one code per kind (services.archive_report.ArchiveProblem).
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,12 +20,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from shadan.bootstrap import build_archive, build_archive_checker
-from shadan.cli.command_support import built, progress_bar
-from shadan.cli.registry import operator_account
+from shadan.cli.command_support import built, progress_bar, terminal_operator
 from shadan.config import Settings
 from shadan.services.archive import ArchiveService, LegalHold, RetentionPlan, RetentionResult
 from shadan.services.archive_report import ArchiveProblem, ArchiveReport
-from shadan.services.identity import JST, Actor
+from shadan.services.identity import JST
 
 console = Console(soft_wrap=True, highlight=False)
 hold_app = typer.Typer(help="法的保全（期間内のアクセスログを削除させない）", no_args_is_help=True)
@@ -46,15 +44,10 @@ def _service() -> Iterator[ArchiveService]:
         yield build_archive(shadan)
 
 
-def _actor() -> Actor:
-    """The operator at the terminal, as the access log records CLI work."""
-    return Actor(account_id=operator_account(), terminal_id=os.uname().nodename)
-
-
 def archive() -> None:
     """終わった月のアクセスログを Parquet とマニフェストに書き出す（署名済みチェックポイントに結ぶ）。"""
     with _service() as service, progress_bar(console, "アーカイブ中 / archiving") as progress:
-        run = service.archive(_actor(), progress)
+        run = service.archive(terminal_operator(), progress)
     directory = escape(str(Settings().resolved_archive_dir))
     if not run.segments:
         console.print(
@@ -100,7 +93,7 @@ def retention(
         if not apply or not plan.deletable:
             return
         with progress_bar(console, "削除中 / deleting") as progress:
-            result = service.apply_retention(_actor(), progress)
+            result = service.apply_retention(terminal_operator(), progress)
     _show_result(result)
 
 
@@ -114,7 +107,7 @@ def hold_add(
 ) -> None:
     """期間内（JST の日付、両端を含む）のイベントを含むセグメントの削除を止める。"""
     with _service() as service:
-        hold = service.place_hold(period_from.date(), period_to.date(), reason, _actor())
+        hold = service.place_hold(period_from.date(), period_to.date(), reason, terminal_operator())
     console.print(f"[green]法的保全 #{hold.hold_id} を設定しました / legal hold placed[/green]")
     _show_holds([hold])
 
@@ -123,7 +116,7 @@ def hold_add(
 def hold_release(hold_id: Annotated[int, typer.Argument(min=1, help="法的保全の番号")]) -> None:
     """法的保全を解除する（保存期間を過ぎたセグメントは次の retention --apply で削除される）。"""
     with _service() as service:
-        hold = service.release_hold(hold_id, _actor())
+        hold = service.release_hold(hold_id, terminal_operator())
     console.print(f"[green]法的保全 #{hold.hold_id} を解除しました / legal hold released[/green]")
 
 

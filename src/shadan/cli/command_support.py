@@ -44,8 +44,14 @@ def os_user() -> str:
 
 
 def terminal_operator() -> Actor:
-    """The person at this terminal: the OS user, since the CLI has no login of its own."""
+    """The person at this terminal: the OS user, since the CLI has no login of its own. Every command
+    records the same account id for the same person (`cli:<user>`), so the log ties its work together."""
     return Actor.operator(os_user(), terminal_id=os.uname().nodename)
+
+
+def operator_account() -> str:
+    """The terminal operator's account id, for services that take an account id rather than an actor."""
+    return terminal_operator().account_id
 
 
 @contextmanager

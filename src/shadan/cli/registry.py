@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shadan.bootstrap import build
-from shadan.cli.command_support import os_user
+from shadan.cli.command_support import operator_account
 from shadan.config import Settings
 from shadan.domain.errors import DomainError
 from shadan.services.registry_import import (
@@ -110,11 +110,6 @@ def import_(
         console.print(f"不正行の一覧を {errors_csv} に書き出しました。")
     if any(r.outcome is ImportOutcome.REJECTED for r in results):
         raise typer.Exit(1)
-
-
-def operator_account() -> str:
-    """The CLI acts as the operating-system user who runs it (recorded in the access log)."""
-    return f"system:{os_user()}"
 
 
 def _run(

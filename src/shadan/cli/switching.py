@@ -15,8 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shadan.cli.command_support import progress_bar
-from shadan.cli.registry import operator_account
+from shadan.cli.command_support import operator_account, progress_bar
 from shadan.cli.switching_cases import operator
 from shadan.cli.switching_cases import register as register_cases
 from shadan.cli.switching_stats import comparison_table

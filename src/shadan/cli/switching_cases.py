@@ -17,8 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shadan.bootstrap import Shadan
-from shadan.cli.command_support import built
-from shadan.cli.registry import operator_account
+from shadan.cli.command_support import built, operator_account
 from shadan.domain.business_days import JST
 from shadan.domain.switching_case import HistoryEntry
 from shadan.services.switching_cases import SupplyPointCase

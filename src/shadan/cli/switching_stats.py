@@ -14,8 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shadan.cli.command_support import built
-from shadan.cli.registry import operator_account
+from shadan.cli.command_support import built, operator_account
 from shadan.domain.vocabulary import Action
 from shadan.services.exports import ExportFormat, export
 from shadan.services.switching import StrictComparison
