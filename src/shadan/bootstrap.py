@@ -70,6 +70,7 @@ class Shadan:
     transfers: TransferService
     hr_master: HrMasterService
     clock: Clock
+    audit_log: AuditLogService
     audit_review: AuditReviewService
 
     def close(self) -> None:
@@ -95,6 +96,7 @@ def build(settings: Settings | None = None, clock: Clock = utc_now) -> Shadan:
     # Tests build many worlds: cheap Argon2 parameters there, the production ones everywhere else.
     hasher = Argon2Hasher(TEST_ARGON2) if settings.environment is Environment.TEST else Argon2Hasher()
     secret_key = settings.secret_key.get_secret_value().encode()
+    audit_log = _audit_log(settings, engine, clock)
     return Shadan(
         settings=settings,
         engine=engine,
@@ -121,9 +123,10 @@ def build(settings: Settings | None = None, clock: Clock = utc_now) -> Shadan:
         transfers=TransferService(uow, catalog, settings.system_name, clock),
         hr_master=HrMasterService(uow, catalog, settings.system_name, clock),
         clock=clock,
+        audit_log=audit_log,
         audit_review=AuditReviewService(
             SqlLogSearch(engine),
-            _audit_log(settings, engine, clock),
+            audit_log,
             uow,
             access_log,
             catalog,
@@ -138,6 +141,7 @@ def build_audit_log(shadan: Shadan) -> AuditLogService:
 
 
 def _audit_log(settings: Settings, engine: Engine, clock: Clock) -> AuditLogService:
+    """The tamper-evident log on the container's database; its signing key lives in SHADAN_HOME/keys."""
     keys = _log_keys(settings)
     policy = CheckpointPolicy(settings.log_checkpoint_events, settings.log_checkpoint_seconds)
     return AuditLogService(
@@ -148,7 +152,7 @@ def _audit_log(settings: Settings, engine: Engine, clock: Clock) -> AuditLogServ
 def build_cosigning(shadan: Shadan) -> CosigningService:
     """The log's side of witnessing: its checkpoints handed to witnesses, their cosignatures kept."""
     return CosigningService(
-        build_audit_log(shadan),
+        shadan.audit_log,
         SqlCosignatureLedger(shadan.engine),
         WitnessCosignatureChecks(),
         HttpWitnessClient,
@@ -171,7 +175,7 @@ def build_archive(shadan: Shadan) -> ArchiveService:
     settings = shadan.settings
     keys, directory = _log_keys(settings), settings.resolved_archive_dir
     return ArchiveService(
-        build_audit_log(shadan),
+        shadan.audit_log,
         SqlSegmentArchive(shadan.engine, directory, keys, shadan.clock),
         SqlRetention(shadan.engine, lambda: make_engine(settings.resolved_migration_url), keys, directory),
         UnitOfWorkLogSink(shadan.uow),

@@ -13,7 +13,6 @@ import pytest
 from typer.testing import CliRunner, Result
 from world import TestClient, TestClock, World, bearer
 
-from shadan.bootstrap import build_audit_log
 from shadan.cli.main import app
 
 POINT = "0600001111222233334444"
@@ -47,7 +46,7 @@ def april_2019(client: TestClient, world: World, shadan: Any) -> None:
         f"/api/v1/supply-points/{POINT}", params={"purpose": "託送業務"}, headers=bearer(token)
     )
     assert response.status_code == 200
-    build_audit_log(shadan).checkpoint()
+    shadan.audit_log.checkpoint()
 
 
 def test_archive_verify_hold_and_retention(cli: Any, april_2019: None, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from world import JST, TestClient, World, bearer, page_login
 
 from shadan.audit.log import access_events, row_to_event
 from shadan.audit.log_search import SqlLogSearch
-from shadan.bootstrap import build_audit_log, build_proof_checker
+from shadan.bootstrap import build_proof_checker
 from shadan.domain.events import AccessEvent
 from shadan.services.audit_log import ProofCheckFailed
 from shadan.services.audit_review import AuditReviewService
@@ -135,7 +135,7 @@ def test_proof_download_verifies_with_the_public_key_alone(
     response = client.get(f"/api/v1/audit/events/{seq}/proof", headers=auditor)
     assert response.status_code == 200
     assert response.headers["content-disposition"] == f'attachment; filename="shadan-{seq}.tlog-proof"'
-    key = build_audit_log(world.shadan).public_key()
+    key = world.shadan.audit_log.public_key()
     checked = build_proof_checker().check(response.content, [key])
     entry = json.loads(checked.entry)
     assert (entry["seq"], entry["account_id"], entry["resource_ids"]) == (seq, "k.tanaka", [POINT])
@@ -229,7 +229,7 @@ def test_the_regulator_sees_the_status_but_no_event(client: TestClient, world: W
 def test_status_shows_checkpoint_verification_and_cosignatures(
     client: TestClient, world: World, auditor: dict[str, str]
 ) -> None:
-    log = build_audit_log(world.shadan)
+    log = world.shadan.audit_log
     head = log.checkpoint()
     body = client.get("/api/v1/audit/status", headers=auditor).json()
     assert body["origin"] == head.origin
@@ -293,7 +293,7 @@ def test_auditor_pages_search_and_download(client: TestClient, world: World) -> 
     assert export.status_code == 200
     assert POINT in export.content.decode("cp932")
     proof = client.get(f"/audit/events/{seq}/proof")
-    key = build_audit_log(world.shadan).public_key()
+    key = world.shadan.audit_log.public_key()
     assert json.loads(build_proof_checker().check(proof.content, [key]).entry)["seq"] == seq
     status = client.get("/audit")
     assert status.status_code == 200
@@ -313,7 +313,7 @@ def test_a_bad_filter_comes_back_on_the_form(client: TestClient, world: World) -
 def test_the_page_says_when_an_export_is_capped(shadan: Any, world: World) -> None:
     small = AuditReviewService(
         SqlLogSearch(shadan.engine),
-        build_audit_log(shadan),
+        shadan.audit_log,
         shadan.uow,
         UnitOfWorkLogSink(shadan.uow),
         shadan.catalog,

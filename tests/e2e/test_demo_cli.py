@@ -13,7 +13,7 @@ import typer
 from typer.testing import CliRunner
 from world import TestClock
 
-from shadan.bootstrap import build, build_audit_log, build_proof_checker
+from shadan.bootstrap import build, build_proof_checker
 from shadan.cli.demo import demo
 from shadan.cli.main import app as shadan_app
 from shadan.config import Settings
@@ -87,7 +87,7 @@ def test_second_run_reuses_the_data_and_transfers_someone_new(tmp_path: Path, si
     shadan = build(Settings(home=tmp_path, database_url=None), clock=clock)
     try:
         options = DemoOptions(home=tmp_path, database="test", size=size)
-        audit_log = build_audit_log(shadan)
+        audit_log = shadan.audit_log
         tools = DemoLogTools(audit_log, build_proof_checker())
         actor = Actor.operator("test")
         runs = [run_demo(shadan, tools, options, actor, lambda *_: None, clock.sleep) for _ in range(2)]
@@ -118,7 +118,7 @@ def test_the_demo_stores_switching_work_the_clerk_sees_once(
 ) -> None:
     home = tmp_path / "home"
     options = DemoOptions(home=home, database="test", size=SIZE)
-    tools = DemoLogTools(build_audit_log(shadan), build_proof_checker())
+    tools = DemoLogTools(shadan.audit_log, build_proof_checker())
     runs = [_run(shadan, tools, options, clock) for _ in range(2)]
     first, second = runs
     assert first.switching.submitted

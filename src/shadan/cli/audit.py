@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from shadan.bootstrap import build_audit_log, build_proof_checker
+from shadan.bootstrap import build_proof_checker
 from shadan.cli.audit_archive import register as register_archive
 from shadan.cli.audit_witness import app as witness_app
 from shadan.cli.command_support import built, operator_account, progress_bar, show_key
@@ -48,7 +48,7 @@ KeyFiles = Annotated[
 @contextmanager
 def _service() -> Iterator[AuditLogService]:
     with built(console) as shadan:
-        yield build_audit_log(shadan)
+        yield shadan.audit_log
 
 
 @app.command("checkpoint")

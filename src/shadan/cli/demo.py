@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from shadan.bootstrap import Shadan, build, build_audit_log, build_proof_checker
+from shadan.bootstrap import Shadan, build, build_proof_checker
 from shadan.cli.command_support import os_user
 from shadan.cli.demo_report import print_summary
 from shadan.cli.serve import serve as serve_web
@@ -50,7 +50,7 @@ def demo(
 
 def _run(shadan: Shadan, options: DemoOptions) -> DemoSummary:
     actor = Actor.operator(f"demo:{os_user()}")
-    tools = DemoLogTools(build_audit_log(shadan), build_proof_checker())
+    tools = DemoLogTools(shadan.audit_log, build_proof_checker())
     try:
         with _progress() as progress:
             return run_demo(shadan, tools, options, actor, progress)

@@ -11,7 +11,7 @@ import typer
 import uvicorn
 
 from shadan.api.container import Container
-from shadan.bootstrap import Shadan, build, build_audit_log
+from shadan.bootstrap import Shadan, build
 from shadan.config import Settings
 from shadan.services.log_maintenance import LogMaintainer
 from shadan.web.app import create_app
@@ -50,7 +50,7 @@ def _log_job(shadan: Shadan) -> Iterator[None]:
     if interval <= 0:
         yield
         return
-    maintainer = LogMaintainer(build_audit_log(shadan), interval)
+    maintainer = LogMaintainer(shadan.audit_log, interval)
     maintainer.start()
     try:
         yield
