@@ -246,3 +246,32 @@ class CompactRange:
 
     def root(self) -> bytes:
         return fold_right(self._edge) if self._edge else EMPTY_ROOT
+
+
+def leaf_hashes(entries: Iterable[bytes]) -> list[bytes]:
+    """leaf_hash of every entry, in one comprehension (no call per entry but SHA-256's own)."""
+    sha256 = hashlib.sha256
+    return [sha256(LEAF_PREFIX + entry).digest() for entry in entries]
+
+
+def subtree_levels(leaves: Sequence[bytes], top: int) -> list[list[bytes]]:
+    """levels[l][i]: the hash of the complete subtree over leaves [i·2**l, (i+1)·2**l) of `leaves`, for
+    every l ≤ top that has one. Built a level at a time (one comprehension per level, no per-node calls):
+    verification hashes millions of nodes this way."""
+    sha256 = hashlib.sha256
+    levels = [list(leaves)]
+    while len(levels) <= top and len(levels[-1]) > 1:
+        below = levels[-1]
+        pairs = zip(below[0::2], below[1::2], strict=False)  # an odd last hash has no sibling yet
+        levels.append([sha256(NODE_PREFIX + a + b).digest() for a, b in pairs])
+    return levels
+
+
+def edge_of(levels: Sequence[Sequence[bytes]], count: int) -> tuple[bytes, ...]:
+    """The compact range of the first `count` leaves, from `subtree_levels` (count < 2**len(levels))."""
+    edge, start = [], 0
+    for level in reversed(range(len(levels))):
+        if count >> level & 1:
+            edge.append(levels[level][start >> level])
+            start += 1 << level
+    return tuple(edge)

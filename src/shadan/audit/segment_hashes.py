@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from shadan.audit.merkle import NodeReader, ProofError, fold_right, node_hash, range_nodes
+from shadan.audit.merkle import NodeReader, ProofError, fold_right, node_hash, range_nodes, subtree_levels
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,13 @@ class SubtreeStack:
     def push_leaf(self, index: int, leaf: bytes) -> None:
         self.push(Subtree(index, index + 1, leaf))
 
+    def push_leaves(self, first: int, leaves: Sequence[bytes]) -> None:
+        """Leaves [first, first + len(leaves)): pushed as the complete subtrees that tile them, each
+        built a level at a time — the same stack as pushing them one by one, at a fraction of the cost."""
+        for node in range_nodes(first, first + len(leaves)):
+            piece = leaves[node.begin - first : node.end - first]
+            self.push(Subtree(node.begin, node.end, subtree_levels(piece, node.level)[-1][0]))
+
     def push(self, subtree: Subtree) -> None:
         size = subtree.end - subtree.first
         if size <= 0 or size & (size - 1) or subtree.first % size:
@@ -56,8 +63,7 @@ class SubtreeStack:
 def segment_subtrees(first: int, leaves: Iterable[bytes]) -> tuple[Subtree, ...]:
     """The compact range of the leaves [first, first + len(leaves))."""
     stack = SubtreeStack()
-    for index, leaf in enumerate(leaves, first):
-        stack.push_leaf(index, leaf)
+    stack.push_leaves(first, list(leaves))
     return stack.subtrees
 
 

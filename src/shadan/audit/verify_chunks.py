@@ -1,12 +1,11 @@
 """Verification on every core: worker processes check aligned chunks of leaves (see verification.py).
 
-Rebuilding entries and hashing them is Python work per event, so one process uses one core. Here the
-leaves are cut into chunks of 2**level leaves, aligned on their size, and a pool of worker processes
-checks them, each in its own connection: every leaf in the chunk has its event, every event's canonical
-entry hashes to the stored leaf hash, and the complete subtrees inside the chunk — rebuilt from those
-hashes — equal the stored ones. A worker answers with hashes only (the compact range of the chunk at its
-end and at every checkpoint size inside it), never with rows, so the parent's share is a few hash folds
-per chunk.
+The leaves are cut into chunks of 2**level leaves, aligned on their size, and a pool of worker processes
+checks them column-wise (columnar_chunks.py), each in its own connection: every leaf in the chunk has
+its event, every event's canonical entry hashes to the stored leaf hash, and the complete subtrees
+inside the chunk — rebuilt from those hashes — equal the stored ones. A worker answers with hashes only
+(the compact range of the chunk at its end and at every checkpoint size inside it), never with rows, so
+the parent's share is a few hash folds per chunk.
 
 Workers only ever vouch for an intact chunk. A chunk they find anything wrong with is checked again by the
 parent with the one-process code, in the parent's snapshot, and that check names the failure: the
@@ -20,7 +19,6 @@ parent's snapshot.
 from __future__ import annotations
 
 import os
-import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -28,22 +26,14 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, bindparam, create_engine, select
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Connection, Engine, Select, select
 
-from shadan.audit.entry import entry_bytes_from_json_text
+from shadan.audit.columnar_chunks import ChunkChecker, edges_at
 from shadan.audit.event_rows import EVENT_COLUMNS
 from shadan.audit.log import access_events
-from shadan.audit.merkle import CompactRange, NodeId, fold_right, leaf_hash
-from shadan.audit.tree_store import node_key, node_reader
-from shadan.audit.tree_tables import log_leaves, log_nodes
-
-# Rows a worker holds at once while it checks a chunk.
-_READ_BATCH = 16_384
-_SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
-_NODES_BETWEEN = select(log_nodes.c.node_key, log_nodes.c.hash).where(
-    log_nodes.c.node_key.between(bindparam("low"), bindparam("high"))
-)
+from shadan.audit.merkle import CompactRange, NodeId, fold_right
+from shadan.audit.tree_store import node_reader
+from shadan.audit.tree_tables import log_leaves
 
 
 def usable_cores() -> int:
@@ -156,67 +146,16 @@ def stored_nodes_differ(connection: Connection, built: Mapping[NodeId, bytes]) -
     return dict(node_reader(connection)(sorted(built))) != dict(built)
 
 
-# The worker process: one connection, kept from chunk to chunk.
-_worker: dict[str, Any] = {}
+# The worker process: its connections, kept from chunk to chunk.
+_worker: dict[str, ChunkChecker] = {}
 
 
 def _open_worker(url: str, snapshot: str | None) -> None:
-    if snapshot is not None and not _SNAPSHOT_ID.fullmatch(snapshot):
-        raise ValueError("not a snapshot id")
-    _worker["connection"] = create_engine(url, poolclass=NullPool).connect()
-    _worker["snapshot"] = snapshot
+    _worker["checker"] = ChunkChecker(url, snapshot)
 
 
 def _check_chunk(begin: int, end: int, sizes: tuple[int, ...], level: int) -> ChunkResult:
-    connection: Connection = _worker["connection"]
-    _begin_read(connection, _worker["snapshot"])
-    try:
-        return _check(connection, begin, end, sizes, level)
-    finally:
-        connection.rollback()
-
-
-def _begin_read(connection: Connection, snapshot: str | None) -> None:
-    if snapshot is None:
-        connection.exec_driver_sql("BEGIN")  # one WAL read transaction for the chunk
-        return
-    connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-    connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # checked: hex digits and '-'
-
-
-def _check(connection: Connection, begin: int, end: int, sizes: tuple[int, ...], level: int) -> ChunkResult:
-    dirty = ChunkResult(begin, end, False, {})
-    tree = CompactRange()  # the chunk alone: its node (l, i) is the log's node (l, i + begin >> l)
-    built: dict[int, bytes] = {}  # by node_key, as stored
-
-    def keep(node: NodeId, h: bytes) -> None:
-        built[node_key(NodeId(node.level, node.index + (begin >> node.level)))] = h
-
-    edges: dict[int, tuple[bytes, ...]] = {}
-    wanted = set(sizes)
-    for first in range(begin, end, _READ_BATCH):
-        for row in connection.execute(leaf_range_query(first, min(first + _READ_BATCH, end))).all():
-            if row.leaf_index != begin + tree.size or row.seq is None:
-                return dirty
-            recomputed = leaf_hash(entry_bytes_from_json_text(row._mapping))
-            if recomputed != bytes(row.leaf_hash):
-                return dirty
-            tree.append(recomputed, keep)
-            if begin + tree.size in wanted:
-                edges[begin + tree.size] = tree.edge
-    if begin + tree.size != end or _stored_inside(connection, begin, end, level) != built:
-        return dirty
-    edges[end] = tree.edge
-    return ChunkResult(begin, end, True, edges)
-
-
-def _stored_inside(connection: Connection, begin: int, end: int, level: int) -> dict[int, bytes]:
-    """The stored subtree hashes of levels 1..level inside [begin, end), by node_key."""
-    found: dict[int, bytes] = {}
-    for lvl in range(1, level + 1):
-        first, last = begin >> lvl, (end >> lvl) - 1
-        if first <= last:
-            low, high = node_key(NodeId(lvl, first)), node_key(NodeId(lvl, last))
-            rows = connection.execute(_NODES_BETWEEN, {"low": low, "high": high})
-            found.update((int(k), bytes(h)) for k, h in rows)
-    return found
+    levels = _worker["checker"].check(begin, end, level)
+    if levels is None:
+        return ChunkResult(begin, end, False, {})
+    return ChunkResult(begin, end, True, edges_at(levels, begin, (*sizes, end)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,9 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 POOL_SIZE = 40
 POOL_OVERFLOW = 10
 BUSY_TIMEOUT_S = 30.0
+# JSON columns are stored compact, keys sorted, in UTF-8: the form the access log's canonical entry gives
+# them (audit/entry.py), so verification can take stored JSON as it is (audit/entry_sql.py).
+JSON_TEXT = partial(json.dumps, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def make_engine(url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S, **kwargs: Any) -> Engine:
@@ -26,13 +31,13 @@ def make_engine(url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S, **kwargs: A
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         kwargs = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs}
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        return create_engine(url, pool_pre_ping=True, json_serializer=JSON_TEXT, **kwargs)
     database = parsed.database or ""
     on_disk = database not in ("", ":memory:") and not database.startswith("file:")
     if on_disk:
         kwargs = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs}
     connect_args = {"check_same_thread": False, "timeout": busy_timeout_s, "factory": GatedConnection}
-    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, connect_args=connect_args, json_serializer=JSON_TEXT, **kwargs)
     # Every engine of this process on the same file shares its gate (tests run "two servers" in one).
     gate = gate_for(database) if on_disk else None
 

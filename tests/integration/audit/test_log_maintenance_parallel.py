@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from audit_support import ORIGIN, append
+from audit_support import ORIGIN, append, event
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 
 from shadan.audit.entry import entry_bytes
 from shadan.audit.keys import FileKeyStore
-from shadan.audit.log import access_events
+from shadan.audit.log import SqlAccessLog, access_events
 from shadan.audit.merkle import CompactRange, leaf_hash
 from shadan.audit.tree_store import node_key
 from shadan.audit.tree_tables import log_leaves, log_nodes
@@ -145,6 +145,29 @@ def test_workers_vouch_for_intact_chunks_only(engine: Engine, owner_engine: Engi
         connection.execute(text(EDIT_SEQ_12))
     edited = _chunks_seen_by_workers(engine)
     assert [c.begin for c in edited if not c.clean] == [8]  # leaf 11 (seq 12) is in [8, 12)
+
+
+def test_workers_rebuild_exactly_what_the_fast_path_cannot(
+    engine: Engine, owner_engine: Engine, service: AuditLogService, keys: FileKeyStore
+) -> None:
+    """Intact events the column-wise expression cannot build (a control character, a number that is not
+    an integer, JSON stored in another spelling) are rebuilt by entry.py in the worker: still clean."""
+    with engine.begin() as connection:
+        extra = {"b": [1.5], "a": "\x1f"}
+        SqlAccessLog(connection).append(
+            [event(i, detail=f"line\x01{i}", extra=extra | {"ratio": i / 4}) for i in range(1, 31)]
+        )
+    service.checkpoint()
+    with owner_engine.begin() as connection:  # the same values, spelled as older versions stored them
+        connection.execute(
+            update(access_events)
+            .where(access_events.c.seq == 5)
+            .values(categories=text('\'["supply_point", "\\u006cocation"]\''))
+        )
+    assert all(c.clean for c in _chunks_seen_by_workers(engine))
+    serial, parallel = _both(engine, keys)
+    assert serial.ok
+    assert parallel == serial
 
 
 def test_on_postgresql_workers_read_the_parents_snapshot(
