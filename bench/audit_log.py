@@ -7,8 +7,10 @@ of 20,000 a transaction — the durable append of the request path is bench/log_
 into the Merkle tree, sign a checkpoint, verify the whole log (`AuditLogService.verify`, with its worker
 processes; at the first size also in one process, for comparison), and time inclusion proofs of random
 events: the bare proof from the stored subtree hashes, and the whole proof file (sequencing check, event
-read, leaf check, checkpoint signature check, self-check). Memory stays flat whatever the size: events
-are generated and inserted in chunks, and the sequencer and verification read in chunks.
+read, leaf check, checkpoint signature check, self-check); then archive the new leaves as Parquet
+segments and verify the whole archive without the database (`ParquetArchiveChecker`, what
+`shadan audit verify-archive` runs). Memory stays flat whatever the size: events are generated and
+inserted in chunks, and the sequencer and verification read in chunks.
 
 Extrapolation to 100M events, from the two largest sizes measured:
 - a proof reads 2·log2(n) stored hashes by primary key, so its time is fitted as t(n) = a + b·log2(n)
@@ -36,6 +38,8 @@ from typing import Any
 from sqlalchemy import Engine, insert, make_url, text
 
 from common import Latency, console, latency, latency_table, write_result
+from shadan.audit.archive import SqlSegmentArchive
+from shadan.audit.archive_check import ParquetArchiveChecker
 from shadan.audit.keys import FileKeyStore
 from shadan.audit.log import access_events, event_to_row
 from shadan.audit.merkle import inclusion_proof
@@ -126,6 +130,8 @@ class Bench:
         self.tlog = SqlTransparencyLog(engine, self.keys, clock)
         self.service = AuditLogService(self.tlog, clock, system="shadan")
         self.database_file = database_file
+        self.archive_dir = home / "archive"
+        self.archive_store = SqlSegmentArchive(engine, self.archive_dir, self.keys, clock)
         self.loaded = 0
 
     def stage(self, size: int, samples: int, compare_one_process: bool) -> dict[str, Any]:
@@ -150,6 +156,7 @@ class Bench:
             alone, seconds = timed("verification, one process", lambda: one.run(None, lambda *_: None))
             figures["verification_one_process_events_per_s"] = round(alone.events_checked / seconds)
         figures["proofs"] = proof_latencies(self.engine, self.service, tree, samples)
+        figures |= self.archive()
         if self.database_file is not None:
             files = [self.database_file, self.database_file.with_name(self.database_file.name + "-wal")]
             figures["database_bytes"] = sum(f.stat().st_size for f in files if f.exists())
@@ -159,6 +166,27 @@ class Bench:
             f"verification {figures['verification_events_per_s']:,} events/s"
         )
         return figures
+
+    def archive(self) -> dict[str, Any]:
+        """Archive the leaves not archived yet, then verify the whole archive as an auditor would. Segments
+        are months of sequencing time, and this month is not over: the archive is asked as if it were."""
+        self.tlog.sequence()  # the events verification and the proofs logged
+        head = self.service.checkpoint()
+        plans = self.archive_store.pending(dt.datetime.now(dt.UTC) + dt.timedelta(days=62))
+        _, writing = timed(
+            "archive", lambda: [self.archive_store.write(plan, head, lambda *_: None) for plan in plans]
+        )
+        key = self.keys.signer().verifier.text()
+        check = ParquetArchiveChecker()
+        report, checking = timed(
+            "verify-archive", lambda: check.check(self.archive_dir, [key], lambda *_: None)
+        )
+        assert report.ok, report.failures
+        written = sum(plan.end_leaf - plan.first_leaf for plan in plans)
+        return {
+            "archive_events_per_s": round(written / writing),
+            "archive_verification_events_per_s": round(report.events_checked / checking),
+        }
 
 
 def extrapolate(stages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -199,7 +227,14 @@ def main() -> None:
         migrate(url)
         engine = make_engine(url)
         with engine.begin() as connection:
-            for table in ("log_nodes", "log_leaves", "log_checkpoints", "log_state", "log_verifications"):
+            for table in (
+                "log_segments",
+                "log_nodes",
+                "log_leaves",
+                "log_checkpoints",
+                "log_state",
+                "log_verifications",
+            ):
                 connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
             connection.execute(text("DELETE FROM access_events"))
         bench = Bench(engine, Path(scratch), database_file)

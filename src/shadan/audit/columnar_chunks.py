@@ -3,6 +3,7 @@ entry at once (entry_sql.py), and the leaf and subtree hashes are made a level a
 
 Row by row in Python a leaf costs about 20 µs (reading, rebuilding the entry, hashing, the tree); here
 the database driver and DuckDB do the per-row work in native code, and Python only calls SHA-256. The
+chunk's rows of the search index (search_index.py) are compared with its events in DuckDB too. The
 rows the fast expression cannot build exactly are rebuilt by entry.py from the same Arrow values; a
 chunk with anything still wrong is reported dirty, and the parent process checks it again row by row in
 its own snapshot (verify_chunks.py), so this module never decides what a failure is.
@@ -42,6 +43,22 @@ _ROWS = pa.schema(
         *((name, pa.int64() if name == "seq" else pa.string()) for name in FIELDS),
     ]
 )
+_INDEX_ROWS = pa.schema([("resource_id", pa.string()), ("seq", pa.int64())])
+# The search index rows the chunk's events must have (search_index.indexed_ids: the strings of a JSON
+# list) and those it has, for the events of the chunk; 0 when they are the same.
+_INDEX_DIFFERENCES = """
+WITH expected AS (
+    SELECT DISTINCT item ->> '$' AS resource_id, seq FROM (
+        SELECT seq, unnest(json_extract(
+            CASE WHEN json_type(try(json(resource_ids))) = 'ARRAY' THEN resource_ids ELSE '[]' END, '$[*]'
+        )) AS item FROM chunk_rows
+    ) WHERE json_type(item) = 'VARCHAR'
+), stored AS (
+    SELECT resource_id, seq FROM chunk_index WHERE seq IN (SELECT seq FROM chunk_rows)
+)
+SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT SELECT * FROM stored))
+     + (SELECT count(*) FROM (SELECT * FROM stored EXCEPT SELECT * FROM expected))
+"""
 # Whatever goes wrong reading or building a chunk only makes it dirty: the parent then checks it.
 _CHUNK_ERRORS = (adbc_driver_manager.Error, duckdb.Error, pa.ArrowException, UnicodeError)
 
@@ -58,7 +75,7 @@ def _event_columns(dialect: str) -> str:
     return ", ".join(columns)
 
 
-def _queries(dialect: str) -> tuple[str, str]:
+def _queries(dialect: str) -> tuple[str, str, str]:
     low, high = ("$1", "$2") if dialect == "postgresql" else ("?", "?")
     leaves = (
         f"SELECT l.leaf_index, l.leaf_hash, {_event_columns(dialect)}"  # noqa: S608 -- fixed text
@@ -66,7 +83,8 @@ def _queries(dialect: str) -> tuple[str, str]:
         f" WHERE l.leaf_index >= {low} AND l.leaf_index < {high} ORDER BY l.leaf_index"
     )
     nodes = f"SELECT hash FROM log_nodes WHERE node_key BETWEEN {low} AND {high} ORDER BY node_key"  # noqa: S608
-    return leaves, nodes
+    index = f"SELECT resource_id, seq FROM log_resource_ids WHERE seq BETWEEN {low} AND {high}"  # noqa: S608
+    return leaves, nodes, index
 
 
 def adbc_connect(url: str) -> Any:
@@ -93,7 +111,7 @@ class ChunkChecker:
         if snapshot is not None and not _SNAPSHOT_ID.fullmatch(snapshot):
             raise ValueError("not a snapshot id")
         self._dialect = make_url(url).get_backend_name()
-        self._leaves_sql, self._nodes_sql = _queries(self._dialect)
+        self._leaves_sql, self._nodes_sql, self._index_sql = _queries(self._dialect)
         self._connection = adbc_connect(url)
         self._snapshot = snapshot
         self._duck = duckdb.connect()
@@ -101,8 +119,8 @@ class ChunkChecker:
 
     def check(self, begin: int, end: int, level: int) -> list[list[bytes]] | None:
         """The subtree levels of leaves [begin, end) (see merkle.subtree_levels) if every leaf has its
-        event, every event hashes to its leaf and every stored inner node inside the chunk is the one
-        rebuilt; None otherwise."""
+        event, every event hashes to its leaf, every stored inner node inside the chunk is the one
+        rebuilt and the search index holds exactly the events' ids; None otherwise."""
         cursor = self._connection.cursor()
         try:
             self._begin(cursor)
@@ -137,7 +155,19 @@ class ChunkChecker:
             cursor.execute(self._nodes_sql, parameters=(low, high))
             if cursor.fetch_arrow_table().column("hash").to_pylist() != levels[lvl]:
                 return None
-        return levels
+        return levels if self._index_agrees(cursor, rows) else None
+
+    def _index_agrees(self, cursor: Any, rows: pa.Table) -> bool:
+        seqs = rows.column("seq").to_pylist()  # every event is there: the leaf hashes matched
+        cursor.execute(self._index_sql, parameters=(min(seqs), max(seqs)))
+        index = cursor.fetch_arrow_table().cast(_INDEX_ROWS)
+        self._duck.register("chunk_rows", rows)
+        self._duck.register("chunk_index", index)
+        try:
+            return self._duck.execute(_INDEX_DIFFERENCES).fetchall() == [(0,)]
+        finally:
+            self._duck.unregister("chunk_rows")
+            self._duck.unregister("chunk_index")
 
     def _leaf_hashes(self, rows: pa.Table) -> list[bytes]:
         """SHA-256 of 0x00 || entry for every row; a row DuckDB cannot build hashes 0x00 alone."""

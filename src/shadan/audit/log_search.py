@@ -2,22 +2,24 @@
 the witnesses' cosignatures. Read only; the same statements on SQLite and PostgreSQL.
 
 Searching by supply point is exact: the id must be an element of the event's `resource_ids` list, never
-a substring of another id or of some other text in it. A LIKE on the list's JSON text narrows the rows
-cheaply first; the JSON functions of each database then check the element itself.
+a substring of another id or of some other text in it. Sequenced events are found through the search
+index (search_index.py); for the events above the sequencer's horizon that have no leaf yet, a LIKE on
+the list's JSON text narrows the rows cheaply first and the JSON functions of each database then check
+the element itself.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, Text, cast, func, literal, select
+from sqlalchemy import ColumnElement, Engine, Select, Text, cast, func, literal, select, union_all
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shadan.audit.entry import as_utc
 from shadan.audit.log import access_events, row_to_event
 from shadan.audit.record_tables import log_cosignatures
 from shadan.audit.sequencer import read_state
-from shadan.audit.tree_tables import log_leaves
+from shadan.audit.tree_tables import log_leaves, log_resource_ids, log_state
 from shadan.services.audit_filters import EventFilters
 from shadan.services.audit_review import Cosignature, LogCounts, LoggedEvent
 
@@ -83,6 +85,17 @@ class SqlLogSearch:
         return query.where(*conditions)
 
     def _holds_id(self, resource_id: str) -> list[ColumnElement[bool]]:
+        """Sequenced events through the search index; the few not sequenced yet by their JSON list."""
+        indexed = select(log_resource_ids.c.seq).where(log_resource_ids.c.resource_id == resource_id)
+        horizon = select(func.coalesce(func.max(log_state.c.horizon_seq), 0)).scalar_subquery()
+        unsequenced = (
+            select(access_events.c.seq)
+            .outerjoin(log_leaves, log_leaves.c.seq == access_events.c.seq)
+            .where(access_events.c.seq > horizon, log_leaves.c.seq.is_(None), *self._json_holds(resource_id))
+        )
+        return [access_events.c.seq.in_(union_all(indexed, unsequenced))]
+
+    def _json_holds(self, resource_id: str) -> list[ColumnElement[bool]]:
         ids = access_events.c.resource_ids
         # The id is 22 ASCII digits (canonicalised by the service): written as itself in the JSON text,
         # and no LIKE wildcard.

@@ -34,7 +34,7 @@ from shadan.audit.merkle import ProofError
 from shadan.audit.record_tables import log_deletions, log_legal_holds, log_segments
 from shadan.audit.segment_hashes import stored_subtrees
 from shadan.audit.tree_store import locked, node_reader
-from shadan.audit.tree_tables import log_leaves
+from shadan.audit.tree_tables import log_leaves, log_resource_ids
 from shadan.domain.errors import InvalidInput, NotFound
 from shadan.domain.events import AccessEvent
 from shadan.services.archive import (
@@ -198,6 +198,7 @@ def _delete_events(connection: Connection, record: DeletionRecord) -> None:
     seqs = select(log_leaves.c.seq).where(
         log_leaves.c.leaf_index >= record.first_leaf, log_leaves.c.leaf_index < record.end_leaf
     )
+    connection.execute(delete(log_resource_ids).where(log_resource_ids.c.seq.in_(seqs)))
     deleted = connection.execute(delete(access_events).where(access_events.c.seq.in_(seqs))).rowcount
     if deleted != record.count:
         # Some were gone before: deleting the rest under a record would hide that. `verify` names them.

@@ -26,8 +26,9 @@ from shadan.audit.entry import as_utc, entry_bytes_from_json_text
 from shadan.audit.event_rows import EVENT_COLUMNS
 from shadan.audit.log import access_events
 from shadan.audit.merkle import CompactRange, NodeId, leaf_hash, range_nodes
+from shadan.audit.search_index import index_rows
 from shadan.audit.tree_store import insert_nodes, locked, node_reader
-from shadan.audit.tree_tables import log_leaves, log_state
+from shadan.audit.tree_tables import log_leaves, log_resource_ids, log_state
 from shadan.services.audit_log import LogIntegrityError
 
 Clock = Callable[[], dt.datetime]
@@ -45,6 +46,7 @@ class _Batch:
     state: LogState
     leaves: list[dict[str, Any]]
     nodes: dict[NodeId, bytes]
+    resources: list[dict[str, Any]]  # the search index rows of these events (search_index.py)
 
 
 def read_state(connection: Connection) -> LogState:
@@ -103,17 +105,19 @@ class Sequencer:
         tree = CompactRange(state.tree_size, [edge[n] for n in edge_ids])
         nodes: dict[NodeId, bytes] = {}
         now = self._clock()
-        leaves = []
-        for row in pending:
+        leaves, events = [], pending.all()
+        for row in events:
             h = leaf_hash(entry_bytes_from_json_text(row))
             leaves.append({"leaf_index": tree.size, "seq": row["seq"], "leaf_hash": h, "sequenced_at": now})
             tree.append(h, nodes.__setitem__)
-        return _Batch(state, leaves, nodes)
+        return _Batch(state, leaves, nodes, index_rows(events))
 
     def _commit(self, connection: Connection, batch: _Batch) -> None:
         if batch.leaves:
             connection.execute(insert(log_leaves), batch.leaves)
             insert_nodes(connection, batch.nodes)
+            if batch.resources:
+                connection.execute(insert(log_resource_ids), batch.resources)
         now = self._clock()
         horizon = advance_horizon(connection, batch.state.horizon_seq, now - self._settle)
         size = batch.state.tree_size + len(batch.leaves)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    String,
     Table,
     Text,
     UniqueConstraint,
@@ -68,4 +69,15 @@ log_checkpoints = Table(
     Column("note", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index(None, "tree_size"),
+)
+
+# "Who viewed supply point X": each sequenced event's resource ids, written with its leaf in the same
+# transaction, so a search reads an index instead of every event's JSON list. Derived data, so it is
+# checked like the rest: verification compares it with the events (search_index.py).
+log_resource_ids = Table(
+    "log_resource_ids",
+    metadata,
+    Column("resource_id", String, primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Index(None, "seq"),  # retention deletes a segment's rows by seq
 )

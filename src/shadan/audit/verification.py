@@ -9,7 +9,9 @@ One read-only snapshot of the database, streamed in leaf order in chunks (memory
    the leaf — deletion_records.py), the tree is rebuilt from these hashes with a compact
    range, and its root at every checkpoint size must equal the signed root (history rewritten); while the
    events agree, the stored subtree hashes that proofs are made from must equal the rebuilt ones;
-3. every event at or below the sequencer's horizon must be a leaf (inserted afterwards).
+3. every event at or below the sequencer's horizon must be a leaf (inserted afterwards);
+4. the search index must name exactly the resource ids of the sequenced events (search_index.py): with
+   each range of leaves checked in step 2, and none for an event without a leaf.
 
 The first failure of each kind is kept, with the sequence number where it was found.
 
@@ -32,6 +34,7 @@ from shadan.audit.entry import entry_bytes_from_json_text
 from shadan.audit.log import access_events
 from shadan.audit.merkle import CompactRange, NodeId, leaf_hash
 from shadan.audit.note import Verifier
+from shadan.audit.search_index import first_index_difference, first_indexed_ahead
 from shadan.audit.sequencer import read_state
 from shadan.audit.tree_store import read_level_ranges
 from shadan.audit.tree_tables import log_checkpoints, log_leaves, log_nodes
@@ -118,6 +121,7 @@ class LogAudit:
         checked = self._stream(connection, size, targets, found, progress)
         if checked == size and not found.failures:
             self._check_node_count(connection, size, found)
+        self._check_indexed_ahead(connection, found)
         pending = self._unlogged(connection, found)
         return self._report(size, checked, len(checkpoints), pending, found, trusted_head)
 
@@ -298,6 +302,7 @@ class LogAudit:
                 return False
             if not found.has_event_failure():
                 self._compare_nodes(connection, start, tree.size, built, found)
+            self._check_search_index(connection, start, tree.size, found)
             built.clear()
             step(tree.size)
         return True
@@ -384,6 +389,18 @@ class LogAudit:
             )
 
     @staticmethod
+    def _check_search_index(connection: Connection, first: int, end: int, found: _Findings) -> None:
+        difference = first_index_difference(connection, first, end)
+        if difference is not None:
+            _index_failure(found, *difference)
+
+    @staticmethod
+    def _check_indexed_ahead(connection: Connection, found: _Findings) -> None:
+        seq = first_indexed_ahead(connection)
+        if seq is not None:
+            _index_failure(found, seq, missing=False)
+
+    @staticmethod
     def _unlogged(connection: Connection, found: _Findings) -> int:
         horizon = read_state(connection).horizon_seq
         missing = (
@@ -404,6 +421,15 @@ class LogAudit:
             )
         pending = missing.where(access_events.c.seq > horizon).subquery()
         return int(connection.execute(select(func.count()).select_from(pending)).scalar_one())
+
+
+def _index_failure(found: _Findings, seq: int, missing: bool) -> None:
+    # The id itself stays out of the report: it may name a customer.
+    if missing:
+        ja, en = "の対象が検索索引にありません", f"an id of the event with seq {seq} is not indexed"
+    else:
+        ja, en = "が持たない対象が検索索引に載っています", f"the event with seq {seq} is indexed wrongly"
+    found.add(LogFailureKind.SEARCH_INDEX, seq, None, f"連番 {seq} のイベント{ja}", en)
 
 
 def _read_only_snapshot(connection: Connection) -> None:

@@ -42,6 +42,7 @@ class LogFailureKind(StrEnum):
     EVENT_UNLOGGED = "event_unlogged"
     TREE_CORRUPT = "tree_corrupt"
     CHECKPOINT_MISMATCH = "checkpoint_mismatch"
+    SEARCH_INDEX = "search_index"
 
     @property
     def exit_code(self) -> int:
@@ -63,6 +64,7 @@ FAILURE_EXIT_CODES: dict[LogFailureKind, int] = {
     LogFailureKind.CHECKPOINT_MISMATCH: 16,
     LogFailureKind.TREE_CORRUPT: 17,
     LogFailureKind.DELETION_RECORD_INVALID: 18,
+    LogFailureKind.SEARCH_INDEX: 19,
     LogFailureKind.TRUSTED_CHECKPOINT_INVALID: 20,
 }
 
@@ -88,6 +90,10 @@ FAILURE_TITLES: dict[LogFailureKind, tuple[str, str]] = {
     LogFailureKind.CHECKPOINT_SIGNATURE: (
         "チェックポイントの署名が不正です（偽造または別の鍵での再署名）",
         "a checkpoint signature is invalid (forged, or re-signed with another key)",
+    ),
+    LogFailureKind.SEARCH_INDEX: (
+        "検索索引がイベントと一致しません（検索からアクセスが隠される、または偽って示される）",
+        "the search index differs from the events (an access hidden from, or falsely shown by, a search)",
     ),
     LogFailureKind.CHECKPOINT_MISMATCH: (
         "署名済みチェックポイントとイベントが一致しません（履歴の書き換え）",

@@ -44,6 +44,10 @@ TAMPERING: dict[str, Sequence[str]] = {
         f" SELECT {LEVEL_4 + 7}, hash FROM log_nodes WHERE node_key = {LEVEL_4}"
     ],
     "a truncated tree": ["DELETE FROM log_leaves WHERE leaf_index >= 27"],
+    "an access hidden from the search index": ["DELETE FROM log_resource_ids WHERE seq = 12"],
+    "an access shown falsely by the search index": [
+        "INSERT INTO log_resource_ids (resource_id, seq) VALUES ('0600001111222233300020', 3)"
+    ],
 }
 
 

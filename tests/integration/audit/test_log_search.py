@@ -8,12 +8,13 @@ import datetime as dt
 from typing import Any
 
 from audit_support import event
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, select
 
 from shadan.audit.log import SqlAccessLog, access_events
 from shadan.audit.log_search import SqlLogSearch
 from shadan.audit.record_tables import log_cosignatures
 from shadan.audit.sequencer import Sequencer
+from shadan.audit.tree_tables import log_resource_ids
 from shadan.domain.vocabulary import Action, Outcome
 from shadan.services.audit_filters import EventFilters, FilterInput
 
@@ -46,6 +47,28 @@ def test_supply_point_search_is_exact(engine: Engine) -> None:
     assert _seqs(search, supply_point_id=POINT) == [2, 1]
     assert _seqs(search, supply_point_id="０６００-0011-1122-2233-3355-55") == [3, 2]
     assert _seqs(search, supply_point_id="0600001111222233339999") == []
+
+
+def test_sequenced_events_are_found_through_the_search_index(engine: Engine, owner_engine: Engine) -> None:
+    _append(
+        engine,
+        {"resource_ids": (POINT,)},  # 1
+        {"resource_ids": (OTHER, POINT, POINT)},  # 2: twice in its list, indexed once
+        {"resource_ids": (POINT + "9",)},  # 3
+        {"resource_ids": (), "extra": {"term": POINT}},  # 4
+    )
+    Sequencer(engine, lambda: dt.datetime(2025, 4, 1, tzinfo=dt.UTC)).sequence()
+    with engine.begin() as connection:
+        SqlAccessLog(connection).append([event(5, resource_ids=(POINT,))])  # not sequenced yet
+    search = SqlLogSearch(engine)
+    assert _seqs(search, supply_point_id=POINT) == [5, 2, 1]
+    with engine.connect() as connection:
+        indexed = connection.execute(select(log_resource_ids.c.resource_id, log_resource_ids.c.seq)).all()
+    assert sorted(indexed) == sorted([(POINT, 1), (OTHER, 2), (POINT, 2), (POINT + "9", 3)])
+    # The index alone answers for sequenced events (an edited index is verification's finding).
+    with owner_engine.begin() as connection:
+        connection.execute(delete(log_resource_ids).where(log_resource_ids.c.seq == 2))
+    assert _seqs(search, supply_point_id=POINT) == [5, 1]
 
 
 def test_person_account_action_outcome_and_purpose_filters(engine: Engine) -> None:

@@ -204,6 +204,7 @@ def test_a_complete_rewrite_with_the_stolen_key_is_caught_by_the_trusted_checkpo
         "DELETE FROM log_checkpoints",
         "DELETE FROM log_nodes",
         "DELETE FROM log_leaves",
+        "DELETE FROM log_resource_ids",
         "DELETE FROM log_state",
     )
     service.checkpoint()
@@ -223,6 +224,7 @@ def test_a_rewrite_with_a_replaced_key_is_caught_by_the_auditors_key(
         "DELETE FROM log_checkpoints",
         "DELETE FROM log_nodes",
         "DELETE FROM log_leaves",
+        "DELETE FROM log_resource_ids",
         "DELETE FROM log_state",
     )
     forger = SqlTransparencyLog(engine, FileKeyStore(tmp_path / "forged", ORIGIN), clock, SETTLE)
@@ -271,3 +273,23 @@ def _rehash_leaf(connection: Connection, seq: int) -> None:
     connection.execute(
         update(log_leaves).where(log_leaves.c.seq == seq).values(leaf_hash=leaf_hash(entry_bytes(row)))
     )
+
+
+def test_an_access_hidden_from_the_search_index(
+    owner_engine: Engine, service: AuditLogService, trusted: str
+) -> None:
+    tamper(owner_engine, "DELETE FROM log_resource_ids WHERE seq = 17")
+    report = service.verify(trusted, run_by=AUDITOR)
+    assert only(report) == (LogFailureKind.SEARCH_INDEX, 17)
+    assert report.exit_code == 19
+    assert "0600001111222233300017" not in report.failures[0].detail_en  # no customer id in reports
+
+
+def test_an_access_shown_falsely_by_the_search_index(
+    owner_engine: Engine, service: AuditLogService, trusted: str
+) -> None:
+    tamper(
+        owner_engine,
+        "INSERT INTO log_resource_ids (resource_id, seq) VALUES ('0600001111222233300017', 4)",
+    )
+    assert only(service.verify(trusted, run_by=AUDITOR)) == (LogFailureKind.SEARCH_INDEX, 4)
