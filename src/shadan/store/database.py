@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,8 @@ POOL_OVERFLOW = 10
 BUSY_TIMEOUT_S = 30.0
 # JSON columns are stored compact, keys sorted, in UTF-8: the form the access log's canonical entry gives
 # them (audit/entry.py), so verification can take stored JSON as it is (audit/entry_sql.py).
-JSON_TEXT = partial(json.dumps, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+# One encoder made once: json.dumps with options builds a new one on every call.
+JSON_TEXT = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
 
 
 def make_engine(url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S, **kwargs: Any) -> Engine:
