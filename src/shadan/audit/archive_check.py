@@ -18,18 +18,18 @@ from typing import Any
 
 from shadan.audit.archive import file_sha256
 from shadan.audit.archive_format import ArchiveFormatError, DeletionRecord, Manifest, manifest_name
-from shadan.audit.merkle import ProofError, leaf_hashes
+from shadan.audit.merkle import ProofError
 from shadan.audit.note import NoteError, Verifier
 from shadan.audit.segment_columns import ColumnCheck
 from shadan.audit.segment_file import (
     COLUMNS,
     SCHEMA,
     EntryError,
-    entry_batches,
     read_segment_file,
     segment_batch,
 )
 from shadan.audit.segment_hashes import SubtreeStack, tree_head
+from shadan.audit.segment_leaves import RUN_ROWS, SegmentLeaves
 from shadan.services.archive_report import ArchiveFailure, ArchiveProblem, ArchiveReport
 from shadan.services.audit_log import Progress
 
@@ -57,6 +57,11 @@ class _Findings:
 
 
 class ParquetArchiveChecker:
+    def __init__(self, workers: int | None = None, rows_per_run: int = RUN_ROWS) -> None:
+        """How segment files are hashed: worker processes (default one per core) and rows a task."""
+        self._workers = workers
+        self._rows_per_run = rows_per_run
+
     def check(self, directory: Path, verifier_keys: Sequence[str], progress: Progress) -> ArchiveReport:
         found = _Findings()
         try:
@@ -68,14 +73,15 @@ class ParquetArchiveChecker:
         manifests = _manifests(directory, found)
         pieces = [_Piece(m.first_leaf, m.end_leaf, m.segment) for m in manifests]
         total, events = sum(m.count for m in manifests), 0
-        columns = ColumnCheck()
+        columns, leaves = ColumnCheck(), SegmentLeaves(self._workers, self._rows_per_run)
         try:
             for manifest in manifests:
-                events += _SegmentCheck(directory, manifest, found, columns).run(
+                events += _SegmentCheck(directory, manifest, found, columns, leaves).run(
                     verifiers, origin, total, events, progress
                 )
         finally:
             columns.close()
+            leaves.close()
         deletions = sorted(directory.glob("*.deletion"))
         pieces += [p for p in (_deletion(path, verifiers, origin, found) for path in deletions) if p]
         if not pieces and not found.failures:
@@ -90,9 +96,17 @@ class ParquetArchiveChecker:
 
 
 class _SegmentCheck:
-    def __init__(self, directory: Path, manifest: Manifest, found: _Findings, columns: ColumnCheck) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        manifest: Manifest,
+        found: _Findings,
+        columns: ColumnCheck,
+        leaves: SegmentLeaves,
+    ) -> None:
         self._directory = directory
         self._columns = columns
+        self._leaves = leaves
         self._manifest = manifest
         self._found = found
         self._segment = manifest.segment
@@ -150,9 +164,10 @@ class _SegmentCheck:
                 return None
             agreement = self._columns.start(path, first)
             rows = 0
-            for batch in entry_batches(path):
-                stack.push_leaves(first + rows, leaf_hashes(batch.column("entry").to_pylist()))
-                rows += batch.num_rows
+            for run in self._leaves.runs(path, first):
+                for subtree in run.subtrees:
+                    stack.push(subtree)
+                rows += run.rows
                 progress(rows)
             if not agreement.result():
                 self._compare_all_columns(path, first)

@@ -66,11 +66,6 @@ def read_segment_file(path: Path) -> tuple[Any, Iterator[Any]]:
     return parquet.schema_arrow, parquet.iter_batches(batch_size=BATCH_ROWS)
 
 
-def entry_batches(path: Path) -> Iterator[Any]:
-    """The file's `entry` column alone, batch by batch: hashing the leaves needs nothing else."""
-    yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=["entry"])
-
-
 def _event(entry: bytes) -> dict[str, Any]:
     try:
         document = json.loads(entry)

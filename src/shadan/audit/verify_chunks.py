@@ -18,7 +18,6 @@ parent's snapshot.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -29,18 +28,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, select
 
 from shadan.audit.columnar_chunks import ChunkChecker, edges_at
+from shadan.audit.cores import usable_cores
 from shadan.audit.event_rows import EVENT_COLUMNS
 from shadan.audit.log import access_events
 from shadan.audit.merkle import CompactRange, NodeId, fold_right
 from shadan.audit.tree_store import node_reader
 from shadan.audit.tree_tables import log_leaves
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the platform has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 @dataclass(frozen=True, slots=True)
