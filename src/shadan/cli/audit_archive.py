@@ -20,14 +20,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from shadan.bootstrap import build_archive, build_archive_checker
-from shadan.cli.command_support import built, progress_bar, terminal_operator
+from shadan.cli.command_support import built, jst, progress_bar, terminal_operator
 from shadan.config import Settings
 from shadan.services.archive import ArchiveService, LegalHold, RetentionPlan, RetentionResult
 from shadan.services.archive_report import ArchiveProblem, ArchiveReport
-from shadan.services.identity import JST
 
 console = Console(soft_wrap=True, highlight=False)
 hold_app = typer.Typer(help="法的保全（期間内のアクセスログを削除させない）", no_args_is_help=True)
+
+MINUTES = "%Y-%m-%d %H:%M"  # retention is counted in days: seconds would only clutter the tables
 
 
 def register(app: typer.Typer) -> None:
@@ -150,7 +151,7 @@ def _show_archive_report(report: ArchiveReport) -> None:
 def _show_plan(plan: RetentionPlan) -> None:
     console.print(
         f"保存期間 / retention: {plan.years} 年（月末から起算 / from the end of each month）、"
-        f"基準日時 / as of {_jst(plan.now)}"
+        f"基準日時 / as of {jst(plan.now, MINUTES)}"
     )
     if not plan.expired:
         console.print("保存期間を過ぎたセグメントはありません / no segment has expired")
@@ -168,7 +169,7 @@ def _show_plan(plan: RetentionPlan) -> None:
             segment.segment,
             f"{segment.first_leaf:,}〜{segment.end_leaf - 1:,}",
             f"{segment.event_count:,}",
-            _jst(item.expired_at),
+            jst(item.expired_at, MINUTES),
             status,
         )
     console.print(table)
@@ -192,16 +193,12 @@ def _show_result(result: RetentionResult) -> None:
 def _show_holds(holds: list[LegalHold]) -> None:
     table = Table("#", "期間（JST）", "理由", "設定 / placed", "解除 / released")
     for hold in holds:
-        released = "—" if hold.released_at is None else f"{_jst(hold.released_at)} {hold.released_by}"
+        released = "—" if hold.released_at is None else f"{jst(hold.released_at, MINUTES)} {hold.released_by}"
         table.add_row(
             str(hold.hold_id),
             f"{hold.period_from}〜{hold.period_to}",
             escape(hold.reason),
-            f"{_jst(hold.placed_at)} {escape(hold.placed_by)}",
+            f"{jst(hold.placed_at, MINUTES)} {escape(hold.placed_by)}",
             escape(released),
         )
     console.print(table)
-
-
-def _jst(moment: dt.datetime) -> str:
-    return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M JST")

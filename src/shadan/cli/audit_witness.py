@@ -18,9 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from shadan.bootstrap import build_cosigning
-from shadan.cli.command_support import built, terminal_operator
+from shadan.cli.command_support import built, jst, terminal_operator
 from shadan.services.cosigning import CosignatureRejected, CosigningService, Stored
-from shadan.services.identity import JST
 from shadan.services.witness import WitnessRefused
 
 app = typer.Typer(help="証人への提出と連署の保管（C2SP tlog-witness）", no_args_is_help=True)
@@ -90,10 +89,9 @@ def import_(
 
 def _show_stored(stored: Stored) -> None:
     cosignature = stored.cosignature
-    when = cosignature.cosigned_at.astimezone(JST)
     state = "連署を保管しました / cosignature stored" if stored.new else "保管済みの連署です / already stored"
     console.print(
         f"[green]{state}[/green]: 証人 {escape(cosignature.witness_name)}、"
         f"ログ {escape(cosignature.origin)}、サイズ {cosignature.tree_size:,}"
-        f"（連署 {when:%Y-%m-%d %H:%M:%S} JST）"
+        f"（連署 {jst(cosignature.cosigned_at)}）"
     )

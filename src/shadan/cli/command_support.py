@@ -3,6 +3,7 @@ this terminal, a progress bar, and a verifier key shown or written."""
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import os
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from shadan.bootstrap import Shadan, build
 from shadan.config import Settings
 from shadan.domain.errors import DomainError, InvalidInput
-from shadan.services.identity import Actor
+from shadan.services.identity import JST, Actor
 
 
 @contextmanager
@@ -74,3 +75,8 @@ def show_key(key: str, output: Path | None, console: Console) -> None:
         return
     output.write_text(key + "\n", encoding="ascii")
     console.print(f"検証鍵を {escape(str(output))} に書き出しました / verifier key written")
+
+
+def jst(moment: dt.datetime, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A stored (UTC) time as people here read it: in Japan time, said so."""
+    return f"{moment.astimezone(JST).strftime(fmt)} JST"
