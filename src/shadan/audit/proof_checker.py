@@ -2,35 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Callable, Sequence
 
+from shadan.audit.cosignature import witness_verifier
 from shadan.audit.note import NoteError, Verifier
-from shadan.audit.proof_file import ProofFileError, ProofFileProblem, check_proof_file, parse_proof_file
-from shadan.services.audit_log import CheckedProof, ProofCheckFailed, ProofProblem
+from shadan.audit.proof_file import (
+    ProofFileError,
+    ProofFileProblem,
+    check_proof_file,
+    cosignatures_of,
+    parse_proof_file,
+)
+from shadan.services.audit_log import CheckedProof, ProofCheckFailed, ProofProblem, WitnessSignature
 
 _PROBLEMS = {
     ProofFileProblem.MALFORMED: ProofProblem.MALFORMED,
     ProofFileProblem.SIGNATURE: ProofProblem.SIGNATURE,
     ProofFileProblem.INCLUSION: ProofProblem.INCLUSION,
+    ProofFileProblem.WITNESS: ProofProblem.WITNESS,
 }
 
 
 class TlogProofChecker:
-    def check(self, proof_file: bytes, verifier_keys: Sequence[str]) -> CheckedProof:
-        verifiers = _verifiers(verifier_keys)
+    def check(
+        self, proof_file: bytes, verifier_keys: Sequence[str], witness_keys: Sequence[str] = ()
+    ) -> CheckedProof:
+        verifiers = _keys(verifier_keys, Verifier.parse, "verifier key")
+        if not verifiers:
+            raise ProofCheckFailed(ProofProblem.KEY, "no verifier key given")
+        witnesses = _keys(witness_keys, witness_verifier, "witness key")
         try:
             parsed = parse_proof_file(proof_file)
             head = check_proof_file(parsed, verifiers)
+            cosignatures = cosignatures_of(parsed, witnesses)
         except ProofFileError as exc:
             raise ProofCheckFailed(_PROBLEMS[exc.problem], exc.detail) from exc
-        return CheckedProof(head.checkpoint.origin, head.checkpoint.size, parsed.index, parsed.entry)
+        witnessed = tuple(
+            WitnessSignature(c.name, dt.datetime.fromtimestamp(c.timestamp, dt.UTC)) for c in cosignatures
+        )
+        checkpoint = head.checkpoint
+        return CheckedProof(checkpoint.origin, checkpoint.size, parsed.index, parsed.entry, witnessed)
 
 
-def _verifiers(texts: Sequence[str]) -> list[Verifier]:
-    keys = [line for text in texts for line in text.splitlines() if line.strip()]
-    if not keys:
-        raise ProofCheckFailed(ProofProblem.KEY, "no verifier key given")
+def _keys(texts: Sequence[str], parse: Callable[[str], Verifier], what: str) -> list[Verifier]:
+    """The keys of key files (one key a line; blank lines ignored)."""
+    lines = [line for text in texts for line in text.splitlines() if line.strip()]
     try:
-        return [Verifier.parse(line) for line in keys]
+        return [parse(line) for line in lines]
     except NoteError as exc:
-        raise ProofCheckFailed(ProofProblem.KEY, f"verifier key: {exc}") from exc
+        raise ProofCheckFailed(ProofProblem.KEY, f"{what}: {exc}") from exc

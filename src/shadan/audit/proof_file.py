@@ -5,10 +5,11 @@
     index <zero-based leaf index>
     <base64 inclusion proof hash>   (zero or more, leaf side first, RFC 6962 §2.1.1)
 
-    <the signed checkpoint, verbatim>
+    <the signed checkpoint, verbatim, with the witnesses' cosignature lines after the log's signature>
 
 The spec leaves `extra` unauthenticated; here it is the entry itself, so checking the inclusion proof of
-SHA-256(0x00 || extra) authenticates it.
+SHA-256(0x00 || extra) authenticates it. Cosignatures (c2sp.org/tlog-cosignature) are signature lines of
+other keys: a verifier that does not know them ignores them, one given a witness key checks them.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from shadan.audit.checkpoint import CheckpointError, SignedTreeHead, open_checkpoint
+from shadan.audit.cosignature import Cosignature, CosignatureError, cosignatures_by
 from shadan.audit.merkle import ProofError, leaf_hash, verify_inclusion
-from shadan.audit.note import NoteError, NoteVerificationError, Verifier
+from shadan.audit.note import NoteError, NoteVerificationError, Verifier, parse_note
 
 HEADER = "c2sp.org/tlog-proof@v1"
 _INDEX = re.compile(r"index (0|[1-9][0-9]*)")
@@ -32,6 +34,7 @@ class ProofFileProblem(StrEnum):
     MALFORMED = "malformed"
     SIGNATURE = "signature"
     INCLUSION = "inclusion"
+    WITNESS = "witness"
 
 
 class ProofFileError(ValueError):
@@ -96,6 +99,22 @@ def check_proof_file(proof_file: ProofFile, verifiers: Sequence[Verifier]) -> Si
     except ProofError as exc:
         raise ProofFileError(ProofFileProblem.INCLUSION, str(exc)) from exc
     return head
+
+
+def cosignatures_of(proof_file: ProofFile, witnesses: Sequence[Verifier]) -> tuple[Cosignature, ...]:
+    """Each given witness's verified cosignatures on the proof's checkpoint (c2sp.org/tlog-cosignature);
+    ProofFileError if a witness has none, or a line of its key does not verify."""
+    try:
+        note = parse_note(proof_file.checkpoint_note)
+    except NoteError as exc:
+        raise _malformed(f"the checkpoint is malformed: {exc}") from exc
+    found: list[Cosignature] = []
+    for witness in witnesses:
+        try:
+            found += cosignatures_by(note.text, note.signatures, witness)
+        except CosignatureError as exc:
+            raise ProofFileError(ProofFileProblem.WITNESS, str(exc)) from exc
+    return tuple(found)
 
 
 def _b64(text: str) -> bytes:

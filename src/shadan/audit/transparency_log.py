@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import ColumnElement, Connection, Engine, Row, and_, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from shadan.audit.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
@@ -18,7 +18,7 @@ from shadan.audit.log import SqlAccessLog, access_events
 from shadan.audit.merkle import inclusion_proof, leaf_hash, root_at, verify_inclusion
 from shadan.audit.note import NoteError, NoteVerificationError, Signer, Verifier
 from shadan.audit.proof_file import ProofFile
-from shadan.audit.record_tables import log_verifications
+from shadan.audit.record_tables import log_cosignatures, log_verifications
 from shadan.audit.sequencer import Clock, Sequencer, read_state
 from shadan.audit.tree_store import locked, node_reader
 from shadan.audit.tree_tables import log_checkpoints, log_leaves
@@ -71,17 +71,18 @@ class SqlTransparencyLog:
         with self._engine.connect() as connection:
             leaf = connection.execute(select(log_leaves).where(log_leaves.c.seq == seq)).first()
             event = connection.execute(select(access_events).where(access_events.c.seq == seq)).first()
-            head = _latest(connection)
+            head = None if leaf is None else _witnessed(connection, leaf.leaf_index) or _latest(connection)
             if leaf is None or event is None or head is None or head.size <= leaf.leaf_index:
                 raise NotFound(f"連番 {seq} のイベントは、署名済みの木にありません。")
             checkpoint = open_checkpoint(head.note, self._keys.verifiers(), head.origin)
+            note = head.note + "".join(f"{line}\n" for line in _cosignature_lines(connection, head))
             entry = entry_bytes(event._mapping)
             if leaf_hash(entry) != bytes(leaf.leaf_hash):
                 raise LogIntegrityError(f"連番 {seq} のイベントが記録時の内容と異なります。")
             proof = inclusion_proof(leaf.leaf_index, head.size, node_reader(connection))
         # Never hand out a proof that would not verify: check it exactly as an auditor will.
         verify_inclusion(leaf.leaf_index, head.size, leaf_hash(entry), proof, checkpoint.checkpoint.root_hash)
-        return ProofFile(entry, leaf.leaf_index, tuple(proof), head.note).render()
+        return ProofFile(entry, leaf.leaf_index, tuple(proof), note).render()
 
     def verifier_key(self) -> str:
         return self._keys.signer().verifier.text()
@@ -168,11 +169,46 @@ class SqlTransparencyLog:
 
 
 def _latest(connection: Connection) -> CheckpointInfo | None:
-    row = connection.execute(
-        select(log_checkpoints)
-        .order_by(log_checkpoints.c.tree_size.desc(), log_checkpoints.c.checkpoint_id.desc())
-        .limit(1)
-    ).first()
+    return _checkpoint_info(
+        connection.execute(
+            select(log_checkpoints)
+            .order_by(log_checkpoints.c.tree_size.desc(), log_checkpoints.c.checkpoint_id.desc())
+            .limit(1)
+        ).first()
+    )
+
+
+def _cosigned(size: Any, root_hash: Any) -> ColumnElement[bool]:
+    """Cosignatures of the checkpoint with this size and root."""
+    return and_(log_cosignatures.c.tree_size == size, log_cosignatures.c.root_hash == root_hash)
+
+
+def _witnessed(connection: Connection, leaf_index: int) -> CheckpointInfo | None:
+    """The newest checkpoint covering the leaf that a witness cosigned, if any: a proof against it shows
+    the auditor the log showed the witness the same tree."""
+    c = log_checkpoints.c
+    witnessed = select(log_cosignatures.c.cosignature_id).where(_cosigned(c.tree_size, c.root_hash)).exists()
+    return _checkpoint_info(
+        connection.execute(
+            select(log_checkpoints)
+            .where(c.tree_size > leaf_index, witnessed)
+            .order_by(c.tree_size.desc(), c.checkpoint_id.desc())
+            .limit(1)
+        ).first()
+    )
+
+
+def _cosignature_lines(connection: Connection, head: CheckpointInfo) -> list[str]:
+    """The stored cosignature lines of the checkpoint (each verified when it was received)."""
+    rows = connection.execute(
+        select(log_cosignatures.c.signature_line)
+        .where(_cosigned(head.size, head.root_hash))
+        .order_by(log_cosignatures.c.cosignature_id)
+    ).scalars()
+    return list(dict.fromkeys(rows))
+
+
+def _checkpoint_info(row: Row[Any] | None) -> CheckpointInfo | None:
     if row is None:
         return None
     origin = row.note.split("\n", 1)[0]

@@ -2,7 +2,7 @@
 
 Exit codes (docs/access-log.md): 0 success; 1 the command could not be carried out (unknown event, log
 refuses to sign, bad key file); 2 usage error; 10-20 `verify` found tampering, one code per kind;
-30-33 `verify-proof` refused the proof file, one code per reason.
+30-34 `verify-proof` refused the proof file, one code per reason.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from rich.markup import escape
 from shadan.bootstrap import build_proof_checker
 from shadan.cli.audit_archive import register as register_archive
 from shadan.cli.audit_witness import app as witness_app
-from shadan.cli.command_support import built, operator_account, progress_bar, show_key
+from shadan.cli.command_support import built, jst, operator_account, progress_bar, show_key
 from shadan.services.audit_log import (
     AuditLogService,
     CheckedProof,
@@ -111,11 +111,22 @@ def rotate_key() -> None:
 def verify_proof(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="証明ファイル")],
     key: KeyFiles,
+    witness_key: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--witness-key",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="連署を求める監視者（ウィットネス）の検証鍵（複数指定可）",
+        ),
+    ] = None,
 ) -> None:
     """証明ファイルを検証鍵だけで検証する（データベース・設定は使わない）。"""
     keys = [k.read_text(encoding="utf-8") for k in key]
+    witnesses = [k.read_text(encoding="utf-8") for k in witness_key or []]
     try:
-        checked = build_proof_checker().check(file.read_bytes(), keys)
+        checked = build_proof_checker().check(file.read_bytes(), keys, witnesses)
     except ProofCheckFailed as exc:
         console.print(f"[red]証明を受け入れられません / proof rejected ({exc.problem.value})[/red]")
         console.print(f"  {escape(exc.message)}")
@@ -185,6 +196,11 @@ def _show_checked_proof(checked: CheckedProof) -> None:
         f"[green]証明は正しく検証されました / proof verified[/green]: ログ {escape(checked.origin)}、"
         f"葉 {checked.leaf_index}（木のサイズ {checked.tree_size:,}）"
     )
+    for signature in checked.witnessed_by:
+        console.print(
+            f"  監視者の連署 / witness cosignature: {escape(signature.witness)}"
+            f"（{jst(signature.cosigned_at)}）"
+        )
     try:
         event = json.dumps(json.loads(checked.entry), ensure_ascii=False, indent=2, sort_keys=True)
     except ValueError:

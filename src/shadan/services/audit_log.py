@@ -197,6 +197,7 @@ class ProofProblem(StrEnum):
     SIGNATURE = "signature"
     INCLUSION = "inclusion"
     KEY = "key"
+    WITNESS = "witness"
 
     @property
     def exit_code(self) -> int:
@@ -208,6 +209,7 @@ PROOF_EXIT_CODES: dict[ProofProblem, int] = {
     ProofProblem.SIGNATURE: 31,
     ProofProblem.INCLUSION: 32,
     ProofProblem.KEY: 33,
+    ProofProblem.WITNESS: 34,
 }
 
 
@@ -220,11 +222,20 @@ class ProofCheckFailed(DomainError):
 
 
 @dataclass(frozen=True, slots=True)
+class WitnessSignature:
+    """A witness's verified cosignature on the checkpoint a proof rests on."""
+
+    witness: str
+    cosigned_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
 class CheckedProof:
     origin: str
     tree_size: int
     leaf_index: int
     entry: bytes
+    witnessed_by: tuple[WitnessSignature, ...] = ()
 
 
 class TransparencyLog(Protocol):
@@ -275,7 +286,11 @@ class TransparencyLog(Protocol):
 class ProofChecker(Protocol):
     """Checks a tlog-proof file with verifier keys only: no database, no settings."""
 
-    def check(self, proof_file: bytes, verifier_keys: Sequence[str]) -> CheckedProof: ...
+    def check(
+        self, proof_file: bytes, verifier_keys: Sequence[str], witness_keys: Sequence[str] = ()
+    ) -> CheckedProof:
+        """`witness_keys`: each must have cosigned the proof's checkpoint (ProofProblem.WITNESS if not)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,10 @@ before they are kept, offline import, and an access event for every cosignature 
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
+import independent_verifier
 import pytest
 from audit_support import Clock, append, naive_root
 from fastapi.testclient import TestClient
@@ -18,12 +20,13 @@ from shadan.audit.keys import FileKeyStore
 from shadan.audit.log import access_events
 from shadan.audit.merkle import EMPTY_ROOT, verify_consistency
 from shadan.audit.note import Signer, parse_note
+from shadan.audit.proof_checker import TlogProofChecker
 from shadan.audit.record_tables import log_cosignatures
 from shadan.audit.tree_tables import log_leaves
 from shadan.bootstrap import build_witness
 from shadan.domain.errors import DomainError
 from shadan.domain.vocabulary import AuditTag
-from shadan.services.audit_log import AuditLogService
+from shadan.services.audit_log import AuditLogService, ProofCheckFailed, ProofProblem
 from shadan.services.cosigning import (
     CosignatureProblem,
     CosignatureRejected,
@@ -259,3 +262,42 @@ def test_a_witness_key_must_be_one(
 ) -> None:
     with pytest.raises(DomainError, match="0x04"):
         cosigning(engine, service, clock, Canned()).submit(URL, keys.signer().verifier.text(), OPERATOR)
+
+
+def test_proofs_rest_on_a_witnessed_checkpoint_and_carry_its_cosignature(
+    engine: Engine,
+    service: AuditLogService,
+    clock: Clock,
+    keys: FileKeyStore,
+    witness: WitnessService,
+    witness_key: str,
+) -> None:
+    log_key = keys.signer().verifier.text()
+    append(engine, 1, 5)
+    cosigning(engine, service, clock, AppClient(witness)).submit(URL, witness_key, OPERATOR)  # size 5
+    clock.advance(60)
+    append(engine, 100, 3)  # seq 7-9, after the cosignature's own event (seq 6)
+    service.checkpoint()  # size 9: newer, but no witness has seen it
+    checker = TlogProofChecker()
+
+    witnessed = service.proof(3)
+    checked = checker.check(witnessed.encode(), [log_key], [witness_key])
+    assert (checked.tree_size, checked.leaf_index) == (5, 2)  # the witnessed checkpoint, not the newest
+    assert [w.witness for w in checked.witnessed_by] == ["witness.example.jp/egc"]
+    assert independent_verifier.verify(witnessed, log_key) == checked.entry  # other keys' lines ignored
+    assert checker.check(witnessed.encode(), [log_key]).witnessed_by == ()  # no witness asked for
+
+    late = service.proof(8).encode()  # leaf 7: only the unwitnessed checkpoint covers it
+    assert checker.check(late, [log_key]).tree_size == 9
+    with pytest.raises(ProofCheckFailed) as unwitnessed:
+        checker.check(late, [log_key], [witness_key])
+    assert (unwitnessed.value.problem, unwitnessed.value.problem.exit_code) == (ProofProblem.WITNESS, 34)
+
+    *rest, cosignature_line, _ = witnessed.split("\n")
+    name, blob = cosignature_line.rsplit(" ", 1)
+    forged = bytearray(base64.b64decode(blob))
+    forged[-1] ^= 1
+    tampered = "\n".join([*rest, f"{name} {base64.b64encode(forged).decode()}", ""])
+    with pytest.raises(ProofCheckFailed) as bad:
+        checker.check(tampered.encode(), [log_key], [witness_key])
+    assert bad.value.problem is ProofProblem.WITNESS
