@@ -31,13 +31,13 @@ from sqlalchemy import Connection, Engine, Row, func, select
 from shadan.audit.checkpoint import Checkpoint, open_checkpoint
 from shadan.audit.deletion_records import DeletedRanges, check_deletion_records
 from shadan.audit.entry import entry_bytes_from_json_text
-from shadan.audit.log import access_events
+from shadan.audit.log_completeness import first_unlogged, nodes_outside, pending_events
 from shadan.audit.merkle import CompactRange, NodeId, leaf_hash
 from shadan.audit.note import Verifier
 from shadan.audit.search_index import first_index_difference, first_indexed_ahead
 from shadan.audit.sequencer import read_state
 from shadan.audit.tree_store import read_level_ranges
-from shadan.audit.tree_tables import log_checkpoints, log_leaves, log_nodes
+from shadan.audit.tree_tables import log_checkpoints, log_leaves
 from shadan.audit.verify_chunks import (
     Parallelism,
     check_in_parallel,
@@ -377,9 +377,9 @@ class LogAudit:
 
     @staticmethod
     def _check_node_count(connection: Connection, size: int, found: _Findings) -> None:
-        stored = connection.execute(select(func.count()).select_from(log_nodes)).scalar_one()
+        stored = nodes_outside(connection, size)
         expected = size - size.bit_count()
-        if stored != expected:
+        if stored is not None:
             found.add(
                 LogFailureKind.TREE_CORRUPT,
                 None,
@@ -400,27 +400,19 @@ class LogAudit:
         if seq is not None:
             _index_failure(found, seq, missing=False)
 
-    @staticmethod
-    def _unlogged(connection: Connection, found: _Findings) -> int:
+    def _unlogged(self, connection: Connection, found: _Findings) -> int:
         horizon = read_state(connection).horizon_seq
-        missing = (
-            select(access_events.c.seq)
-            .outerjoin(log_leaves, log_leaves.c.seq == access_events.c.seq)
-            .where(log_leaves.c.seq.is_(None))
-        )
-        first = connection.execute(
-            missing.where(access_events.c.seq <= horizon).order_by(access_events.c.seq).limit(1)
-        ).scalar_one_or_none()
+        every_leaf_has_its_event = not self._deleted.firsts and not found.failures
+        first = first_unlogged(connection, horizon, every_leaf_has_its_event)
         if first is not None:
             found.add(
                 LogFailureKind.EVENT_UNLOGGED,
-                int(first),
+                first,
                 None,
                 f"連番 {first} のイベントは木に記録されていません（記録済みの範囲への後からの挿入）",
                 f"the event with seq {first} is not in the tree (inserted into the logged range afterwards)",
             )
-        pending = missing.where(access_events.c.seq > horizon).subquery()
-        return int(connection.execute(select(func.count()).select_from(pending)).scalar_one())
+        return pending_events(connection, horizon)
 
 
 def _index_failure(found: _Findings, seq: int, missing: bool) -> None:

@@ -253,6 +253,29 @@ def test_corrupt_subtree_hashes(owner_engine: Engine, service: AuditLogService, 
     assert report.exit_code == 17
 
 
+@pytest.mark.parametrize(
+    "stray_key",
+    [
+        5,  # a "level 0" key: leaves have no node row
+        (1 << 48) | 15,  # level 1 has 15 nodes (indices 0-14) in a tree of 30 leaves
+        (4 << 48) | 1,  # level 4 has one
+        5 << 48,  # a level the tree does not have
+        -(1 << 48),
+    ],
+)
+def test_subtree_hashes_outside_the_tree(
+    owner_engine: Engine, service: AuditLogService, trusted: str, stray_key: int
+) -> None:
+    tamper(
+        owner_engine,
+        f"INSERT INTO log_nodes (node_key, hash)"
+        f" SELECT {stray_key}, leaf_hash FROM log_leaves WHERE leaf_index = 0",
+    )
+    report = service.verify(trusted, run_by=AUDITOR)
+    assert [f.kind for f in report.failures] == [LogFailureKind.TREE_CORRUPT]
+    assert "27" in report.failures[0].detail_en  # 26 subtree hashes belong to the tree, one more is stored
+
+
 def test_a_trusted_checkpoint_of_another_log_is_refused(service: AuditLogService, trusted: str) -> None:
     stranger = sign_checkpoint(Checkpoint(ORIGIN, 30, bytes(32)), [Signer.generate(ORIGIN)]).render()
     report = service.verify(stranger, run_by=AUDITOR)

@@ -1,0 +1,68 @@
+"""Verification's checks after the leaves (verification.py): nothing stored outside the tree, no event left
+out of it. Both ask about every row, so both first ask the cheap question the index answers, and only
+when its answer is not the expected one the exact, scanning one that names the first bad row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Select, func, select
+
+from shadan.audit.log import access_events
+from shadan.audit.merkle import NodeId
+from shadan.audit.tree_store import node_key
+from shadan.audit.tree_tables import NODE_KEY_SHIFT, log_leaves, log_nodes
+
+
+def nodes_outside(connection: Connection, size: int) -> int | None:
+    """The number of stored subtree hashes if some lie outside a tree of `size` leaves, else None.
+
+    Called once the stream compared every position inside the tree: then a node can only be wrong by
+    being outside, past the last index of its level or at a level the tree does not have, and the ends of
+    each level's key range (primary-key lookups) show that without counting the table.
+    """
+    key = log_nodes.c.node_key
+    low, high = connection.execute(select(func.min(key), func.max(key))).one()
+    top = size.bit_length() - 1  # the highest level with a complete subtree
+    inside = low is None if top < 1 else low is not None and low >= node_key(NodeId(1, 0))
+    for level in range(1, top + 1):
+        if not inside:
+            break
+        first, last = node_key(NodeId(level, 0)), node_key(NodeId(level + 1, 0)) - 1
+        end = connection.execute(select(func.max(key)).where(key.between(first, last))).scalar_one()
+        inside = end == node_key(NodeId(level, (size >> level) - 1))
+    if inside and (high is None or high >> NODE_KEY_SHIFT <= top):
+        return None
+    return int(connection.execute(select(func.count()).select_from(log_nodes)).scalar_one())
+
+
+def first_unlogged(connection: Connection, horizon: int, every_leaf_has_its_event: bool) -> int | None:
+    """The first event at or below the horizon that is not a leaf.
+
+    When every leaf has its event (the stream found none missing and no deletion excused any), equal
+    counts of events and leaves up to the horizon mean none is: two counts on indexes instead of joining
+    every event."""
+    if every_leaf_has_its_event:
+        events = select(func.count()).select_from(access_events).where(access_events.c.seq <= horizon)
+        leaves = select(func.count()).select_from(log_leaves).where(log_leaves.c.seq <= horizon)
+        if connection.execute(events).scalar_one() == connection.execute(leaves).scalar_one():
+            return None
+    first = connection.execute(
+        _without_leaf().where(access_events.c.seq <= horizon).order_by(access_events.c.seq).limit(1)
+    ).scalar_one_or_none()
+    return None if first is None else int(first)
+
+
+def pending_events(connection: Connection, horizon: int) -> int:
+    """Events above the horizon without a leaf: committed, not sequenced yet."""
+    pending = _without_leaf().where(access_events.c.seq > horizon).subquery()
+    return int(connection.execute(select(func.count()).select_from(pending)).scalar_one())
+
+
+def _without_leaf() -> Select[Any]:
+    return (
+        select(access_events.c.seq)
+        .outerjoin(log_leaves, log_leaves.c.seq == access_events.c.seq)
+        .where(log_leaves.c.seq.is_(None))
+    )
