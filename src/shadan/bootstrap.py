@@ -20,6 +20,7 @@ from shadan.audit.witness_checks import SignedCheckpoints
 from shadan.audit.witness_client import HttpWitnessClient
 from shadan.audit.witness_store import SqlWitnessStore, WitnessKeyFile
 from shadan.config import Environment, Settings
+from shadan.domain.errors import InvalidInput
 from shadan.domain.roles import RoleCatalog
 from shadan.policy.authorizer import CedarAuthorizer
 from shadan.policy.catalog import load_default_catalog
@@ -34,6 +35,7 @@ from shadan.services.cosigning import CosigningService
 from shadan.services.credentials import TEST_ARGON2, Argon2Hasher
 from shadan.services.hr_master import HrMasterService
 from shadan.services.identity import IdentityPolicy
+from shadan.services.log_maintenance import PeriodicLog, WitnessedLog
 from shadan.services.log_sink import UnitOfWorkLogSink
 from shadan.services.registry_import import RegistryImportService
 from shadan.services.switching import SwitchingService
@@ -159,6 +161,21 @@ def build_cosigning(shadan: Shadan) -> CosigningService:
         shadan.clock,
         shadan.settings.system_name,
     )
+
+
+def build_periodic_log(shadan: Shadan) -> PeriodicLog:
+    """What the periodic job ticks: the log, and with SHADAN_LOG_WITNESS_URL its witness too. The witness
+    key is read and checked here, so a wrong key file stops the start, not the first tick."""
+    settings = shadan.settings
+    if settings.log_witness_url is None or settings.log_witness_key is None:
+        return shadan.audit_log
+    try:
+        key = settings.log_witness_key.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"監視者の検証鍵ファイルを読めません（SHADAN_LOG_WITNESS_KEY）: {exc}") from exc
+    WitnessCosignatureChecks().witness_key(key)
+    cosigning = build_cosigning(shadan)
+    return WitnessedLog(shadan.audit_log, cosigning, settings.log_witness_url, key)
 
 
 def build_witness(home: Path, clock: Clock = utc_now) -> WitnessService:

@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     log_tick_seconds: float = Field(
         default=5.0, ge=0, description="How often `shadan serve` sequences the log (0: not in serve)."
     )
+    log_witness_url: str | None = Field(
+        default=None,
+        description="Witness the periodic job hands each new checkpoint to (tlog-witness HTTP).",
+    )
+    log_witness_key: Path | None = Field(
+        default=None, description="File holding that witness's verifier key (cosignature/v1)."
+    )
     log_retention_years: int = Field(
         default=5, ge=5, description="Years the access log is kept before whole segments may be deleted."
     )
@@ -73,6 +80,12 @@ class Settings(BaseSettings):
     bench_disable_policy_and_log: bool = Field(
         default=False, description="Benchmark only: skip policy and log, for the overhead ratio."
     )
+
+    @model_validator(mode="after")
+    def _witness_needs_its_key(self) -> Settings:
+        if (self.log_witness_url is None) != (self.log_witness_key is None):
+            raise ValueError("SHADAN_LOG_WITNESS_URL and SHADAN_LOG_WITNESS_KEY go together")
+        return self
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

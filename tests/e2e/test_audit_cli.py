@@ -15,6 +15,8 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner, Result
 from world import TestClient, World, bearer
 
+from shadan.audit.cosignature import Cosigner
+from shadan.audit.note import Signer
 from shadan.cli.main import app
 
 POINT = "0600001111222233334444"
@@ -151,3 +153,32 @@ def test_an_unknown_event_has_no_proof(cli: Any, tmp_path: Path) -> None:
     missing = cli("proof", "999", "-o", str(tmp_path / "x.tlog-proof"))
     assert missing.exit_code == 1
     assert "999" in missing.output
+
+
+def test_the_periodic_job_checks_its_witness_key_and_outlives_an_absent_witness(
+    db_url: str, shadan: Any, client: TestClient, world: World, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "witness.pub"
+    env = {
+        "SHADAN_HOME": str(tmp_path / "home"),
+        "SHADAN_DATABASE_URL": db_url,
+        "SHADAN_ENVIRONMENT": "test",
+        "SHADAN_LOG_WITNESS_URL": "http://127.0.0.1:9",  # nobody listens there
+        "SHADAN_LOG_WITNESS_KEY": str(key_file),
+    }
+
+    def run_once() -> Result:
+        return CliRunner().invoke(app, ["audit", "run", "--once"], env=env)
+
+    missing = run_once()
+    assert missing.exit_code == 1
+    assert "監視者の検証鍵ファイルを読めません" in missing.output
+
+    key_file.write_text(Signer.generate("witness.example.jp/egc").verifier.text() + "\n", encoding="utf-8")
+    assert run_once().exit_code == 1  # a log key (0x01) is no witness key (0x04)
+
+    key_file.write_text(Cosigner.generate("witness.example.jp/egc").verifier.text() + "\n", encoding="utf-8")
+    _read_a_point(client, world)
+    absent = run_once()
+    assert absent.exit_code == 0, absent.output
+    assert "チェックポイント / checkpoint" in absent.output  # the log's own work was done all the same

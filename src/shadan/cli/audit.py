@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from shadan.bootstrap import build_proof_checker
+from shadan.bootstrap import build_periodic_log, build_proof_checker
 from shadan.cli.audit_archive import register as register_archive
 from shadan.cli.audit_witness import app as witness_app
 from shadan.cli.command_support import built, jst, operator_account, progress_bar, show_key
@@ -171,16 +171,18 @@ def run(
     """順序付けとチェックポイント作成を定期的に行う（N件ごと・T秒ごと）。Ctrl-C で終了。
 
     `shadan serve` も同じ処理を行います（SHADAN_LOG_TICK_SECONDS）。失敗しても次の回に再試行します。
+    SHADAN_LOG_WITNESS_URL があれば、新しいチェックポイントを監視者に渡して連署を受け取ります。
     """
-    with _service() as service:
+    with built(console) as shadan:
+        periodic = build_periodic_log(shadan)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         if once:
-            info = service.tick()
+            info = periodic.tick()
             if info is not None:
                 _show_checkpoint(info)
             return
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         with contextlib.suppress(KeyboardInterrupt):
-            LogMaintainer(service, interval).run()
+            LogMaintainer(periodic, interval).run()
 
 
 def _show_checkpoint(info: CheckpointInfo) -> None:

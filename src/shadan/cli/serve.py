@@ -9,10 +9,11 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from rich.console import Console
 
 from shadan.api.container import Container
-from shadan.bootstrap import Shadan, build
-from shadan.config import Settings
+from shadan.bootstrap import Shadan, build_periodic_log
+from shadan.cli.command_support import built
 from shadan.services.log_maintenance import LogMaintainer
 from shadan.web.app import create_app
 
@@ -50,7 +51,7 @@ def _log_job(shadan: Shadan) -> Iterator[None]:
     if interval <= 0:
         yield
         return
-    maintainer = LogMaintainer(shadan.audit_log, interval)
+    maintainer = LogMaintainer(build_periodic_log(shadan), interval)
     maintainer.start()
     try:
         yield
@@ -64,4 +65,5 @@ def serve_command(
     port: Annotated[int, typer.Option(help="待ち受けポート")] = 8000,
 ) -> None:
     """Web画面とAPIを起動します（SHADAN_HOME のデータを使用）。"""
-    serve(build(Settings()), host, port)
+    with built(Console(stderr=True)) as shadan:  # a refusal at start (a bad witness key) is printed
+        serve(shadan, host, port)

@@ -146,9 +146,19 @@ class CosigningService:
 
     def submit(self, url: str, witness_key: str, actor: Actor) -> Stored:
         """Checkpoint now and ask the witness to cosign it; one retry when it holds another old size."""
+        return self._submit(url, self._checks.witness_key(witness_key), actor, self._log.checkpoint())
+
+    def submit_latest(self, url: str, witness_key: str, actor: Actor) -> Stored | None:
+        """The latest checkpoint to the witness unless it has cosigned it already (the periodic job, which
+        signs checkpoints by its own rule: every N events or T seconds); None when there is nothing new."""
         witness_key = self._checks.witness_key(witness_key)
+        head = self._log.latest_checkpoint()
+        if head is None or self._ledger.last_cosigned_size(witness_key) >= head.size:
+            return None
+        return self._submit(url, witness_key, actor, head)
+
+    def _submit(self, url: str, witness_key: str, actor: Actor, head: CheckpointInfo) -> Stored:
         witness = self._connect(url)
-        head = self._log.checkpoint()
         old = self._ledger.last_cosigned_size(witness_key)
         reply = witness.add_checkpoint(self._request_body(self._not_above(old, head), head))
         stated = _stated_size(reply)

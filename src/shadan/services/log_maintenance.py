@@ -19,8 +19,12 @@ from typing import Protocol
 
 from shadan.domain.errors import DomainError
 from shadan.services.audit_log import CheckpointInfo, LogIntegrityError
+from shadan.services.cosigning import Stored
+from shadan.services.identity import Actor
 
 logger = logging.getLogger(__name__)
+# Who hands checkpoints to the witness in the periodic job (the account of its `log:cosigned` events).
+PERIODIC_JOB = Actor(account_id="system:log-maintainer")
 
 # Waits up to the given seconds; True when the job is to stop.
 Wait = Callable[[float], bool]
@@ -78,4 +82,36 @@ class LogMaintainer:
             return None
         if signed is not None:
             logger.info("チェックポイント / checkpoint: %s, size %d", signed.origin, signed.size)
+        return signed
+
+
+class Witnessing(Protocol):
+    def submit_latest(self, url: str, witness_key: str, actor: Actor) -> Stored | None: ...
+
+
+class WitnessedLog:
+    """The periodic job with a witness (SHADAN_LOG_WITNESS_URL): after each tick, the latest checkpoint
+    goes to the witness unless it has cosigned it already, so proofs can rest on a witnessed checkpoint.
+
+    A witness that is away or refuses does not stop the log: the failure is logged (its kind only) and
+    the same checkpoint, or a newer one, is offered again at the next tick.
+    """
+
+    def __init__(self, log: PeriodicLog, witnessing: Witnessing, url: str, witness_key: str) -> None:
+        self._log = log
+        self._witnessing = witnessing
+        self._url = url
+        self._witness_key = witness_key
+
+    def tick(self) -> CheckpointInfo | None:
+        signed = self._log.tick()
+        try:
+            stored = self._witnessing.submit_latest(self._url, self._witness_key, PERIODIC_JOB)
+        except Exception as exc:  # a refusal or a network failure must not stop the log's own job
+            detail = exc.message if isinstance(exc, DomainError) else type(exc).__name__
+            logger.warning("監視者への連署依頼に失敗しました / witness submission failed: %s", detail)
+        else:
+            if stored is not None:
+                cosignature = stored.cosignature
+                logger.info("連署 / cosigned: %s, size %d", cosignature.witness_name, cosignature.tree_size)
         return signed

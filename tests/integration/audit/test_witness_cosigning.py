@@ -301,3 +301,25 @@ def test_proofs_rest_on_a_witnessed_checkpoint_and_carry_its_cosignature(
     with pytest.raises(ProofCheckFailed) as bad:
         checker.check(tampered.encode(), [log_key], [witness_key])
     assert bad.value.problem is ProofProblem.WITNESS
+
+
+def test_the_periodic_job_offers_each_checkpoint_once(
+    engine: Engine, service: AuditLogService, clock: Clock, witness: WitnessService, witness_key: str
+) -> None:
+    client = AppClient(witness)
+    log_side = cosigning(engine, service, clock, client)
+    assert log_side.submit_latest(URL, witness_key, OPERATOR) is None  # no checkpoint yet
+    append(engine, 1, 5)
+    service.checkpoint()
+    first = log_side.submit_latest(URL, witness_key, OPERATOR)
+    assert first is not None
+    assert first.cosignature.tree_size == 5
+    assert log_side.submit_latest(URL, witness_key, OPERATOR) is None  # cosigned already: nothing sent
+    assert len(client.bodies) == 1
+    clock.advance(60)
+    append(engine, 100, 2)  # the latest checkpoint is still the cosigned one: it signs none of its own
+    assert log_side.submit_latest(URL, witness_key, OPERATOR) is None
+    service.checkpoint()
+    second = log_side.submit_latest(URL, witness_key, OPERATOR)
+    assert second is not None
+    assert second.cosignature.tree_size == 8  # 5 + the first cosignature's own event + 2

@@ -12,7 +12,9 @@ import pytest
 
 from shadan.domain.errors import AuditUnavailable
 from shadan.services.audit_log import CheckpointInfo, LogIntegrityError
-from shadan.services.log_maintenance import LogMaintainer
+from shadan.services.cosigning import CosignatureProblem, CosignatureRejected, ReceivedCosignature, Stored
+from shadan.services.identity import Actor
+from shadan.services.log_maintenance import PERIODIC_JOB, LogMaintainer, WitnessedLog
 
 SIGNED = CheckpointInfo("test.example/log", 12, b"\x00" * 32, "note", dt.datetime(2025, 4, 1, tzinfo=dt.UTC))
 
@@ -103,3 +105,58 @@ def test_start_runs_in_the_background_and_stop_ends_the_wait_at_once() -> None:
 def test_the_interval_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         LogMaintainer(ScriptedLog(), 0)
+
+
+class ScriptedWitness:
+    """`submit_latest` answers from a script like ScriptedLog, recording who asked."""
+
+    def __init__(self, *script: Stored | BaseException | None) -> None:
+        self.script = list(script)
+        self.asked: list[tuple[str, str, Actor]] = []
+
+    def submit_latest(self, url: str, witness_key: str, actor: Actor) -> Stored | None:
+        self.asked.append((url, witness_key, actor))
+        step = self.script.pop(0) if self.script else None
+        if isinstance(step, BaseException):
+            raise step
+        return step
+
+
+COSIGNED = Stored(
+    ReceivedCosignature(
+        "witness.example.jp/egc", "key", "test.example/log", 12, b"\x00" * 32, "— w x", SIGNED.created_at
+    ),
+    new=True,
+)
+
+
+def test_each_tick_offers_the_latest_checkpoint_to_the_witness() -> None:
+    log, witness = ScriptedLog(SIGNED, None), ScriptedWitness(COSIGNED, None)
+    witnessed = WitnessedLog(log, witness, "https://witness.example.jp", "witness-key")
+    assert witnessed.tick() is SIGNED
+    assert witnessed.tick() is None
+    assert witness.asked == [("https://witness.example.jp", "witness-key", PERIODIC_JOB)] * 2
+    assert PERIODIC_JOB.account_id == "system:log-maintainer"
+
+
+@pytest.mark.parametrize(
+    ("failure", "logged"),
+    [
+        (
+            CosignatureRejected(CosignatureProblem.BAD_COSIGNATURE, "連署が検証できません"),
+            "連署が検証できません",
+        ),
+        (ConnectionRefusedError("10.0.0.9:443 secret-detail"), "ConnectionRefusedError"),
+    ],
+)
+def test_a_witness_that_fails_never_stops_the_log(
+    caplog: pytest.LogCaptureFixture, failure: BaseException, logged: str
+) -> None:
+    log = ScriptedLog(SIGNED, SIGNED)
+    witnessed = WitnessedLog(log, ScriptedWitness(failure, COSIGNED), "https://witness.example.jp", "k")
+    with caplog.at_level(logging.INFO):
+        assert witnessed.tick() is SIGNED  # the checkpoint was signed all the same
+        assert witnessed.tick() is SIGNED  # and the next tick offers it again
+    assert logged in caplog.text
+    assert "secret-detail" not in caplog.text
+    assert "witness.example.jp/egc, size 12" in caplog.text

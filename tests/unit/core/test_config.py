@@ -41,3 +41,11 @@ def test_settings_read_shadan_environment_variables(monkeypatch: pytest.MonkeyPa
     assert str(settings.home) == "/srv/shadan"
     assert settings.retail_own_contracts is True
     assert settings.resolved_database_url == "sqlite:////srv/shadan/shadan.db"
+
+
+@pytest.mark.parametrize(
+    "half", [{"log_witness_url": "https://witness.example.jp"}, {"log_witness_key": "witness.pub"}]
+)
+def test_a_witness_needs_both_its_address_and_its_key(half: dict[str, str]) -> None:
+    with pytest.raises(ValidationError, match="go together"):
+        Settings(**half)  # type: ignore[arg-type]
