@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shadan.domain.vocabulary import AdminArea, CompanyKind, InfoCategory
+from shadan.domain.vocabulary import AdminArea, CompanyKind, InfoCategory, PolicySwitch
 
 
 @dataclass(frozen=True, slots=True)
 class Purpose:
     name: str
     categories: frozenset[InfoCategory]
+    # Settings that must be on for any policy to allow this purpose (`requires` in roles.toml).
+    requires: frozenset[PolicySwitch] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,13 @@ class RoleCatalog:
 
     def purposes_of(self, role_names: frozenset[str]) -> frozenset[str]:
         return frozenset(p for r in role_names if r in self.roles for p in self.roles[r].purposes)
+
+    def offered_purposes(
+        self, role_names: frozenset[str], switches_on: frozenset[PolicySwitch]
+    ) -> frozenset[str]:
+        """The purposes to offer these roles: those whose required settings are on (another could only
+        ever be refused)."""
+        return frozenset(p for p in self.purposes_of(role_names) if self.purposes[p].requires <= switches_on)
 
     def categories_of(self, role_names: frozenset[str]) -> frozenset[InfoCategory]:
         return frozenset(c for r in role_names if r in self.roles for c in self.roles[r].categories)

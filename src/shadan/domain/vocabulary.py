@@ -73,6 +73,12 @@ class ResourceType(StrEnum):
     SWITCHING = "switching"  # submitted switching applications, as statistics and fraud signals
 
 
+class PolicySwitch(StrEnum):
+    """An operator setting the policies read (in the Cedar context); a purpose may need one to be on."""
+
+    RETAIL_OWN_CONTRACTS = "retail_own_contracts"
+
+
 class AdminArea(StrEnum):
     """Areas outside the records that a role manages (`administers` in policy/roles.toml)."""
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from shadan.domain.access import Principal, RecordDecision, RequestContext, ResourceItem
 from shadan.domain.roles import RoleCatalog
-from shadan.domain.vocabulary import Action
+from shadan.domain.vocabulary import Action, PolicySwitch
 from shadan.policy.catalog import load_default_catalog
 from shadan.policy.compiled import PolicyFiles, compile_policies
 from shadan.policy.engine import DEFAULT_CACHE_SIZE, Engine, failed
@@ -39,6 +39,10 @@ class CedarAuthorizer:
     @property
     def retail_own_contracts(self) -> bool:
         return self._engine.retail_own_contracts
+
+    def offered_purposes(self, role_names: frozenset[str]) -> frozenset[str]:
+        switches = {PolicySwitch.RETAIL_OWN_CONTRACTS} if self.retail_own_contracts else set()
+        return self.catalog.offered_purposes(role_names, frozenset(switches))
 
     @property
     def policy_ids(self) -> tuple[str, ...]:

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from shadan.domain.roles import Purpose, RoleCatalog, RoleDefinition
-from shadan.domain.vocabulary import AdminArea, CompanyKind, InfoCategory
+from shadan.domain.vocabulary import AdminArea, CompanyKind, InfoCategory, PolicySwitch
 
 DEFAULT_ROLES_FILE = "roles.toml"
 _ROLE_KEYS = frozenset({"label", "company_kinds", "categories", "purposes", "administers"})
-_PURPOSE_KEYS = frozenset({"categories"})
-_E = TypeVar("_E", CompanyKind, InfoCategory, AdminArea)
+_PURPOSE_KEYS = frozenset({"categories", "requires"})
+_E = TypeVar("_E", CompanyKind, InfoCategory, AdminArea, PolicySwitch)
 
 
 class CatalogError(ValueError):
@@ -55,7 +55,8 @@ def _purpose(name: str, body: object, source: str) -> Purpose:
     where = f"{source}: [purposes.{name}]"
     table = _as_table(body, where)
     _require_keys(table, _PURPOSE_KEYS, where)
-    return Purpose(name=name, categories=_categories(table, where))
+    requires = frozenset(_enum_list(table, "requires", PolicySwitch, where, required=False))
+    return Purpose(name=name, categories=_categories(table, where), requires=requires)
 
 
 def _role(name: str, body: object, purposes: Mapping[str, Purpose], source: str) -> RoleDefinition:

@@ -207,6 +207,10 @@ class Authorizer(Protocol):
         self, principal: Principal, action: Action, items: Sequence[ResourceItem], context: RequestContext
     ) -> RecordDecision: ...
 
+    def offered_purposes(self, role_names: frozenset[str]) -> frozenset[str]:
+        """The purposes these roles may state that the loaded policies and settings can ever allow."""
+        ...
+
 
 class SwitchingRecords(Protocol):
     """Submitted switching applications (store/switching_repo.py), for statistics and fraud heuristics."""

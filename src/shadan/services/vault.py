@@ -115,7 +115,7 @@ class VaultService:
         self._new_id = new_id
 
     def purposes_for(self, principal: Principal) -> list[str]:
-        return sorted(self._catalog.purposes_of(principal.roles))
+        return sorted(self._authorizer.offered_purposes(principal.roles))
 
     def read(self, principal: Principal, raw_id: str, context: RequestContext) -> RecordView:
         try:

@@ -210,6 +210,13 @@ def test_own_contracts_still_need_the_purpose_and_no_export() -> None:
     ).allowed
 
 
+def test_the_own_contracts_purpose_is_offered_while_the_setting_is_on() -> None:
+    authorizer = CedarAuthorizer(load_default_catalog())
+    assert "自社契約確認" not in authorizer.offered_purposes(RETAIL.roles)
+    authorizer.reload(retail_own_contracts=True)
+    assert "自社契約確認" in authorizer.offered_purposes(RETAIL.roles)
+
+
 def test_the_setting_changes_nothing_for_td_staff() -> None:
     for own_contracts in (False, True):
         ctx = context("託送業務")

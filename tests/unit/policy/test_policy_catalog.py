@@ -6,7 +6,7 @@ from importlib import resources
 
 import pytest
 
-from shadan.domain.vocabulary import CompanyKind, InfoCategory
+from shadan.domain.vocabulary import CompanyKind, InfoCategory, PolicySwitch
 from shadan.policy.catalog import CatalogError, load_catalog, load_default_catalog, parse_catalog
 
 CATALOG = load_default_catalog()
@@ -96,12 +96,27 @@ def test_a_minimal_catalog_parses() -> None:
         ('purposes = ["p"]', 'purposes = "p"', "list of strings"),
         ("[purposes.p]", "[purposes]\np = 1\n[purposes.x]", "must be a table"),
         ("[roles.r]", "[roles.r\n", "not valid TOML"),
+        (
+            'categories = ["grid"]\n\n[roles',
+            'categories = ["grid"]\nrequires = ["always"]\n\n[roles',
+            "always",
+        ),
     ],
 )
 def test_malformed_catalogs_are_refused(old: str, new: str, message: str) -> None:
     assert old in MINIMAL
     with pytest.raises(CatalogError, match=message):
         parse_catalog(MINIMAL.replace(old, new, 1))
+
+
+def test_a_purpose_that_needs_a_setting_is_offered_only_while_it_is_on() -> None:
+    retail = frozenset({"retail_staff"})
+    assert CATALOG.purposes["自社契約確認"].requires == {PolicySwitch.RETAIL_OWN_CONTRACTS}
+    assert "自社契約確認" in CATALOG.purposes_of(retail)  # the role may state it ...
+    assert "自社契約確認" not in CATALOG.offered_purposes(retail, frozenset())  # ... it is offered when on
+    assert "自社契約確認" in CATALOG.offered_purposes(retail, frozenset({PolicySwitch.RETAIL_OWN_CONTRACTS}))
+    clerk = frozenset({"wheeling_clerk"})
+    assert CATALOG.offered_purposes(clerk, frozenset()) == CATALOG.purposes_of(clerk)
 
 
 def test_a_purpose_wider_than_its_role_is_refused() -> None:

@@ -114,6 +114,9 @@ class AllowOnly:
             tuple(Decision(i, i.category in self.allowed, ("test-policy",)) for i in items),
         )
 
+    def offered_purposes(self, role_names: frozenset[str]) -> frozenset[str]:
+        return CATALOG.purposes_of(role_names)
+
 
 def make_vault(allowed: set[InfoCategory]) -> tuple[VaultService, FakeLog]:
     log = FakeLog()
