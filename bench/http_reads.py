@@ -33,10 +33,11 @@ from common import Latency, console, latency_table, verdict, write_result
 from loadgen import run_load
 from shadan.bootstrap import build
 from shadan.config import Settings
+from shadan.domain.japan_time import local_day
 from shadan.services.credentials import totp_code_at
 from shadan.services.demo_logins import DemoLogin, issue_logins
 from shadan.services.demo_world import WorldOptions, build_world
-from shadan.services.identity import Actor, local_day
+from shadan.services.identity import Actor
 
 PURPOSE = "託送業務"
 SERVER = (

@@ -39,7 +39,8 @@ from typing import Any
 from kanjize import number2kanji
 
 from common import console, verdict, write_result
-from shadan.domain.business_days import JST, cancel_window
+from shadan.domain.business_days import cancel_window
+from shadan.domain.japan_time import JST
 from shadan.services.synthetic.names import name_pools
 from shadan.services.synthetic.places import MUNICIPALITIES
 from shadan.store.database import migrate

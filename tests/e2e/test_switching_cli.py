@@ -21,7 +21,7 @@ from switching_registry import (
 
 from shadan.bootstrap import build
 from shadan.cli import command_support
-from shadan.domain.business_days import JST
+from shadan.domain.japan_time import JST
 
 
 @pytest.fixture

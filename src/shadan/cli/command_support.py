@@ -18,7 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from shadan.bootstrap import Shadan, build
 from shadan.config import Settings
 from shadan.domain.errors import DomainError, InvalidInput
-from shadan.services.identity import JST, Actor
+from shadan.domain.japan_time import JST
+from shadan.services.identity import Actor
 
 
 @contextmanager

@@ -15,13 +15,13 @@ from rich.table import Table
 
 from shadan.config import Environment, Settings
 from shadan.domain.events import AccessEvent
+from shadan.domain.japan_time import JST
 from shadan.domain.registry import FIELD_LABELS, SUPPLY_POINT_FIELDS
 from shadan.domain.vocabulary import InfoCategory, Outcome
 from shadan.services.demo import DemoSummary, SwitchingShowcase
 from shadan.services.demo_log import LogShowcase
 from shadan.services.demo_logins import DemoLogin
 from shadan.services.demo_scenario import Lookup, ScenarioReport, TransferOutcome
-from shadan.services.identity import JST
 from shadan.web.labels import WITHHELD, value_label
 
 DEV_BYPASS_CODE = "000000"

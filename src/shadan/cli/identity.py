@@ -22,10 +22,10 @@ from shadan.cli.command_support import terminal_operator
 from shadan.config import Settings
 from shadan.domain.errors import DomainError
 from shadan.domain.identity import AccountKind
+from shadan.domain.japan_time import JST
 from shadan.services.accounts import AccountService, NewAccount
 from shadan.services.hr_master import HrMasterService, LoadResult
 from shadan.services.hr_master_format import FileKind, detect_kind
-from shadan.services.identity import JST
 from shadan.services.transfers import TransferService
 
 console = Console()

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from shadan.bootstrap import Shadan
 from shadan.cli.command_support import built, operator_account
-from shadan.domain.business_days import JST
+from shadan.domain.japan_time import JST
 from shadan.domain.switching_case import HistoryEntry
 from shadan.services.switching_cases import SupplyPointCase
 from shadan.services.switching_events import SwitchingActor

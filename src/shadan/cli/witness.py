@@ -20,7 +20,7 @@ from rich.markup import escape
 from shadan.bootstrap import build_witness
 from shadan.cli.command_support import show_key
 from shadan.domain.errors import DomainError
-from shadan.services.identity import JST
+from shadan.domain.japan_time import JST
 from shadan.services.witness import SplitView, WitnessRefused, WitnessService
 from shadan.web.witness_app import create_witness_app
 

@@ -14,7 +14,8 @@ from functools import lru_cache
 
 import jpholiday
 
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
+from shadan.domain.japan_time import local_day
+
 LEAD_CALENDAR_DAYS = 2  # low voltage: 1 business day + 2 calendar days (DESIGN §2)
 _YEAR_END = frozenset({(12, 29), (12, 30), (12, 31), (1, 1), (1, 2), (1, 3)})
 _ONE_DAY = dt.timedelta(days=1)
@@ -44,7 +45,7 @@ def nth_business_day_after(day: dt.date, count: int) -> dt.date:
 
 def received_date(received_at: dt.datetime) -> dt.date:
     """D of check 06: the day the application was received, in Japan time."""
-    return received_at.astimezone(JST).date()
+    return local_day(received_at)
 
 
 @dataclass(frozen=True, slots=True)

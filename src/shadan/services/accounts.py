@@ -16,6 +16,7 @@ from shadan.domain.access import Principal
 from shadan.domain.errors import AuthenticationFailed, InvalidInput, NotFound, SharedIdRefused
 from shadan.domain.events import AccessEvent
 from shadan.domain.identity import Account, AccountKind, AccountStatus
+from shadan.domain.japan_time import local_day
 from shadan.domain.passwords import PasswordRules, check
 from shadan.domain.roles import RoleCatalog
 from shadan.domain.vocabulary import AuditTag, CompanyKind, Outcome, ResourceType
@@ -28,7 +29,6 @@ from shadan.services.identity import (
     EventFactory,
     IdentityPolicy,
     check_roles,
-    local_day,
 )
 from shadan.services.ports import UnitOfWork, UnitOfWorkFactory
 from shadan.services.throttling import Throttle, ThrottleKeys

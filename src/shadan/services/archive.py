@@ -17,9 +17,10 @@ from typing import Protocol
 
 from shadan.domain.errors import DomainError, InvalidInput
 from shadan.domain.events import AccessEvent
+from shadan.domain.japan_time import JST
 from shadan.domain.vocabulary import AuditTag, ResourceType
 from shadan.services.audit_log import CheckpointInfo, Progress, no_progress
-from shadan.services.identity import JST, Actor, EventFactory
+from shadan.services.identity import Actor, EventFactory
 from shadan.services.ports import AccessLogSink
 
 _SEGMENT = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")

@@ -14,9 +14,9 @@ from enum import StrEnum
 from typing import TypeVar
 
 from shadan.domain.errors import InvalidInput
+from shadan.domain.japan_time import JST
 from shadan.domain.supply_point_id import SupplyPointId
 from shadan.domain.vocabulary import Action, Outcome
-from shadan.services.identity import JST
 
 TEXT_MAX = 64
 INPUT_LOGGED_MAX = 100

@@ -19,13 +19,13 @@ from typing import Any, Protocol
 from shadan.domain.access import Principal, RequestContext
 from shadan.domain.errors import AccessDenied, InvalidInput, NotFound
 from shadan.domain.events import AccessEvent
+from shadan.domain.japan_time import JST
 from shadan.domain.roles import RoleCatalog
 from shadan.domain.vocabulary import Action, AdminArea, AuditTag, CompanyKind, Outcome, ResourceType
 from shadan.services.audit_filters import EventFilters, FilterInput
 from shadan.services.audit_log import CheckpointInfo, VerificationRun
 from shadan.services.event_origin import request_origin
 from shadan.services.exports import ExportFormat, ExportTable, export
-from shadan.services.identity import JST
 from shadan.services.ports import AccessLogSink, UnitOfWorkFactory
 
 PAGE_SIZE = 100

@@ -20,6 +20,7 @@ from shadan.domain.access import Principal
 from shadan.domain.errors import AuthenticationFailed
 from shadan.domain.events import AccessEvent
 from shadan.domain.identity import Account, AccountKind, Company, Employment
+from shadan.domain.japan_time import local_day
 from shadan.domain.passwords import is_expired
 from shadan.domain.roles import RoleCatalog
 from shadan.domain.vocabulary import Action, AuditTag, Outcome, ResourceType
@@ -32,7 +33,6 @@ from shadan.services.identity import (
     EventFactory,
     IdentityPolicy,
     effective_roles,
-    local_day,
 )
 from shadan.services.log_sink import UnitOfWorkLogSink
 from shadan.services.ports import AccessLogSink, SessionRecord, SessionSnapshot, UnitOfWork, UnitOfWorkFactory

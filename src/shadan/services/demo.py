@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from shadan.domain.japan_time import local_day
 from shadan.domain.switching import ResultKind
 from shadan.domain.switching_case import CaseState
 from shadan.services.audit_log import ProofChecker
@@ -34,7 +35,7 @@ from shadan.services.demo_world import (
     WorldReport,
     build_world,
 )
-from shadan.services.identity import Actor, local_day
+from shadan.services.identity import Actor
 from shadan.services.switching_cases import SwitchingCaseService
 from shadan.services.switching_events import SwitchingActor
 from shadan.services.synthetic.applications import demo_applications

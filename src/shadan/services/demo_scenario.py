@@ -21,12 +21,13 @@ from typing import Protocol
 from shadan.domain.access import Principal, RequestContext
 from shadan.domain.errors import DomainError
 from shadan.domain.events import AccessEvent
+from shadan.domain.japan_time import local_day
 from shadan.domain.registry import SupplyPoint, SupplyPointKind, SupplyPointStatus, Voltage
 from shadan.domain.vocabulary import InfoCategory
 from shadan.services.authentication import LoginResult
 from shadan.services.credentials import totp_code_at
 from shadan.services.demo_logins import DemoLogin
-from shadan.services.identity import Actor, local_day
+from shadan.services.identity import Actor
 from shadan.services.ports import UnitOfWorkFactory
 from shadan.services.synthetic.generator import SyntheticOperator
 from shadan.services.synthetic.market import AFFILIATED_CODE

@@ -19,6 +19,7 @@ from typing import Any
 
 from shadan.domain.events import AccessEvent
 from shadan.domain.identity import Account, AccountKind, AccountStatus, Company, Employment
+from shadan.domain.japan_time import local_day
 from shadan.domain.roles import RoleCatalog
 from shadan.domain.vocabulary import AuditTag, Outcome, ResourceType
 from shadan.services.clock import Clock, utc_now
@@ -33,7 +34,7 @@ from shadan.services.hr_master_format import (
     parse_companies,
     parse_staff,
 )
-from shadan.services.identity import IDENTITY_REALM, Actor, EventFactory, local_day, role_fits
+from shadan.services.identity import IDENTITY_REALM, Actor, EventFactory, role_fits
 from shadan.services.ports import UnitOfWork, UnitOfWorkFactory
 from shadan.services.tabular import RowError
 from shadan.services.transfers import TransferOrder, Transferrer, role_change_events

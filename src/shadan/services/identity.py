@@ -21,14 +21,8 @@ from shadan.domain.roles import RoleCatalog
 from shadan.domain.vocabulary import Action, AuditTag, CompanyKind, Outcome, ResourceType
 from shadan.services.event_origin import origin_of
 
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
 # Identity work touches no registry row; the system realm is the one meant for such work.
 IDENTITY_REALM = "system"
-
-
-def local_day(now: dt.datetime) -> dt.date:
-    """Employment dates are Japanese calendar days: 'today' is today in JST."""
-    return now.astimezone(JST).date()
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,12 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from itertools import islice
 from typing import Any, Protocol
 
+from shadan.domain.batches import chunks
 from shadan.domain.errors import InvalidInput
 from shadan.domain.events import AccessEvent
 from shadan.domain.registry import CONTRACT_FIELDS, FIXED_FIELD_CATEGORIES, SupplyPoint
@@ -38,7 +38,7 @@ from shadan.services.registry_rows import (
     retailer_key,
     supply_point_key,
 )
-from shadan.services.tabular import CsvFile, CsvFormatError, CsvRow, RowError, decode, read_csv
+from shadan.services.tabular import CsvFile, CsvFormatError, RowError, decode, read_csv
 
 Progress = Callable[[int, int], None]
 """Called with (total rows, rows done) as a file is processed; the CLI draws it as a progress bar."""
@@ -160,7 +160,7 @@ class RegistryImportService:
         errors: list[RowError] = []
         categories: set[InfoCategory] = set()
         rejected_rows = done = 0
-        for chunk in _chunks(parsed.rows, self._chunk_rows):
+        for chunk in chunks(parsed.rows, self._chunk_rows):
             checked = checker.check(chunk)
             bad = [c for c in checked if c.value is None]
             rejected_rows += len(bad)
@@ -284,12 +284,6 @@ def _categories_of(items: Sequence[Any]) -> set[InfoCategory]:
         return set()
     fixed = {FIXED_FIELD_CATEGORIES[c] for c in SUPPLY_POINT_COLUMNS if c not in CONTRACT_FIELDS}
     return fixed | {p.contract_category for p in points}
-
-
-def _chunks(rows: Sequence[CsvRow], size: int) -> Iterator[Sequence[CsvRow]]:
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def _no_progress(_total: int, _done: int) -> None:

@@ -19,10 +19,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import islice
 from operator import attrgetter
 from typing import Any, Generic, Protocol, TypeVar
 
+from shadan.domain.batches import chunks
 from shadan.domain.events import AccessEvent
 from shadan.domain.registry import SupplyPoint
 from shadan.domain.switching import (
@@ -257,7 +257,7 @@ def run_checks(
     report_progress = progress or no_progress
     with _cyclic_gc_paused():
         run = _Run(form, uow.registry, uow.switching, actor, keep=keep, accepted_message=accepted_message)
-        for chunk in _chunks(rows, chunk_rows):
+        for chunk in chunks(rows, chunk_rows):
             run.add(chunk)
             report_progress(estimate, min(run.size, estimate))
         report_progress(run.size, run.size)
@@ -541,9 +541,3 @@ def _cyclic_gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _chunks(rows: Iterable[CsvRow], size: int) -> Iterator[list[CsvRow]]:
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, size)):
-        yield chunk

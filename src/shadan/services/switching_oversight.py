@@ -18,9 +18,9 @@ from enum import StrEnum
 from typing import NoReturn
 
 from shadan.domain.access import Principal, RequestContext
-from shadan.domain.business_days import JST
 from shadan.domain.errors import AccessDenied, InvalidInput
 from shadan.domain.events import AccessEvent
+from shadan.domain.japan_time import local_day
 from shadan.domain.roles import RoleCatalog
 from shadan.domain.switching import SWITCHING_PURPOSE
 from shadan.domain.switching_case import StoredApplication
@@ -165,7 +165,7 @@ class Oversight:
         """The request read and checked; bad input is refused with a message and logged."""
         try:
             return Query(
-                range=DateRange.parse(request.first, request.last, _jst_today(viewer.now)),
+                range=DateRange.parse(request.first, request.last, local_day(viewer.now)),
                 period=_period(request.period),
                 area=viewer.area or _area(request.area),
             )
@@ -255,10 +255,6 @@ def in_area(applications: Iterable[StoredApplication], area: Area | None) -> lis
     if area is None:
         return list(applications)
     return [a for a in applications if a.supply_point_id.startswith(area.value)]
-
-
-def _jst_today(now: dt.datetime) -> dt.date:
-    return now.astimezone(JST).date()
 
 
 def _period(text: str) -> Period:

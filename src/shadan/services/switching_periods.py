@@ -12,8 +12,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shadan.domain.business_days import JST
 from shadan.domain.errors import InvalidInput
+from shadan.domain.japan_time import JST
 
 # A year and a leap day: every application of the range is read into memory at once.
 MAX_RANGE_DAYS = 366

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
 
-from shadan.domain.business_days import JST
+from shadan.domain.japan_time import JST
 from shadan.domain.supply_point_id import canonicalise
 from shadan.domain.switching import Application
 from shadan.domain.switching_case import StartApplication

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from shadan.domain.errors import InvalidInput, NotFound
 from shadan.domain.events import AccessEvent
 from shadan.domain.identity import Account, AccountKind, Employment
+from shadan.domain.japan_time import local_day
 from shadan.domain.roles import RoleCatalog
 from shadan.domain.vocabulary import AuditTag, ResourceType
 from shadan.services.clock import Clock, utc_now
-from shadan.services.identity import IDENTITY_REALM, Actor, EventFactory, check_roles, local_day
+from shadan.services.identity import IDENTITY_REALM, Actor, EventFactory, check_roles
 from shadan.services.ports import UnitOfWork, UnitOfWorkFactory
 
 REVOKE_REASON = "transfer"

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import islice
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -29,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
+from shadan.domain.batches import chunks
 from shadan.domain.registry import (
     SUPPLY_POINT_FIELDS,
     ReadingDay,
@@ -96,11 +96,11 @@ class SqlRegistryRepository:
         days = list(days)
         rows = [{"reading_schedule": d.reading_schedule, "date": d.date} for d in days]
         schedules = sorted({d.reading_schedule for d in days})
-        for chunk in _chunks(schedules, 500):
+        for names in chunks(schedules, 500):
             self._connection.execute(
-                delete(reading_calendar).where(reading_calendar.c.reading_schedule.in_(chunk))
+                delete(reading_calendar).where(reading_calendar.c.reading_schedule.in_(names))
             )
-        for chunk in _chunks(rows, CHUNK_ROWS):
+        for chunk in chunks(rows, CHUNK_ROWS):
             self._connection.execute(insert(reading_calendar), chunk)
         return len(rows)
 
@@ -131,7 +131,7 @@ class SqlRegistryRepository:
         Together about 40% less time per point than `in_()` and `_to_supply_point`."""
         found: dict[str, SupplyPoint] = {}
         query, bind = _bulk_lookup(self._connection.dialect.name)
-        for chunk in _chunks(sorted(set(supply_point_ids)), LOOKUP_CHUNK):
+        for chunk in chunks(sorted(set(supply_point_ids)), LOOKUP_CHUNK):
             for row in self._connection.execute(query, {"ids": bind(chunk)}):
                 point = _bulk_point(row)
                 found[point.supply_point_id] = point
@@ -139,7 +139,7 @@ class SqlRegistryRepository:
 
     def reading_days(self, schedules: Iterable[str]) -> dict[str, list[dt.date]]:
         days: dict[str, list[dt.date]] = {}
-        for chunk in _chunks(sorted(set(schedules)), 500):
+        for chunk in chunks(sorted(set(schedules)), 500):
             query = (
                 select(reading_calendar.c.reading_schedule, reading_calendar.c.date)
                 .where(reading_calendar.c.reading_schedule.in_(chunk))
@@ -152,7 +152,7 @@ class SqlRegistryRepository:
     def _upsert(self, table: Table, rows: Iterable[dict[str, Any]], update: Sequence[str]) -> int:
         statement = _upsert_statement(self._connection.dialect.name, table, update)
         written = 0
-        for chunk in _chunks(rows, CHUNK_ROWS):
+        for chunk in chunks(rows, CHUNK_ROWS):
             self._connection.execute(statement, chunk)
             written += len(chunk)
         return written
@@ -167,12 +167,6 @@ def _upsert_statement(dialect: str, table: Table, update: Sequence[str]) -> Any:
         lite = sqlite.insert(table)
         return lite.on_conflict_do_update(index_elements=keys, set_={n: lite.excluded[n] for n in update})
     raise NotImplementedError(f"no upsert for database dialect {dialect!r}")
-
-
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def _supply_point_row(point: SupplyPoint) -> dict[str, Any]:

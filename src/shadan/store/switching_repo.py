@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from shadan.domain.batches import chunks
 from shadan.domain.registry import SupplyPointStatus
 from shadan.domain.switching import ErrorCode, ResultKind
 from shadan.domain.switching_case import (
@@ -103,7 +103,7 @@ class SqlSwitchingRepository:
     ) -> list[int]:
         # One executemany per chunk, then the ids by line: RETURNING with executemany would send the
         # rows one statement each on SQLite.
-        for chunk in _chunks(records, CHUNK):
+        for chunk in chunks(records, CHUNK):
             self._guarded(insert(apps), [_record_values(submission_id, r, _stored(at)) for r in chunk])
         query = select(apps.c.line, apps.c.row_id).where(apps.c.submission_id == submission_id)
         row_ids: dict[int, int] = dict(self._connection.execute(query).all())
@@ -111,7 +111,7 @@ class SqlSwitchingRepository:
 
     def claimed_ids(self, application_ids: Iterable[str]) -> dict[tuple[str, str], CaseState]:
         found: dict[tuple[str, str], CaseState] = {}
-        for chunk in _chunks(sorted(set(application_ids)), 500):
+        for chunk in chunks(sorted(set(application_ids)), 500):
             query = select(apps.c.claimed_id, apps.c.new_retailer_code, apps.c.state).where(
                 apps.c.claimed_id.in_(chunk)
             )
@@ -140,7 +140,7 @@ class SqlSwitchingRepository:
 
     def waiting_on(self, supply_point_ids: Iterable[str]) -> list[WaitingHalf]:
         waiting: list[WaitingHalf] = []
-        for chunk in _chunks(sorted(set(supply_point_ids)), 500):
+        for chunk in chunks(sorted(set(supply_point_ids)), 500):
             query = select(*_WAITING_COLUMNS).where(
                 apps.c.state == CaseState.PENDING.value, apps.c.supply_point_id.in_(chunk)
             )
@@ -160,7 +160,7 @@ class SqlSwitchingRepository:
         at: dt.datetime,
         partners: Mapping[int, int] | None = None,
     ) -> None:
-        for chunk in _chunks(row_ids, 500):
+        for chunk in chunks(row_ids, 500):
             values: dict[str, Any] = {"state": to.value, "state_changed_at": _stored(at)}
             if partners is not None:
                 values["partner_row_id"] = case({row: partners[row] for row in chunk}, value=apps.c.row_id)
@@ -176,7 +176,7 @@ class SqlSwitchingRepository:
         self, supply_point_ids: Sequence[str], before: SupplyPointStatus, after: SupplyPointStatus
     ) -> int:
         changed = 0
-        for chunk in _chunks(sorted(set(supply_point_ids)), 500):
+        for chunk in chunks(sorted(set(supply_point_ids)), 500):
             statement = (
                 update(supply_points)
                 .where(supply_points.c.supply_point_id.in_(chunk), supply_points.c.status == before.value)
@@ -186,7 +186,7 @@ class SqlSwitchingRepository:
         return changed
 
     def add_history(self, entries: Sequence[HistoryEntry]) -> None:
-        for chunk in _chunks(entries, CHUNK):
+        for chunk in chunks(entries, CHUNK):
             self._connection.execute(insert(history), [_history_values(e) for e in chunk])
 
     def history_of(self, supply_point_id: str) -> list[HistoryEntry]:
@@ -342,9 +342,3 @@ def _stored(moment: dt.datetime) -> dt.datetime:
 def _utc(moment: dt.datetime) -> dt.datetime:
     """SQLite returns naive datetimes (stored as UTC); PostgreSQL aware ones."""
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
-def _chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk

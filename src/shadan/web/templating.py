@@ -5,16 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
+from shadan.domain.japan_time import JST
 from shadan.web.labels import value_label
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
-JST = ZoneInfo("Asia/Tokyo")
 
 
 def jst(moment: dt.datetime | None, fmt: str = "%Y/%m/%d %H:%M:%S") -> str:

@@ -13,9 +13,10 @@ from sqlalchemy import Engine
 
 from shadan.domain.errors import AuditUnavailable, AuthenticationFailed
 from shadan.domain.events import AccessEvent
+from shadan.domain.japan_time import local_day
 from shadan.domain.vocabulary import Action, AuditTag, Outcome, ResourceType
 from shadan.services.authentication import AuthService
-from shadan.services.identity import IdentityPolicy, local_day
+from shadan.services.identity import IdentityPolicy
 
 IP = "198.51.100.7"
 

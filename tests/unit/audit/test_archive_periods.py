@@ -12,6 +12,7 @@ import pytest
 
 from shadan.domain.errors import InvalidInput
 from shadan.domain.events import AccessEvent
+from shadan.domain.japan_time import JST
 from shadan.domain.vocabulary import AuditTag
 from shadan.services.archive import (
     ArchiveService,
@@ -28,7 +29,7 @@ from shadan.services.archive import (
     segment_of,
 )
 from shadan.services.audit_log import CheckpointInfo, Progress
-from shadan.services.identity import JST, Actor
+from shadan.services.identity import Actor
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 6, 15, tzinfo=UTC)

@@ -12,8 +12,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from shadan.domain.access import Principal, RequestContext
-from shadan.domain.business_days import JST
 from shadan.domain.events import AccessEvent
+from shadan.domain.japan_time import JST
 from shadan.domain.registry import SupplyPoint
 from shadan.domain.switching import ErrorCode, ResultKind
 from shadan.domain.switching_case import CaseState, Half, StoredApplication

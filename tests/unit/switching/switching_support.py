@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from shadan.domain.business_days import JST
+from shadan.domain.japan_time import JST
 from shadan.domain.registry import SupplyPoint, SupplyPointKind, SupplyPointStatus, Voltage
 from shadan.domain.switching import Application
 from shadan.services.switching_checks import ReadingCalendar

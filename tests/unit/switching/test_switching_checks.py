@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from switching_support import CALENDAR, application, point
 
-from shadan.domain.business_days import JST
+from shadan.domain.japan_time import JST
 from shadan.domain.registry import SupplyPointStatus
 from shadan.domain.switching import Application, ErrorCode, Finding, Reason, codes_of
 from shadan.services.switching_checks import (

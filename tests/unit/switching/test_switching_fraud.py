@@ -11,7 +11,7 @@ import pytest
 from oversight_support import stored
 from switching_support import point
 
-from shadan.domain.business_days import JST
+from shadan.domain.japan_time import JST
 from shadan.domain.registry import SupplyPoint, SupplyPointKind, Voltage
 from shadan.domain.switching_case import CaseState, Half, StoredApplication
 from shadan.services.switching_fraud import detect

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from shadan.domain.business_days import JST, first_business_day_after, nth_business_day_after
+from shadan.domain.business_days import first_business_day_after, nth_business_day_after
+from shadan.domain.japan_time import JST
 from shadan.domain.switching_case import (
     Half,
     WaitingHalf,

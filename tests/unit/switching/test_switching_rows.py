@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from shadan.domain.business_days import JST
+from shadan.domain.japan_time import JST
 from shadan.domain.switching import Application
 from shadan.services.switching_rows import (
     APPLICATION_COLUMNS,

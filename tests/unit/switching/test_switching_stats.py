@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from oversight_support import invalid, stored
 
-from shadan.domain.business_days import JST
 from shadan.domain.errors import InvalidInput
+from shadan.domain.japan_time import JST
 from shadan.domain.switching import ErrorCode
 from shadan.domain.switching_case import Half
 from shadan.services.switching_periods import DateRange, Period

@@ -20,7 +20,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from shadan.domain.business_days import JST, cancel_window, received_date
+from shadan.domain.business_days import cancel_window, received_date
+from shadan.domain.japan_time import JST
 from shadan.domain.registry import SupplyPoint, SupplyPointKind, SupplyPointStatus, Voltage
 from shadan.services.synthetic.generator import SyntheticOperator
 from shadan.services.synthetic.market import AFFILIATED_CODE
