@@ -23,7 +23,7 @@ from rich.markup import escape
 from shadan.bootstrap import build_periodic_log, build_proof_checker
 from shadan.cli.audit_archive import register as register_archive
 from shadan.cli.audit_witness import app as witness_app
-from shadan.cli.command_support import built, jst, operator_account, progress_bar, show_key
+from shadan.cli.command_support import built, jst, operator_account, progress_bar, show_failure, show_key
 from shadan.services.audit_log import (
     AuditLogService,
     CheckedProof,
@@ -226,7 +226,6 @@ def _show_report(report: VerificationReport) -> None:
     if report.first_bad_seq is not None:
         console.print(f"最初の不正な連番 / first bad sequence number: [bold]{report.first_bad_seq}[/bold]")
     for failure in report.failures:
-        ja, en = failure.kind.titles
-        console.print(f"[red]✗ {ja} / {en}[/red] (exit {failure.kind.exit_code})")
-        console.print(f"  {escape(failure.detail_ja)}")
-        console.print(f"  {escape(failure.detail_en)}")
+        show_failure(
+            console, failure.kind.titles, failure.kind.exit_code, failure.detail_ja, failure.detail_en
+        )

@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shadan.bootstrap import build_archive, build_archive_checker
-from shadan.cli.command_support import built, jst, progress_bar, terminal_operator
+from shadan.cli.command_support import built, jst, progress_bar, show_failure, terminal_operator
 from shadan.config import Settings
 from shadan.services.archive import ArchiveService, LegalHold, RetentionPlan, RetentionResult
 from shadan.services.archive_report import ArchiveProblem, ArchiveReport
@@ -142,10 +142,9 @@ def _show_archive_report(report: ArchiveReport) -> None:
         return
     console.print(f"[red]アーカイブに問題があります / archive rejected[/red] — {summary}")
     for failure in report.failures:
-        ja, en = failure.kind.titles
-        console.print(f"[red]✗ {ja} / {en}[/red] (exit {failure.kind.exit_code})")
-        console.print(f"  {escape(failure.detail_ja)}")
-        console.print(f"  {escape(failure.detail_en)}")
+        show_failure(
+            console, failure.kind.titles, failure.kind.exit_code, failure.detail_ja, failure.detail_en
+        )
 
 
 def _show_plan(plan: RetentionPlan) -> None:

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from shadan.bootstrap import build_cosigning
-from shadan.cli.command_support import built, jst, terminal_operator
+from shadan.cli.command_support import built, jst, show_failure, terminal_operator
 from shadan.services.cosigning import CosignatureRejected, CosigningService, Stored
 from shadan.services.witness import WitnessRefused
 
@@ -37,9 +37,7 @@ def _service() -> Iterator[CosigningService]:
         try:
             yield build_cosigning(shadan)
         except WitnessRefused as exc:
-            ja, en = exc.refusal.titles
-            console.print(f"[red]✗ {ja} / {en}[/red] (exit {exc.refusal.exit_code})")
-            console.print(f"  {escape(exc.message)}")
+            show_failure(console, exc.refusal.titles, exc.refusal.exit_code, exc.message)
             raise typer.Exit(exc.refusal.exit_code) from exc
         except CosignatureRejected as exc:
             console.print(f"[red]連署を受け入れられません / cosignature rejected ({exc.problem.value})[/red]")

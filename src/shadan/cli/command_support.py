@@ -81,3 +81,12 @@ def show_key(key: str, output: Path | None, console: Console) -> None:
 def jst(moment: dt.datetime, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     """A stored (UTC) time as people here read it: in Japan time, said so."""
     return f"{moment.astimezone(JST).strftime(fmt)} JST"
+
+
+def show_failure(console: Console, titles: tuple[str, str], exit_code: int, *details: str) -> None:
+    """One finding or refusal as every check command prints it: both titles, its exit code, then each
+    detail on its own line (escaped: details may quote what was checked)."""
+    ja, en = titles
+    console.print(f"[red]✗ {ja} / {en}[/red] (exit {exit_code})")
+    for detail in details:
+        console.print(f"  {escape(detail)}")

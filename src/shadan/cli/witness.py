@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from shadan.bootstrap import build_witness
-from shadan.cli.command_support import show_key
+from shadan.cli.command_support import show_failure, show_key
 from shadan.domain.errors import DomainError
 from shadan.domain.japan_time import JST
 from shadan.services.witness import SplitView, WitnessRefused, WitnessService
@@ -140,9 +140,7 @@ def conflicts(home: Home) -> None:
 
 
 def _show_refusal(exc: WitnessRefused) -> None:
-    ja, en = exc.refusal.titles
-    console.print(f"[red]✗ {ja} / {en}[/red] (exit {exc.refusal.exit_code})")
-    console.print(f"  {escape(exc.message)}")
+    show_failure(console, exc.refusal.titles, exc.refusal.exit_code, exc.message)
     if exc.split_view is not None:
         _show_split_view(exc.split_view)
 
