@@ -77,7 +77,10 @@ def test_retail_employee_sees_no_non_public_field(page: Any, live_server: str, w
     log_in(page, live_server, world, "retail")
     own = world.point_id("demand_new")  # a customer of this very retailer
 
-    _look_up(page, own, "自社契約確認")
+    # The own-contracts setting is off: the form offers no purpose that could open the record ...
+    assert page.locator('option[value="自社契約確認"]').count() == 0
+    # ... and the address typed in by hand is refused like an unknown record.
+    page.goto(f"{live_server}/supply-points/{own}?purpose=自社契約確認")
     assert page.get_by_role("heading", name="見つかりません").is_visible()
     page.screenshot(path=str(SCREENSHOT_DIR / "shadan-retail-denied.png"), full_page=True)
 
