@@ -36,7 +36,7 @@ _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
 _STORED_TS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}")
 # The rows as the expression reads them. The driver infers each column's type from its values, so a
 # chunk whose events are all gone has NULL-typed columns: casting gives every chunk the same types.
-_ROWS = pa.schema(
+CHUNK_ROWS = pa.schema(
     [
         ("leaf_index", pa.int64()),
         ("leaf_hash", pa.binary()),
@@ -75,7 +75,8 @@ def _event_columns(dialect: str) -> str:
     return ", ".join(columns)
 
 
-def _queries(dialect: str) -> tuple[str, str, str]:
+def chunk_queries(dialect: str) -> tuple[str, str, str]:
+    """A worker's statements: a chunk's leaves with events, its subtree hashes, its index rows."""
     low, high = ("$1", "$2") if dialect == "postgresql" else ("?", "?")
     leaves = (
         f"SELECT l.leaf_index, l.leaf_hash, {_event_columns(dialect)}"  # noqa: S608 -- fixed text
@@ -111,7 +112,7 @@ class ChunkChecker:
         if snapshot is not None and not _SNAPSHOT_ID.fullmatch(snapshot):
             raise ValueError("not a snapshot id")
         self._dialect = make_url(url).get_backend_name()
-        self._leaves_sql, self._nodes_sql, self._index_sql = _queries(self._dialect)
+        self._leaves_sql, self._nodes_sql, self._index_sql = chunk_queries(self._dialect)
         self._connection = adbc_connect(url)
         self._snapshot = snapshot
         self._duck = duckdb.connect()
@@ -145,7 +146,7 @@ class ChunkChecker:
 
     def _check(self, cursor: Any, begin: int, end: int, level: int) -> list[list[bytes]] | None:
         cursor.execute(self._leaves_sql, parameters=(begin, end))
-        rows = cursor.fetch_arrow_table().cast(_ROWS)
+        rows = cursor.fetch_arrow_table().cast(CHUNK_ROWS)
         if rows.column("leaf_index").to_pylist() != list(range(begin, end)):
             return None
         stored = rows.column("leaf_hash").to_pylist()

@@ -16,15 +16,19 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from audit_support import event
+from audit_support import append, event
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine, text
 
+from shadan.audit.columnar_chunks import CHUNK_ROWS, chunk_queries
 from shadan.audit.entry import FIELDS, JSON_FIELDS, TEXT_FIELDS, entry_bytes, entry_bytes_from_json_text
 from shadan.audit.entry_sql import ARCHIVED_ENTRY, STORED_ENTRY
-from shadan.audit.log import event_to_row
+from shadan.audit.log import SqlAccessLog, event_to_row
+from shadan.audit.merkle import leaf_hash
 from shadan.audit.segment_columns import ColumnCheck
 from shadan.audit.segment_file import COLUMNS, SCHEMA, segment_batch, write_segment_file
+from shadan.services.audit_log import AuditLogService
 from shadan.store.database import JSON_TEXT
 
 _CHARS = st.characters(exclude_categories=("Cs",))  # Arrow and SQLite text is valid UTF-8
@@ -227,3 +231,23 @@ def test_the_column_check_agrees_with_a_written_file_only(tmp_path: Path) -> Non
         assert not check.start(tmp_path / "missing.parquet", 10).result()
     finally:
         check.close()
+
+
+def test_events_as_shadan_writes_them_take_the_fast_path(engine: Engine, service: AuditLogService) -> None:
+    """What a worker reads (its own query, on SQLite and PostgreSQL) builds every entry without entry.py:
+    a change that sent them all to the slow path would still verify, only many times slower."""
+    append(engine, 1, 20)
+    with engine.begin() as connection:
+        quoted = event(21, detail='say "x" \\ y', extra={"n": 1, "a": ["東京", None, True]})
+        SqlAccessLog(connection).append([quoted])
+    service.checkpoint()
+    dialect = engine.dialect.name
+    low, high = ("$1", "$2") if dialect == "postgresql" else ("?", "?")
+    worker_query = chunk_queries(dialect)[0].replace(low, ":low", 1).replace(high, ":high", 1)
+    with engine.connect() as connection:
+        rows = [dict(r._mapping) for r in connection.execute(text(worker_query), {"low": 0, "high": 21})]
+    table = pa.Table.from_pylist([r | {"leaf_hash": bytes(r["leaf_hash"])} for r in rows], schema=CHUNK_ROWS)
+    with duckdb.connect() as db:
+        db.register("chunk_rows", table)
+        built = db.sql(f"SELECT {STORED_ENTRY} AS entry FROM chunk_rows").fetchnumpy()["entry"].tolist()
+    assert [leaf_hash(entry) for entry in built] == table.column("leaf_hash").to_pylist()
