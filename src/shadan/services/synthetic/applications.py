@@ -34,6 +34,7 @@ FORMAT_RATE = 0.15
 MAX_APPLICATIONS = 400
 AGENTS_PER_RETAILER = 4
 SURGE = 60  # the unusual agent's applications in the last days
+PEER_RECENT = 4  # applications of each of its peers in the same days
 WITHDRAWN_SHARE = 0.7  # of the unusual agent's accepted ones
 MATCHED_SHARE = 0.6  # of the other recent accepted ones
 HISTORY_DAYS = 182
@@ -133,9 +134,13 @@ class _Planter:
         self._rng.shuffle(codes)
         apps = [self._planted(i, code) for i, code in enumerate(codes)]
         retailer = self._retailers[0]
-        others = [p for p in self._clean if p.retailer_code != retailer][: self._surge]
-        for i, point in enumerate(others, start=len(apps)):
-            apps.append(self._clean_app(i, self.unusual_agent, retailer, self._recent(), point))
+        peers = self._agents[retailer][1:]
+        others = iter([p for p in self._clean if p.retailer_code != retailer])
+        # The unusual agent's surge, and a few recent ones of each of its peers: the volume signal needs
+        # every peer in the surge's period to have a baseline, which chance alone does not always give.
+        staff = [self.unusual_agent] * self._surge + [agent for agent in peers for _ in range(PEER_RECENT)]
+        for i, (agent, point) in enumerate(zip(staff, others, strict=False), start=len(apps)):
+            apps.append(self._clean_app(i, agent, retailer, self._recent(), point))
         return sorted(apps, key=lambda a: a.received_at)
 
     def _planted(self, index: int, code: str) -> Cancellation:
