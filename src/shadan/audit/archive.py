@@ -214,10 +214,12 @@ def _batches(
     total = plan.end_leaf - plan.first_leaf
     for start in range(plan.first_leaf, plan.end_leaf, BATCH_ROWS):
         end = min(start + BATCH_ROWS, plan.end_leaf)
-        entries = []
+        entries, leaves = [], []
         for index, row in _rows(connection, start, end):
-            entries.append(_checked_entry(row, index, stack))
+            entries.append(_checked_entry(row, index))
+            leaves.append(bytes(row.leaf_hash))
             times.add(format_timestamp(row.ts))
+        stack.push_leaves(start, leaves)
         yield segment_batch(start, entries)
         progress(total, end - plan.first_leaf)
 
@@ -234,16 +236,14 @@ def _rows(connection: Connection, start: int, end: int) -> Iterator[tuple[int, R
         raise LogIntegrityError(f"葉 {expected} がないため、アーカイブを中止しました。")
 
 
-def _checked_entry(row: Row[Any], index: int, stack: SubtreeStack) -> bytes:
+def _checked_entry(row: Row[Any], index: int) -> bytes:
     if row.seq is None:
         raise LogIntegrityError(f"葉 {index} のイベントがないため、アーカイブを中止しました。")
     entry = entry_bytes_from_json_text(row._mapping)
-    stored = bytes(row.leaf_hash)
-    if leaf_hash(entry) != stored:
+    if leaf_hash(entry) != bytes(row.leaf_hash):
         raise LogIntegrityError(
             f"連番 {row.seq}（葉 {index}）のイベントが記録時の内容と異なるため、アーカイブを中止しました。"
         )
-    stack.push_leaf(index, stored)
     return entry
 
 

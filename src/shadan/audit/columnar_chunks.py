@@ -16,7 +16,6 @@ other's.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +28,7 @@ from sqlalchemy import make_url
 
 from shadan.audit.entry import FIELDS, JSON_FIELDS, entry_bytes_from_json_text
 from shadan.audit.entry_sql import STORED_ENTRY
-from shadan.audit.merkle import LEAF_PREFIX, NodeId, edge_of, subtree_levels
+from shadan.audit.merkle import NodeId, edge_of, leaf_hash, leaf_hashes, subtree_levels
 from shadan.audit.tree_store import node_key
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
@@ -174,16 +173,16 @@ class ChunkChecker:
             self._duck.unregister("chunk_index")
 
     def _leaf_hashes(self, rows: pa.Table) -> list[bytes]:
-        """SHA-256 of 0x00 || entry for every row; a row DuckDB cannot build hashes 0x00 alone."""
+        """The leaf hash of every row's entry as DuckDB builds it; a row it cannot build hashes as an
+        empty entry, which matches no stored leaf."""
         self._duck.register("chunk_rows", rows)
         try:
-            prefixed = self._duck.sql(
-                f"SELECT '\\x00'::BLOB || coalesce({STORED_ENTRY}, ''::BLOB) AS leaf FROM chunk_rows"  # noqa: S608
+            built = self._duck.sql(
+                f"SELECT coalesce({STORED_ENTRY}, ''::BLOB) AS entry FROM chunk_rows"  # noqa: S608
             ).to_arrow_table()
         finally:
             self._duck.unregister("chunk_rows")
-        sha256 = hashlib.sha256
-        return [sha256(leaf).digest() for leaf in prefixed.column("leaf").to_pylist()]
+        return leaf_hashes(built.column("entry").to_pylist())
 
 
 def edges_at(
@@ -203,7 +202,7 @@ def _mend(rows: pa.Table, hashes: list[bytes], stored: list[bytes]) -> bool:
             return False
         row["ts"] = dt.datetime.fromisoformat(row["ts"])
         try:
-            exact = hashlib.sha256(LEAF_PREFIX + entry_bytes_from_json_text(row)).digest()
+            exact = leaf_hash(entry_bytes_from_json_text(row))
         except (TypeError, ValueError):
             return False
         if exact != expected:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from shadan.audit.entry import as_utc
 from shadan.audit.log import access_events, row_to_event
+from shadan.audit.log_completeness import pending_events
 from shadan.audit.record_tables import log_cosignatures
 from shadan.audit.sequencer import read_state
 from shadan.audit.tree_tables import log_leaves, log_resource_ids, log_state
@@ -32,14 +33,8 @@ class SqlLogSearch:
         with self._engine.connect() as connection:
             state = read_state(connection)
             total = connection.execute(select(func.count()).select_from(access_events)).scalar_one()
-            unsequenced = (
-                select(access_events.c.seq)
-                .outerjoin(log_leaves, log_leaves.c.seq == access_events.c.seq)
-                .where(access_events.c.seq > state.horizon_seq, log_leaves.c.seq.is_(None))
-                .subquery()
-            )
-            pending = connection.execute(select(func.count()).select_from(unsequenced)).scalar_one()
-        return LogCounts(int(total), state.tree_size, int(pending))
+            pending = pending_events(connection, state.horizon_seq)
+        return LogCounts(int(total), state.tree_size, pending)
 
     def recent_cosignatures(self, limit: int) -> list[Cosignature]:
         c = log_cosignatures.c

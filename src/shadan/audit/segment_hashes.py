@@ -35,9 +35,6 @@ class SubtreeStack:
     def subtrees(self) -> tuple[Subtree, ...]:
         return tuple(self._stack)
 
-    def push_leaf(self, index: int, leaf: bytes) -> None:
-        self.push(Subtree(index, index + 1, leaf))
-
     def push_leaves(self, first: int, leaves: Sequence[bytes]) -> None:
         """Leaves [first, first + len(leaves)): pushed as the complete subtrees that tile them, each
         built a level at a time — the same stack as pushing them one by one, at a fraction of the cost."""

@@ -12,7 +12,7 @@ from shadan.audit.entry import entry_bytes
 from shadan.audit.log import event_to_row
 from shadan.audit.merkle import leaf_hash
 from shadan.audit.segment_file import segment_batch, write_segment_file
-from shadan.audit.segment_hashes import SubtreeStack
+from shadan.audit.segment_hashes import Subtree, SubtreeStack
 from shadan.audit.segment_leaves import SegmentLeaves
 
 FIRST_LEAF = 13  # not aligned on any power of two above 1
@@ -27,7 +27,7 @@ def test_runs_fold_into_the_segments_compact_range(tmp_path: Path, workers: int,
 
     one_by_one = SubtreeStack()
     for index, entry in enumerate(entries, FIRST_LEAF):
-        one_by_one.push_leaf(index, leaf_hash(entry))
+        one_by_one.push(Subtree(index, index + 1, leaf_hash(entry)))
 
     leaves, stack, rows = SegmentLeaves(workers, rows_per_run), SubtreeStack(), 0
     try:
