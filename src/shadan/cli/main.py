@@ -27,7 +27,3 @@ app.add_typer(witness_app, name="witness")
 register_identity(app)
 app.command("demo")(demo)
 app.command("serve")(serve_command)
-
-
-def main() -> None:  # pragma: no cover - console entry
-    app()

@@ -1,0 +1,30 @@
+"""The `shadan` program's entry module: it runs the command line, and importing it loads none of it (the
+worker processes of verification import it again when they start)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def test_the_console_script_is_the_entry_module() -> None:
+    scripts = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts == {"shadan": "shadan.__main__:main"}
+
+
+def test_python_m_shadan_runs_the_command_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "shadan", "audit", "--help"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Usage: shadan audit" in done.stdout
+
+
+def test_importing_the_entry_module_loads_no_command() -> None:
+    probe = "import sys, shadan.__main__; print(sorted(m for m in sys.modules if m.startswith('shadan.')))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['shadan.__main__']"
