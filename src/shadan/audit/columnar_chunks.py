@@ -43,6 +43,15 @@ CHUNK_ROWS = pa.schema(
     ]
 )
 _INDEX_ROWS = pa.schema([("resource_id", pa.string()), ("seq", pa.int64())])
+# The usual case, cheaply (a third of the cost of the exact comparison below): every event's list is
+# the one string of its one index row, or empty with no row. Equal text proves it: to_json quotes the
+# id, so '[' || to_json(id) || ']' is that one-string list; two rows for one event cannot both equal
+# its text. An event this does not settle (a longer list, another spelling) takes the exact comparison.
+_INDEX_PLAINLY_DIFFERENT = """
+SELECT count(*) FROM chunk_rows r LEFT JOIN chunk_index i ON i.seq = r.seq
+WHERE r.resource_ids IS DISTINCT FROM
+    CASE WHEN i.seq IS NULL THEN '[]' ELSE '[' || to_json(i.resource_id) || ']' END
+"""
 # The search index rows the chunk's events must have (search_index.indexed_ids: the strings of a JSON
 # list) and those it has, for the events of the chunk; 0 when they are the same.
 _INDEX_DIFFERENCES = """
@@ -136,6 +145,10 @@ class ChunkChecker:
         finally:
             cursor.close()
 
+    def close(self) -> None:
+        self._connection.close()
+        self._duck.close()
+
     def _begin(self, cursor: Any) -> None:
         if self._snapshot is None:
             cursor.execute("BEGIN")  # one WAL read transaction for the chunk
@@ -167,6 +180,8 @@ class ChunkChecker:
         self._duck.register("chunk_rows", rows)
         self._duck.register("chunk_index", index)
         try:
+            if self._duck.execute(_INDEX_PLAINLY_DIFFERENT).fetchall() == [(0,)]:
+                return True
             return self._duck.execute(_INDEX_DIFFERENCES).fetchall() == [(0,)]
         finally:
             self._duck.unregister("chunk_rows")

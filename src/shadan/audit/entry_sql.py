@@ -8,14 +8,15 @@ segment's `entry` column), and any row it cannot build exactly (NULL, or bytes t
 entry.py's) goes to the exact Python code.
 
 Why equal bytes prove the columns: the expression joins, between the fixed key literals, one complete
-JSON value per field — a string encoded by DuckDB's `to_json`, stored JSON re-written by `json()` (NULL
-unless the text is one valid JSON value), the decimal `seq`, a timestamp only in the stored shape; a
-NULL leaves its key without a value, which no canonical entry has. So if the bytes equal a canonical
-entry E, every field decodes to the value E holds, and entry.py's encoding of the row — a function of
-those decoded values — is E itself. For an archive the columns must be E's very values, so there `extra`
-is taken as it is (checked to be one JSON value) and a list with a NULL item is refused. Bytes in another
-escaping style (DuckDB writes `\\u001F` where Python writes `\\u001f`), keys out of order or numbers that
-are not integers never equal a canonical entry: such rows only take the slow path.
+JSON value per field — a string encoded by DuckDB's `to_json`, stored JSON as it is once `json_valid`
+holds it to be one JSON value (NULL otherwise), the decimal `seq`, a timestamp only in the stored shape; a
+NULL leaves its key without a value, which no canonical entry has. A JSON value ends where it ends, so
+in an entry that equals these bytes each field's value is exactly the text spliced in: if the bytes equal
+a canonical entry E, every field decodes to the value E holds, and entry.py's encoding of the row — a
+function of those decoded values — is E itself. For an archive the columns must be E's very values, so
+there a list with a NULL item is refused. Bytes in another escaping style (DuckDB writes `\\u001F` where
+Python writes `\\u001f`), keys out of order or numbers that are not integers never equal a canonical
+entry: such rows only take the slow path.
 tests/integration/audit/test_entry_sql.py holds this against generated rows, tampered texts included.
 """
 
@@ -38,7 +39,7 @@ def _stored_value(name: str) -> str:
     if name == "ts":
         return f"to_json(CASE WHEN ts LIKE '{_TS_SHAPE}' THEN replace(ts, ' ', 'T') || 'Z' END)"
     if name in JSON_FIELDS:
-        return f"try(json({name}))"
+        return f"CASE WHEN json_valid({name}) THEN {name} END"
     return f"to_json({name})"
 
 
@@ -48,7 +49,9 @@ def _archived_value(name: str) -> str:
     if name == "seq":
         return "CAST(seq AS VARCHAR)"
     if name == "ts":
-        return "strftime(ts, '\"%Y-%m-%dT%H:%M:%S.%fZ\"')"  # TIMESTAMPTZ in the session's zone: UTC
+        # UTC from the instant itself: formatting a TIMESTAMPTZ goes through the session's time zone
+        # (ICU), at three times the cost.
+        return "strftime(make_timestamp(epoch_us(ts)), '\"%Y-%m-%dT%H:%M:%S.%fZ\"')"
     if name == "extra":
         return "CASE WHEN json_valid(extra) THEN extra END"
     if name in JSON_FIELDS:
@@ -69,5 +72,5 @@ def _entry_expression(value: Callable[[str], str]) -> str:
 
 # The entry of an access_events row (SQLite's columns; PostgreSQL's as columnar_chunks selects them).
 STORED_ENTRY = _entry_expression(_stored_value)
-# The entry an archive segment's decoded columns stand for; needs the session time zone UTC.
+# The entry an archive segment's decoded columns stand for.
 ARCHIVED_ENTRY = _entry_expression(_archived_value)

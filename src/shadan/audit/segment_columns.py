@@ -29,7 +29,6 @@ class ColumnCheck:
 
     def __init__(self) -> None:
         self._duck = duckdb.connect()
-        self._duck.execute("SET TimeZone = 'UTC'")  # strftime of a TIMESTAMPTZ writes the session's zone
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="segment-columns")
 
     def start(self, path: Path, first_leaf: int) -> Future[bool]:

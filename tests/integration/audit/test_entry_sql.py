@@ -210,7 +210,7 @@ def test_archived_columns_of_plain_events_build_their_entries() -> None:
 def _archived(rows: list[dict[str, Any]]) -> list[bytes | None]:
     table = pa.Table.from_pylist(rows, schema=SCHEMA)
     with duckdb.connect() as db:
-        db.execute("SET TimeZone = 'UTC'")
+        db.execute("SET TimeZone = 'Asia/Tokyo'")  # the entry's UTC must not depend on the session's zone
         db.register("segment", table)
         return db.sql(f"SELECT {ARCHIVED_ENTRY} AS entry FROM segment").fetchnumpy()["entry"].tolist()
 
