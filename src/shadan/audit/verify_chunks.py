@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, select
+from sqlalchemy import Connection, Engine, Select, and_, func, select
 
 from shadan.audit.columnar_chunks import ChunkChecker, edges_at
 from shadan.audit.cores import usable_cores
@@ -60,18 +60,26 @@ class ChunkResult:
 
 
 def leaf_range_query(begin: int, end: int) -> Select[Any]:
-    """Leaves [begin, end) in order, each with its event's columns (all None when the event is gone)."""
-    joined = log_leaves.outerjoin(access_events, access_events.c.seq == log_leaves.c.seq)
-    return (
-        select(
-            log_leaves.c.leaf_index,
-            log_leaves.c.seq.label("leaf_seq"),
-            log_leaves.c.leaf_hash,
-            *EVENT_COLUMNS,
-        )
-        .select_from(joined)
+    """Leaves [begin, end) in order, each with its event's columns (all None when the event is gone).
+
+    The events are looked up only between the smallest and the largest seq of these leaves: without
+    that bound PostgreSQL hashes the leaves and scans the whole events table for every range."""
+    leaves = (
+        select(log_leaves.c.leaf_index, log_leaves.c.seq, log_leaves.c.leaf_hash)
         .where(log_leaves.c.leaf_index >= begin, log_leaves.c.leaf_index < end)
-        .order_by(log_leaves.c.leaf_index)
+        .cte("range_leaves")
+        .prefix_with("MATERIALIZED")  # computed once, not again for each bound
+    )
+    seq = access_events.c.seq
+    in_range = and_(
+        seq == leaves.c.seq,
+        seq >= select(func.min(leaves.c.seq)).scalar_subquery(),
+        seq <= select(func.max(leaves.c.seq)).scalar_subquery(),
+    )
+    return (
+        select(leaves.c.leaf_index, leaves.c.seq.label("leaf_seq"), leaves.c.leaf_hash, *EVENT_COLUMNS)
+        .select_from(leaves.outerjoin(access_events, in_range))
+        .order_by(leaves.c.leaf_index)
     )
 
 
