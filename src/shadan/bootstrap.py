@@ -33,8 +33,9 @@ from shadan.services.authentication import AuthService
 from shadan.services.clock import Clock, utc_now
 from shadan.services.cosigning import CosigningService
 from shadan.services.credentials import TEST_ARGON2, Argon2Hasher
+from shadan.services.housekeeping import Housekeeping, SweepingLog
 from shadan.services.hr_master import HrMasterService
-from shadan.services.identity import IdentityPolicy
+from shadan.services.identity import EventFactory, IdentityPolicy
 from shadan.services.log_maintenance import PeriodicLog, WitnessedLog
 from shadan.services.log_sink import UnitOfWorkLogSink
 from shadan.services.registry_import import RegistryImportService
@@ -163,6 +164,18 @@ def build_cosigning(shadan: Shadan) -> CosigningService:
     )
 
 
+def build_housekeeping(shadan: Shadan) -> Housekeeping:
+    """The sweep of ended sessions and forgotten address counters."""
+    settings = shadan.settings
+    events = EventFactory(settings.system_name)
+    return Housekeeping(shadan.uow, _identity_policy(settings), events, shadan.clock)
+
+
+def build_server_job(shadan: Shadan) -> PeriodicLog:
+    """What `shadan serve` ticks: the periodic log (below) and, once an hour, the housekeeping sweep."""
+    return SweepingLog(build_periodic_log(shadan), build_housekeeping(shadan), shadan.clock)
+
+
 def build_periodic_log(shadan: Shadan) -> PeriodicLog:
     """What the periodic job ticks: the log, and with SHADAN_LOG_WITNESS_URL its witness too. The witness
     key is read and checked here, so a wrong key file stops the start, not the first tick."""
@@ -220,6 +233,7 @@ def _identity_policy(settings: Settings) -> IdentityPolicy:
         lockout_threshold=settings.lockout_threshold,
         session_idle_minutes=settings.session_idle_minutes,
         session_absolute_hours=settings.session_absolute_hours,
+        session_keep_days=settings.session_keep_days,
         dev_mfa_bypass=settings.dev_mfa_bypass and settings.environment is Environment.DEVELOPMENT,
     )
 

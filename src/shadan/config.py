@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     system_name: str = Field(default="shadan", description="The `system` field of access events.")
     session_idle_minutes: int = Field(default=30, ge=1, description="Idle session timeout.")
     session_absolute_hours: int = Field(default=10, ge=1, description="Absolute session lifetime.")
+    session_keep_days: int = Field(
+        default=90, ge=1, description="Days an ended session's record is kept before housekeeping deletes it."
+    )
     password_min_length: int = Field(default=15, ge=8, description="NIST SP 800-63B rev.4 single-factor.")
     password_max_age_days: int | None = Field(
         default=None, description="Periodic password change (off by default; see docs/identity.md)."

@@ -1,5 +1,5 @@
 """`serve(shadan, host, port)`: the web UI and API on uvicorn (for `shadan serve` and `shadan demo`),
-with the access log's periodic job (sequencing, checkpoints) on a thread beside it."""
+with the periodic job (the access log's sequencing and checkpoints, housekeeping) on a thread beside it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import uvicorn
 from rich.console import Console
 
 from shadan.api.container import Container
-from shadan.bootstrap import Shadan, build_periodic_log
+from shadan.bootstrap import Shadan, build_server_job
 from shadan.cli.command_support import built
 from shadan.services.log_maintenance import LogMaintainer
 from shadan.web.app import create_app
@@ -45,13 +45,13 @@ def serve(shadan: Shadan, host: str = "127.0.0.1", port: int = 8000) -> None:
 
 @contextmanager
 def _log_job(shadan: Shadan) -> Iterator[None]:
-    """The access log's periodic job while the server runs; SHADAN_LOG_TICK_SECONDS=0 leaves it to
-    another process (`shadan audit run`)."""
+    """The periodic job while the server runs (the access log, and hourly housekeeping);
+    SHADAN_LOG_TICK_SECONDS=0 leaves it to another process (`shadan audit run`, `shadan db housekeeping`)."""
     interval = shadan.settings.log_tick_seconds
     if interval <= 0:
         yield
         return
-    maintainer = LogMaintainer(build_periodic_log(shadan), interval)
+    maintainer = LogMaintainer(build_server_job(shadan), interval)
     maintainer.start()
     try:
         yield

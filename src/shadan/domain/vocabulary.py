@@ -119,6 +119,7 @@ class AuditTag(StrEnum):
     LOGIN_REFUSED = "session:login_refused"
     MFA_VERIFIED = "session:mfa_verified"
     MFA_FAILED = "session:mfa_failed"
+    HOUSEKEEPING_SWEPT = "housekeeping:swept"
     LOG_COSIGNED = "access_log:cosigned"
     LOG_VERIFIED = "log:verified"
     LOG_PROOF_EXPORTED = "log:proof_exported"

@@ -38,6 +38,8 @@ class IdentityPolicy:
     lockout_minutes: int | None = None
     session_idle_minutes: int = 30
     session_absolute_hours: int = 10
+    # Ended sessions are kept this long for investigations, then housekeeping deletes them.
+    session_keep_days: int = 90
     # A session that passed the password has this long to pass TOTP.
     mfa_pending_minutes: int = 5
     # last_seen is written at most this often, so reads stay read-only on the hot path.

@@ -138,6 +138,11 @@ class SessionRepository(Protocol):
 
     def revoke_all_for_accounts(self, account_ids: Sequence[str], now: dt.datetime, reason: str) -> int: ...
 
+    def delete_ended_before(self, cutoff: dt.datetime, idle: dt.timedelta, absolute: dt.timedelta) -> int:
+        """Delete the sessions that ended before `cutoff`: revoked, idle for `idle` or older than
+        `absolute` by then. Returns how many."""
+        ...
+
 
 class ThrottleRepository(Protocol):
     def failures(self, key: str) -> tuple[int, dt.datetime | None]: ...
@@ -145,6 +150,10 @@ class ThrottleRepository(Protocol):
     def record_failure(self, key: str, now: dt.datetime) -> int: ...
 
     def reset(self, key: str) -> None: ...
+
+    def forget_before(self, key_prefix: str, before: dt.datetime) -> int:
+        """Delete the counters with this key prefix whose last failure is older than `before`."""
+        ...
 
 
 class AccessLogWriter(Protocol):

@@ -35,6 +35,9 @@ class DelayRule:
         return self.window is not None and last_failure is not None and now - last_failure > self.window
 
 
+ADDRESS_KEY_PREFIX = "ip:"
+
+
 @dataclass(frozen=True, slots=True)
 class ThrottleKeys:
     account: str
@@ -44,7 +47,7 @@ class ThrottleKeys:
     def of(cls, canonical_account_id: str, source_ip: str) -> ThrottleKeys:
         # The typed id is hashed: people type passwords into the id field, and the table must not keep them.
         digest = hashlib.sha256(canonical_account_id.encode("utf-8")).hexdigest()
-        return cls(account=f"account:{digest}", address=f"ip:{source_ip[:64]}")
+        return cls(account=f"account:{digest}", address=f"{ADDRESS_KEY_PREFIX}{source_ip[:64]}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +61,8 @@ class Throttle:
     def __init__(self, policy: IdentityPolicy) -> None:
         self._threshold = policy.lockout_threshold
         self._account = DelayRule(policy.account_free_failures, policy.account_max_delay_seconds)
-        self._address = DelayRule(
-            policy.ip_free_failures,
-            policy.ip_max_delay_seconds,
-            dt.timedelta(minutes=policy.ip_window_minutes),
-        )
+        self._address_window = dt.timedelta(minutes=policy.ip_window_minutes)
+        self._address = DelayRule(policy.ip_free_failures, policy.ip_max_delay_seconds, self._address_window)
 
     def check(self, repo: ThrottleRepository, keys: ThrottleKeys, now: dt.datetime) -> ThrottleVerdict:
         """Whether this attempt must be refused without even looking at the password."""
@@ -86,6 +86,11 @@ class Throttle:
             repo.reset(keys.address)
         repo.record_failure(keys.address, now)
         return repo.record_failure(keys.account, now)
+
+    def forget_stale_addresses(self, repo: ThrottleRepository, now: dt.datetime) -> int:
+        """Delete the address counters the throttle already treats as zero (housekeeping). Account
+        counters stay: they count consecutive failures towards the lockout until a success or an unlock."""
+        return repo.forget_before(ADDRESS_KEY_PREFIX, now - self._address_window)
 
     def reaches_lockout(self, account_failures: int) -> bool:
         return account_failures >= self._threshold

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shadan.domain.identity import Account, AccountKind, AccountStatus, Company, Employment, Person
@@ -394,6 +394,18 @@ class SqlSessionRepository:
         )
         return int(done.rowcount)
 
+    def delete_ended_before(self, cutoff: dt.datetime, idle: dt.timedelta, absolute: dt.timedelta) -> int:
+        done = self._c.execute(
+            delete(sessions).where(
+                or_(
+                    sessions.c.revoked_at < _utc(cutoff),
+                    sessions.c.last_seen_at < _utc(cutoff - idle),
+                    sessions.c.created_at < _utc(cutoff - absolute),
+                )
+            )
+        )
+        return int(done.rowcount)
+
 
 def _session(row: Any) -> StoredSession:
     return StoredSession(
@@ -449,11 +461,11 @@ class SqlThrottleRepository:
     def reset(self, key: str) -> None:
         self._c.execute(delete(login_throttle).where(login_throttle.c.throttle_key == key))
 
-    def purge_before(self, before: dt.datetime) -> int:
-        """Forget counters whose last failure is older than `before` (housekeeping)."""
+    def forget_before(self, key_prefix: str, before: dt.datetime) -> int:
         done = self._c.execute(
             delete(login_throttle).where(
-                and_(login_throttle.c.last_failure_at.is_not(None), login_throttle.c.last_failure_at < before)
+                login_throttle.c.throttle_key.startswith(key_prefix, autoescape=True),
+                login_throttle.c.last_failure_at < _utc(before),
             )
         )
         return int(done.rowcount)
