@@ -106,6 +106,8 @@ def test_the_page_shows_the_seed_style_table_chart_and_downloads(client: TestCli
         "名義不一致エラー",
         "50.0%",
         "正規化の効果",
+        "<td>04 名義不一致</td>",  # the rows of the --strict comparison
+        "<td>05 住所不一致</td>",
     ):
         assert text in html
     assert '<img src="/switching/statistics/chart.svg?from=' in html

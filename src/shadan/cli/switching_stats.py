@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shadan.cli.command_support import built, operator_account
+from shadan.domain.switching import ErrorCode
 from shadan.domain.vocabulary import Action
 from shadan.services.exports import ExportFormat, export
 from shadan.services.switching import StrictComparison
@@ -134,8 +135,8 @@ def comparison_table(
     for header in ("", "--strict", "正規化", "回避できた件数"):
         table.add_column(header, justify="left" if not header else "right")
     rows = (
-        ("04 名義不一致", strict.name_rejections, name, strict.avoided_name),
-        ("05 住所不一致", strict.address_rejections, address, strict.avoided_address),
+        (ErrorCode.NAME.short_label, strict.name_rejections, name, strict.avoided_name),
+        (ErrorCode.ADDRESS.short_label, strict.address_rejections, address, strict.avoided_address),
         ("エラー（rejected）合計", strict.rejected, rejected, strict.avoided_rejections),
     )
     for label, before, after, avoided in rows:

@@ -31,6 +31,11 @@ class ErrorCode(StrEnum):
     def label(self) -> str:
         return ERROR_LABELS[self]
 
+    @property
+    def short_label(self) -> str:
+        """Code and name without 「エラー」, for table rows and chart axes: 「04 名義不一致」."""
+        return f"{self.value} {self.label.removesuffix('エラー')}"
+
 
 ERROR_LABELS: dict[ErrorCode, str] = {
     ErrorCode.SUPPLY_POINT: "供給地点特定番号エラー",

@@ -159,8 +159,8 @@ def statistics_table(stats: SwitchingStatistics) -> ExportTable:
         *(f"{c.value} {c.label} エラー原因の比率（%）" for c in ErrorCode),
         *(f"{c.value} {c.label} 該当件数" for c in ErrorCode),
         "--strict でのエラー",
-        "04 名義不一致 回避件数",
-        "05 住所不一致 回避件数",
+        f"{ErrorCode.NAME.short_label} 回避件数",
+        f"{ErrorCode.ADDRESS.short_label} 回避件数",
         "エラー回避件数",
     )
     return ExportTable("スイッチング統計", headers, [_row(p) for p in (*stats.periods, stats.total)])

@@ -80,7 +80,7 @@ def _draw_comparison(axes: Axes, total: PeriodStatistics) -> None:
     from matplotlib.ticker import MaxNLocator  # loaded already by _matplotlib()
 
     strict = total.strict
-    labels = ["04 名義不一致", "05 住所不一致", "エラー合計"]
+    labels = [ErrorCode.NAME.short_label, ErrorCode.ADDRESS.short_label, "エラー合計"]
     before = [strict.name_rejections, strict.address_rejections, strict.rejected]
     after = [total.listed_name, total.listed_address, total.rejected]
     positions = range(len(labels))

@@ -10,6 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from shadan.domain.japan_time import JST
+from shadan.domain.switching import ErrorCode
 from shadan.web.labels import value_label
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -40,6 +41,7 @@ def _environment() -> Environment:
     env.filters["jst"] = jst
     env.filters["label"] = value_label
     env.filters["spaced_id"] = spaced_id
+    env.globals["error_codes"] = ErrorCode  # 廃止取次 error codes and their names, from the domain
     return env
 
 
