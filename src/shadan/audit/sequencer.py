@@ -20,14 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, and_, insert, select, update
 
 from shadan.audit.entry import as_utc, entry_bytes_from_json_text
 from shadan.audit.event_rows import EVENT_COLUMNS
 from shadan.audit.log import access_events
 from shadan.audit.merkle import CompactRange, NodeId, leaf_hash, range_nodes
 from shadan.audit.search_index import index_rows
-from shadan.audit.tree_store import insert_nodes, locked, node_reader
+from shadan.audit.tree_store import insert_nodes, insert_rows, locked, node_reader
 from shadan.audit.tree_tables import log_leaves, log_resource_ids, log_state
 from shadan.services.audit_log import LogIntegrityError
 
@@ -90,10 +90,13 @@ class Sequencer:
 
     def _prepare(self, connection: Connection) -> _Batch:
         state = read_state(connection)
+        # The leaves' side is bounded by the horizon too: PostgreSQL otherwise merges the events above
+        # the horizon with every leaf from the first, for every batch (quadratic in the log).
+        leaf = and_(log_leaves.c.seq == access_events.c.seq, log_leaves.c.seq > state.horizon_seq)
         pending = connection.execute(
             select(*EVENT_COLUMNS)
             .select_from(access_events)
-            .outerjoin(log_leaves, log_leaves.c.seq == access_events.c.seq)
+            .outerjoin(log_leaves, leaf)
             .where(access_events.c.seq > state.horizon_seq, log_leaves.c.seq.is_(None))
             .order_by(access_events.c.seq)
             .limit(self._batch)
@@ -113,11 +116,9 @@ class Sequencer:
         return _Batch(state, leaves, nodes, index_rows(events))
 
     def _commit(self, connection: Connection, batch: _Batch) -> None:
-        if batch.leaves:
-            connection.execute(insert(log_leaves), batch.leaves)
-            insert_nodes(connection, batch.nodes)
-            if batch.resources:
-                connection.execute(insert(log_resource_ids), batch.resources)
+        insert_rows(connection, log_leaves, batch.leaves)
+        insert_nodes(connection, batch.nodes)
+        insert_rows(connection, log_resource_ids, batch.resources)
         now = self._clock()
         horizon = advance_horizon(connection, batch.state.horizon_seq, now - self._settle)
         size = batch.state.tree_size + len(batch.leaves)

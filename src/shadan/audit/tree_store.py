@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, or_, select, text
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, or_, select, text
 
 from shadan.audit.merkle import NodeId, NodeReader
 from shadan.audit.tree_tables import NODE_KEY_SHIFT, log_leaves, log_nodes
@@ -94,6 +95,20 @@ def read_level_ranges(connection: Connection, begin: int, end: int) -> dict[Node
 
 
 def insert_nodes(connection: Connection, nodes: Mapping[NodeId, bytes]) -> None:
-    if nodes:
-        rows = [{"node_key": node_key(n), "hash": h} for n, h in nodes.items()]
-        connection.execute(insert(log_nodes), rows)
+    insert_rows(connection, log_nodes, [{"node_key": node_key(n), "hash": h} for n, h in nodes.items()])
+
+
+def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Many rows of one shape in the connection's transaction. PostgreSQL takes them with COPY: an
+    executemany sends a statement for each row, which made two thirds of the sequencer's time there."""
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    columns = ", ".join(table.c[name].name for name in names)  # the table's own column names only
+    driver: Any = connection.connection.driver_connection  # psycopg's, in this transaction
+    with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in names])
