@@ -80,7 +80,12 @@ def show_key(key: str, output: Path | None, console: Console) -> None:
 
 def jst(moment: dt.datetime, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     """A stored (UTC) time as people here read it: in Japan time, said so."""
-    return f"{moment.astimezone(JST).strftime(fmt)} JST"
+    return f"{jst_cell(moment, fmt)} JST"
+
+
+def jst_cell(moment: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """The same in a table column whose header already says （JST）; empty where there is no time."""
+    return "" if moment is None else moment.astimezone(JST).strftime(fmt)
 
 
 def show_failure(console: Console, titles: tuple[str, str], exit_code: int, *details: str) -> None:

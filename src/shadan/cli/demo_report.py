@@ -13,9 +13,9 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from shadan.cli.command_support import jst, jst_cell
 from shadan.config import Environment, Settings
 from shadan.domain.events import AccessEvent
-from shadan.domain.japan_time import JST
 from shadan.domain.registry import FIELD_LABELS, SUPPLY_POINT_FIELDS
 from shadan.domain.vocabulary import InfoCategory, Outcome
 from shadan.services.demo import DemoSummary, SwitchingShowcase
@@ -189,7 +189,7 @@ def _log_panel(log: LogShowcase) -> Panel:
     text = (
         f"木のサイズ: {head.size:,} 件（ログ名 {escape(head.origin)}）\n"
         f"チェックポイント: 根ハッシュ {base64.b64encode(head.root_hash).decode()}"
-        f"（{head.created_at.astimezone(JST):%Y-%m-%d %H:%M:%S} JST に署名）\n"
+        f"（{jst(head.created_at)} に署名）\n"
         f"検証: {verdict} ・ イベント {report.events_checked:,} 件、チェックポイント "
         f"{report.checkpoints_checked} 件を計算し直しました\n"
         f"拒否された照会（連番 {log.seq}）の証明ファイル: {escape(str(log.proof_file))}\n"
@@ -213,7 +213,7 @@ def _events_table(events: Sequence[AccessEvent]) -> Table:
         outcome = value_label(event.outcome)
         styled = f"[red]{outcome}[/red]" if event.outcome is Outcome.DENIED else outcome
         table.add_row(
-            event.ts.astimezone(JST).strftime("%Y-%m-%d %H:%M:%S"), event.account_id,
+            jst_cell(event.ts), event.account_id,
             value_label(event.action), f"{event.resource_type}\n{' '.join(event.resource_ids)}",
             styled, event.purpose or "—", "、".join(event.policy_ids) or event.detail,
         )  # fmt: skip

@@ -6,7 +6,6 @@ every area; times are shown in Japan time.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -17,8 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shadan.bootstrap import Shadan
-from shadan.cli.command_support import built, operator_account
-from shadan.domain.japan_time import JST
+from shadan.cli.command_support import built, jst_cell, operator_account
 from shadan.domain.switching_case import HistoryEntry
 from shadan.services.switching_cases import SupplyPointCase
 from shadan.services.switching_events import SwitchingActor
@@ -83,7 +81,7 @@ def _applications_table(case: SupplyPointCase) -> Table:
             record.half.label,
             escape(record.new_retailer_code),
             str(record.switch_date or ""),
-            _jst(record.received_at),
+            jst_cell(record.received_at),
             f"{record.result.label} {' '.join(c.value for c in record.error_codes)}".strip(),
             record.state.label,
             str(case.deadlines.get(row.row_id, "")),
@@ -97,7 +95,7 @@ def _history_table(entries: list[HistoryEntry] | tuple[HistoryEntry, ...], title
         table.add_column(header)
     for entry in entries:
         table.add_row(
-            _jst(entry.changed_at),
+            jst_cell(entry.changed_at),
             escape(entry.application_id),
             entry.half.label,
             entry.state.label,
@@ -106,7 +104,3 @@ def _history_table(entries: list[HistoryEntry] | tuple[HistoryEntry, ...], title
             escape(entry.reason),
         )
     return table
-
-
-def _jst(moment: dt.datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(JST).strftime("%Y-%m-%d %H:%M:%S")

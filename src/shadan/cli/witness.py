@@ -18,9 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from shadan.bootstrap import build_witness
-from shadan.cli.command_support import show_failure, show_key
+from shadan.cli.command_support import jst, show_failure, show_key
 from shadan.domain.errors import DomainError
-from shadan.domain.japan_time import JST
 from shadan.services.witness import SplitView, WitnessRefused, WitnessService
 from shadan.web.witness_app import create_witness_app
 
@@ -146,10 +145,9 @@ def _show_refusal(exc: WitnessRefused) -> None:
 
 
 def _show_split_view(split_view: SplitView) -> None:
-    detected = split_view.detected_at.astimezone(JST)
     console.print(
         f"ログ {escape(split_view.origin)}、サイズ {split_view.tree_size:,}、"
-        f"検出 {detected:%Y-%m-%d %H:%M:%S} JST"
+        f"検出 {jst(split_view.detected_at)}"
     )
     console.print("連署済みのチェックポイント / witnessed:")
     console.print(split_view.witnessed_note, markup=False, end="")
