@@ -1,13 +1,16 @@
-"""Verification's checks after the leaves (verification.py): nothing stored outside the tree, no event left
-out of it. Both ask about every row, so both first ask the cheap question the index answers, and only
-when its answer is not the expected one the exact, scanning one that names the first bad row.
+"""Which events are in the tree, and what else is stored beside it.
+
+Verification's checks after the leaves (verification.py) — nothing stored outside the tree, no event
+left out of it — ask about every row, so both first ask the cheap question the index answers, and only
+when its answer is not the expected one the exact, scanning one that names the first bad row. The events
+still waiting for a leaf (above the horizon) are the sequencer's work and the log status's count.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 
 from shadan.audit.log import access_events
 from shadan.audit.merkle import NodeId
@@ -48,21 +51,32 @@ def first_unlogged(connection: Connection, horizon: int, every_leaf_has_its_even
         leaves = select(func.count()).select_from(log_leaves).where(log_leaves.c.seq <= horizon)
         if connection.execute(events).scalar_one() == connection.execute(leaves).scalar_one():
             return None
-    first = connection.execute(
-        _without_leaf().where(access_events.c.seq <= horizon).order_by(access_events.c.seq).limit(1)
-    ).scalar_one_or_none()
+    below = _without_leaf(access_events.c.seq <= horizon, log_leaves.c.seq <= horizon)
+    first = connection.execute(below.order_by(access_events.c.seq).limit(1)).scalar_one_or_none()
     return None if first is None else int(first)
 
 
 def pending_events(connection: Connection, horizon: int) -> int:
     """Events above the horizon without a leaf: committed, not sequenced yet."""
-    pending = _without_leaf().where(access_events.c.seq > horizon).subquery()
+    pending = unsequenced(horizon, access_events.c.seq).subquery()
     return int(connection.execute(select(func.count()).select_from(pending)).scalar_one())
 
 
-def _without_leaf() -> Select[Any]:
+def unsequenced(horizon: int, *columns: ColumnElement[Any]) -> Select[Any]:
+    """These columns of the events above the horizon that have no leaf yet. The leaves are bounded by
+    the horizon too: PostgreSQL otherwise merges the events with every leaf from the first, at every
+    sequencer batch and every status page (a cost that grows with the log)."""
+    return _without_leaf(access_events.c.seq > horizon, log_leaves.c.seq > horizon, *columns)
+
+
+def _without_leaf(
+    events: ColumnElement[bool], leaves: ColumnElement[bool], *columns: ColumnElement[Any]
+) -> Select[Any]:
+    """Events matching `events` that no leaf matching `leaves` names."""
+    leaf = and_(log_leaves.c.seq == access_events.c.seq, leaves)
     return (
-        select(access_events.c.seq)
-        .outerjoin(log_leaves, log_leaves.c.seq == access_events.c.seq)
-        .where(log_leaves.c.seq.is_(None))
+        select(*(columns or (access_events.c.seq,)))
+        .select_from(access_events)
+        .outerjoin(log_leaves, leaf)
+        .where(events, log_leaves.c.seq.is_(None))
     )

@@ -4,21 +4,20 @@ Hashing is the Python share of verify-archive (about 1.3 µs a leaf: read the en
 subtrees), so a large file's row groups are split into consecutive runs and each run is hashed in a worker
 process, which answers with the compact range of its leaves only (a few hashes, never the rows). The
 caller pushes the runs' ranges in order onto one SubtreeStack: merging them gives the same compact range
-as pushing every leaf. A small file is hashed in the calling process (starting workers costs a second).
+as pushing every leaf. A small file is hashed in the calling process (starting workers costs a few tenths
+of a second).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from shadan.audit.cores import usable_cores
+from shadan.audit.cores import in_order, usable_cores, worker_pool
 from shadan.audit.merkle import leaf_hashes
 from shadan.audit.segment_hashes import Subtree, SubtreeStack
 
@@ -49,14 +48,9 @@ class SegmentLeaves:
             for run, first in runs:
                 yield _hash_run(path, run, first)
             return
-        pool = self._pool = self._pool or ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
-        pending: deque[Future[Run]] = deque()
-        for run, first in runs:
-            pending.append(pool.submit(_hash_run, path, run, first))
-            if len(pending) > 2 * self.workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        pool = self._pool = self._pool or worker_pool(self.workers)
+        futures = (pool.submit(_hash_run, path, run, first) for run, first in runs)
+        yield from in_order(futures, 2 * self.workers)
 
     def close(self) -> None:
         if self._pool is not None:

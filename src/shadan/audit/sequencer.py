@@ -20,11 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from shadan.audit.entry import as_utc, entry_bytes_from_json_text
 from shadan.audit.event_rows import EVENT_COLUMNS
 from shadan.audit.log import access_events
+from shadan.audit.log_completeness import unsequenced
 from shadan.audit.merkle import CompactRange, NodeId, leaf_hash, range_nodes
 from shadan.audit.search_index import index_rows
 from shadan.audit.tree_store import insert_nodes, insert_rows, locked, node_reader
@@ -90,16 +91,8 @@ class Sequencer:
 
     def _prepare(self, connection: Connection) -> _Batch:
         state = read_state(connection)
-        # The leaves' side is bounded by the horizon too: PostgreSQL otherwise merges the events above
-        # the horizon with every leaf from the first, for every batch (quadratic in the log).
-        leaf = and_(log_leaves.c.seq == access_events.c.seq, log_leaves.c.seq > state.horizon_seq)
         pending = connection.execute(
-            select(*EVENT_COLUMNS)
-            .select_from(access_events)
-            .outerjoin(log_leaves, leaf)
-            .where(access_events.c.seq > state.horizon_seq, log_leaves.c.seq.is_(None))
-            .order_by(access_events.c.seq)
-            .limit(self._batch)
+            unsequenced(state.horizon_seq, *EVENT_COLUMNS).order_by(access_events.c.seq).limit(self._batch)
         ).mappings()
         edge_ids = range_nodes(0, state.tree_size)
         edge = node_reader(connection)(edge_ids)

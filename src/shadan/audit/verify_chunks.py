@@ -18,17 +18,15 @@ parent's snapshot.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, and_, func, select
 
 from shadan.audit.columnar_chunks import ChunkChecker, edges_at
-from shadan.audit.cores import usable_cores
+from shadan.audit.cores import in_order, usable_cores, worker_pool
 from shadan.audit.event_rows import EVENT_COLUMNS
 from shadan.audit.log import access_events
 from shadan.audit.merkle import CompactRange, NodeId, fold_right
@@ -39,7 +37,8 @@ from shadan.audit.tree_tables import log_leaves
 @dataclass(frozen=True, slots=True)
 class Parallelism:
     """How verification spreads over processes. `workers` < 2, or a log shorter than `min_chunks` chunks,
-    is verified in one process: starting the workers (a fresh interpreter each) costs about a second."""
+    is verified in one process: starting the workers (a fresh interpreter each) costs a few tenths of a
+    second."""
 
     workers: int = field(default_factory=usable_cores)
     chunk_level: int = 16  # 65,536 leaves a chunk
@@ -101,22 +100,15 @@ def check_in_parallel(
     span = 1 << parallelism.chunk_level
     wanted = sorted(set(checkpoint_sizes))
     url = engine.url.render_as_string(hide_password=False)
-    pool = ProcessPoolExecutor(
-        parallelism.workers,
-        mp_context=get_context("spawn"),  # never fork a process that runs threads
-        initializer=_open_worker,
-        initargs=(url, snapshot),
-    )
-    pending: deque[Future[ChunkResult]] = deque()
+    pool = worker_pool(parallelism.workers, _open_worker, (url, snapshot))
+
+    def submit(begin: int) -> Future[ChunkResult]:
+        end = min(begin + span, size)
+        sizes = tuple(s for s in wanted if begin < s <= end)
+        return pool.submit(_check_chunk, begin, end, sizes, parallelism.chunk_level)
+
     try:
-        for begin in range(0, size, span):
-            end = min(begin + span, size)
-            sizes = tuple(s for s in wanted if begin < s <= end)
-            pending.append(pool.submit(_check_chunk, begin, end, sizes, parallelism.chunk_level))
-            if len(pending) > 2 * parallelism.workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        yield from in_order(map(submit, range(0, size, span)), 2 * parallelism.workers)
     finally:
         # The caller may stop early (a missing leaf): chunks not started yet are dropped.
         pool.shutdown(wait=True, cancel_futures=True)

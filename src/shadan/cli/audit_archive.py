@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shadan.bootstrap import build_archive, build_archive_checker
-from shadan.cli.command_support import built, jst, progress_bar, show_failure, terminal_operator
+from shadan.cli.command_support import built, jst, jst_cell, progress_bar, show_failure, terminal_operator
 from shadan.config import Settings
 from shadan.services.archive import ArchiveService, LegalHold, RetentionPlan, RetentionResult
 from shadan.services.archive_report import ArchiveProblem, ArchiveReport
@@ -168,7 +168,7 @@ def _show_plan(plan: RetentionPlan) -> None:
             segment.segment,
             f"{segment.first_leaf:,}〜{segment.end_leaf - 1:,}",
             f"{segment.event_count:,}",
-            jst(item.expired_at, MINUTES),
+            jst_cell(item.expired_at, MINUTES),
             status,
         )
     console.print(table)

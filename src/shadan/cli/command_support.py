@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from shadan.bootstrap import Shadan, build
 from shadan.config import Settings
 from shadan.domain.errors import DomainError, InvalidInput
-from shadan.domain.japan_time import JST
+from shadan.domain.japan_time import in_japan
 from shadan.services.identity import Actor
 
 
@@ -85,7 +85,7 @@ def jst(moment: dt.datetime, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
 
 def jst_cell(moment: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     """The same in a table column whose header already says （JST）; empty where there is no time."""
-    return "" if moment is None else moment.astimezone(JST).strftime(fmt)
+    return "" if moment is None else in_japan(moment).strftime(fmt)
 
 
 def show_failure(console: Console, titles: tuple[str, str], exit_code: int, *details: str) -> None:

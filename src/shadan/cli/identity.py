@@ -22,7 +22,7 @@ from shadan.cli.command_support import terminal_operator
 from shadan.config import Settings
 from shadan.domain.errors import DomainError
 from shadan.domain.identity import AccountKind
-from shadan.domain.japan_time import JST
+from shadan.domain.japan_time import local_day
 from shadan.services.accounts import AccountService, NewAccount
 from shadan.services.hr_master import HrMasterService, LoadResult
 from shadan.services.hr_master_format import FileKind, detect_kind
@@ -252,7 +252,7 @@ def transfer(
 
 def _date(raw: str | None) -> dt.date:
     if raw is None:
-        return dt.datetime.now(JST).date()
+        return local_day(dt.datetime.now(dt.UTC))
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:

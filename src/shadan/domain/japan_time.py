@@ -8,6 +8,11 @@ import datetime as dt
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
 
+def in_japan(moment: dt.datetime) -> dt.datetime:
+    """A stored moment in Japan time; a naive one is UTC (SQLite hands stored times back naive)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(JST)
+
+
 def local_day(moment: dt.datetime) -> dt.date:
     """The Japanese calendar day of a moment (employment dates, business days, daily statistics)."""
-    return moment.astimezone(JST).date()
+    return in_japan(moment).date()

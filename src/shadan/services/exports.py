@@ -19,7 +19,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from shadan.domain.japan_time import JST
+from shadan.domain.japan_time import in_japan
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -101,7 +101,7 @@ def _text(value: Cell) -> str:
     if isinstance(value, bool):
         return "はい" if value else "いいえ"
     if isinstance(value, dt.datetime):
-        return _jst(value).strftime("%Y-%m-%d %H:%M:%S")
+        return in_japan(value).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, (int, float)):
@@ -113,14 +113,10 @@ def _excel_value(value: Cell) -> str | int | float | dt.datetime | dt.date | Non
     if isinstance(value, bool):
         return "はい" if value else "いいえ"
     if isinstance(value, dt.datetime):
-        return _jst(value).replace(tzinfo=None)
+        return in_japan(value).replace(tzinfo=None)
     if isinstance(value, str):
         return _defused(value)
     return value
-
-
-def _jst(moment: dt.datetime) -> dt.datetime:
-    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(JST)
 
 
 def _defused(text: str) -> str:

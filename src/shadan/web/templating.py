@@ -9,7 +9,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
-from shadan.domain.japan_time import JST
+from shadan.domain.japan_time import in_japan
 from shadan.domain.switching import ErrorCode
 from shadan.web.labels import value_label
 
@@ -19,11 +19,7 @@ STATIC = Path(__file__).with_name("static")
 
 def jst(moment: dt.datetime | None, fmt: str = "%Y/%m/%d %H:%M:%S") -> str:
     """Stored times are UTC; people read Japan time."""
-    if moment is None:
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(JST).strftime(fmt)
+    return "" if moment is None else in_japan(moment).strftime(fmt)
 
 
 def spaced_id(supply_point_id: str) -> str:
