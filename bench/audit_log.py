@@ -35,13 +35,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, make_url, text
+from sqlalchemy import Engine, make_url, text
 
 from common import Latency, console, latency, latency_table, write_result
 from shadan.audit.archive import SqlSegmentArchive
 from shadan.audit.archive_check import ParquetArchiveChecker
 from shadan.audit.keys import FileKeyStore
-from shadan.audit.log import access_events, event_to_row
+from shadan.audit.log import SqlAccessLog
 from shadan.audit.merkle import inclusion_proof
 from shadan.audit.transparency_log import SqlTransparencyLog
 from shadan.audit.tree_store import node_reader
@@ -59,8 +59,8 @@ TARGET = 100_000_000
 START = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
 
 
-def synthetic(i: int) -> dict[str, Any]:
-    event = AccessEvent(
+def synthetic(i: int) -> AccessEvent:
+    return AccessEvent(
         event_id=f"bench-{i:010d}",
         ts=START + dt.timedelta(milliseconds=i),
         system="shadan",
@@ -79,7 +79,6 @@ def synthetic(i: int) -> dict[str, Any]:
         policy_ids=("td-staff-own-area",),
         extra={},
     )
-    return event_to_row(event)
 
 
 def load(engine: Engine, first: int, end: int) -> float:
@@ -88,7 +87,7 @@ def load(engine: Engine, first: int, end: int) -> float:
     for start in range(first, end, CHUNK):
         rows = [synthetic(i) for i in range(start, min(start + CHUNK, end))]
         with engine.begin() as connection:
-            connection.execute(insert(access_events), rows)
+            SqlAccessLog(connection).append(rows)
         console.print(f"  loaded {start + len(rows):,} / {end:,}", end="\r")
     console.print()
     return time.perf_counter() - began
@@ -234,9 +233,10 @@ def main() -> None:
                 "log_checkpoints",
                 "log_state",
                 "log_verifications",
+                "log_resource_ids",
             ):
                 connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
-            connection.execute(text("DELETE FROM access_events"))
+            connection.execute(text("DELETE FROM access_log_entries"))
         bench = Bench(engine, Path(scratch), database_file)
         stages = [bench.stage(size, args.samples, n == 0) for n, size in enumerate(sizes)]
         engine.dispose()

@@ -34,6 +34,12 @@ def require_postgres() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session")
+def postgres_server() -> tuple[str, str]:
+    """The PostgreSQL server's (owner url, application url), for tests that make databases of their own."""
+    return require_postgres()
+
+
+@pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
     migrate(f"sqlite:///{path}")

@@ -184,14 +184,14 @@ def break_log(db_url: str, request: pytest.FixtureRequest) -> Iterator[Callable[
         if db_url.startswith("sqlite"):
             engine = create_engine(db_url)
             with engine.begin() as conn:
-                conn.execute(text("DROP TABLE access_events"))
+                conn.execute(text("DROP TABLE access_log_entries"))
             engine.dispose()
             return
         owner_db, _app_db = request.getfixturevalue("postgres_database")
         role = make_url(db_url).username
         engine = create_engine(owner_db)
         with engine.begin() as conn:
-            conn.execute(text(f'REVOKE INSERT ON access_events FROM "{role}"'))
+            conn.execute(text(f'REVOKE INSERT ON access_log_entries FROM "{role}"'))
         engine.dispose()
         restore.append((owner_db, str(role)))
 
@@ -199,7 +199,7 @@ def break_log(db_url: str, request: pytest.FixtureRequest) -> Iterator[Callable[
     for owner_db, role in restore:
         engine = create_engine(owner_db)
         with engine.begin() as conn:
-            conn.execute(text(f'GRANT INSERT ON access_events TO "{role}"'))
+            conn.execute(text(f'GRANT INSERT ON access_log_entries TO "{role}"'))
         engine.dispose()
 
 

@@ -140,7 +140,12 @@ def test_checkpoint_export_and_verify_detect_an_edit(
 
     engine = create_engine(owner_url)
     with engine.begin() as connection:
-        connection.execute(text("UPDATE access_events SET purpose = '営業' WHERE seq = 2"))
+        connection.execute(  # the purpose of event 2, prefixed: still well-formed JSON
+            text(
+                "UPDATE access_log_entries SET entry ="
+                ' replace(entry, \'"purpose":"\', \'"purpose":"営業\') WHERE seq = 2'
+            )
+        )
     engine.dispose()
     failed = cli("verify", "--trusted", str(exported))
     assert failed.exit_code == 10, failed.output

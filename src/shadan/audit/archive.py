@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, Row, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from shadan.audit.archive_format import Manifest, manifest_name, parquet_name
 from shadan.audit.checkpoint import CheckpointError, open_checkpoint
-from shadan.audit.entry import as_utc, entry_bytes_from_json_text, format_timestamp
+from shadan.audit.entry import as_utc, format_timestamp
 from shadan.audit.keys import FileKeyStore
 from shadan.audit.merkle import ProofError, leaf_hash
 from shadan.audit.note import NoteError, NoteVerificationError
@@ -202,9 +203,11 @@ class _TimeSpan:
         self.first: str | None = None
         self.last: str | None = None
 
-    def add(self, ts: str) -> None:
-        self.first = ts if self.first is None else min(self.first, ts)
-        self.last = ts if self.last is None else max(self.last, ts)
+    def cover(self, times: Any) -> None:
+        """Widen the span over a batch's `ts` column."""
+        earliest, latest = (format_timestamp(value.as_py()) for value in pc.min_max(times).values())
+        self.first = earliest if self.first is None else min(self.first, earliest)
+        self.last = latest if self.last is None else max(self.last, latest)
 
 
 def _batches(
@@ -218,9 +221,10 @@ def _batches(
         for index, row in _rows(connection, start, end):
             entries.append(_checked_entry(row, index))
             leaves.append(bytes(row.leaf_hash))
-            times.add(format_timestamp(row.ts))
         stack.push_leaves(start, leaves)
-        yield segment_batch(start, entries)
+        batch = segment_batch(start, entries)
+        times.cover(batch.column("ts"))
+        yield batch
         progress(total, end - plan.first_leaf)
 
 
@@ -239,7 +243,7 @@ def _rows(connection: Connection, start: int, end: int) -> Iterator[tuple[int, R
 def _checked_entry(row: Row[Any], index: int) -> bytes:
     if row.seq is None:
         raise LogIntegrityError(f"葉 {index} のイベントがないため、アーカイブを中止しました。")
-    entry = entry_bytes_from_json_text(row._mapping)
+    entry: bytes = row.entry.encode("utf-8")
     if leaf_hash(entry) != bytes(row.leaf_hash):
         raise LogIntegrityError(
             f"連番 {row.seq}（葉 {index}）のイベントが記録時の内容と異なるため、アーカイブを中止しました。"

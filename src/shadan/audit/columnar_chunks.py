@@ -1,12 +1,11 @@
-"""A worker's check of one chunk of leaves, column-wise: ADBC reads the rows as Arrow, DuckDB builds every
-entry at once (entry_sql.py), and the leaf and subtree hashes are made a level at a time.
+"""A worker's check of one chunk of leaves, column-wise: ADBC reads the leaves and their stored entries as
+Arrow, and the leaf and subtree hashes are made a level at a time.
 
-Row by row in Python a leaf costs about 20 µs (reading, rebuilding the entry, hashing, the tree); here
-the database driver and DuckDB do the per-row work in native code, and Python only calls SHA-256. The
-chunk's rows of the search index (search_index.py) are compared with its events in DuckDB too. The
-rows the fast expression cannot build exactly are rebuilt by entry.py from the same Arrow values; a
-chunk with anything still wrong is reported dirty, and the parent process checks it again row by row in
-its own snapshot (verify_chunks.py), so this module never decides what a failure is.
+The log stores what its leaves cover (event_view.py), so a chunk is checked by hashing the entries as
+they are: the database driver does the per-row work in native code, and Python only calls SHA-256. The
+chunk's rows of the search index (search_index.py) are compared with the lists in its entries in DuckDB.
+A chunk with anything wrong is reported dirty, and the parent process checks it again row by row in its
+own snapshot (verify_chunks.py), so this module never decides what a failure is.
 
 A worker process opens only ADBC connections to the database: two SQLite libraries in one process (ADBC
 bundles its own) must never hold the same file, because a POSIX lock released by one releases the
@@ -15,7 +14,6 @@ other's.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,25 +22,24 @@ from typing import Any
 import adbc_driver_manager
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import make_url
 
-from shadan.audit.entry import FIELDS, JSON_FIELDS, entry_bytes_from_json_text
-from shadan.audit.entry_sql import STORED_ENTRY
-from shadan.audit.merkle import NodeId, edge_of, leaf_hash, leaf_hashes, subtree_levels
+from shadan.audit.merkle import NodeId, edge_of, leaf_hashes, subtree_levels
 from shadan.audit.tree_store import node_key
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
-_STORED_TS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}")
-# The rows as the expression reads them. The driver infers each column's type from its values, so a
-# chunk whose events are all gone has NULL-typed columns: casting gives every chunk the same types.
+# The driver infers each column's type from its values, so a chunk whose events are all gone has
+# NULL-typed columns: casting gives every chunk the same types.
 CHUNK_ROWS = pa.schema(
-    [
-        ("leaf_index", pa.int64()),
-        ("leaf_hash", pa.binary()),
-        *((name, pa.int64() if name == "seq" else pa.string()) for name in FIELDS),
-    ]
+    [("leaf_index", pa.int64()), ("leaf_hash", pa.binary()), ("seq", pa.int64()), ("entry", pa.string())]
 )
 _INDEX_ROWS = pa.schema([("resource_id", pa.string()), ("seq", pa.int64())])
+# Each event's `resource_ids` as JSON text (DuckDB's own writing of the list), from its entry.
+_CHUNK_LISTS = (
+    "CREATE OR REPLACE TEMPORARY VIEW chunk_rows AS SELECT seq,"
+    " CAST(json_extract(entry, '$.resource_ids') AS VARCHAR) AS resource_ids FROM chunk_entries"
+)
 # The usual case, cheaply (a third of the cost of the exact comparison below): every event's list is
 # the one string of its one index row, or empty with no row. Equal text proves it: to_json quotes the
 # id, so '[' || to_json(id) || ']' is that one-string list; two rows for one event cannot both equal
@@ -71,22 +68,10 @@ SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT SELECT * FROM stored
 _CHUNK_ERRORS = (adbc_driver_manager.Error, duckdb.Error, pa.ArrowException, UnicodeError)
 
 
-def _event_columns(dialect: str) -> str:
-    columns = []
-    for name in FIELDS:
-        if name == "ts" and dialect == "postgresql":
-            columns.append("to_char(e.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS ts")
-        elif name in JSON_FIELDS and dialect == "postgresql":
-            columns.append(f"CAST(e.{name} AS TEXT) AS {name}")
-        else:
-            columns.append(f"e.{name}")
-    return ", ".join(columns)
-
-
 def chunk_queries(dialect: str) -> tuple[str, str, str]:
     """A worker's statements: a chunk's leaves with events, its subtree hashes, its index rows."""
     low, high = ("$1", "$2") if dialect == "postgresql" else ("?", "?")
-    columns = _event_columns(dialect)
+    columns = "e.seq, e.entry"
     if dialect == "postgresql":
         # Events looked up between the chunk's smallest and largest seq: without the bound PostgreSQL
         # scans the whole events table for every chunk.
@@ -94,14 +79,14 @@ def chunk_queries(dialect: str) -> tuple[str, str, str]:
             "WITH l AS MATERIALIZED (SELECT leaf_index, seq, leaf_hash FROM log_leaves"  # noqa: S608 -- fixed text
             f" WHERE leaf_index >= {low} AND leaf_index < {high})"
             f" SELECT l.leaf_index, l.leaf_hash, {columns}"
-            " FROM l LEFT JOIN access_events e ON e.seq = l.seq"
+            " FROM l LEFT JOIN access_log_entries e ON e.seq = l.seq"
             " AND e.seq >= (SELECT min(seq) FROM l) AND e.seq <= (SELECT max(seq) FROM l)"
             " ORDER BY l.leaf_index"
         )
     else:  # SQLite looks each event up by its key, in leaf order
         leaves = (
             f"SELECT l.leaf_index, l.leaf_hash, {columns}"  # noqa: S608 -- fixed text
-            " FROM log_leaves l LEFT JOIN access_events e ON e.seq = l.seq"
+            " FROM log_leaves l LEFT JOIN access_log_entries e ON e.seq = l.seq"
             f" WHERE l.leaf_index >= {low} AND l.leaf_index < {high} ORDER BY l.leaf_index"
         )
     nodes = f"SELECT hash FROM log_nodes WHERE node_key BETWEEN {low} AND {high} ORDER BY node_key"  # noqa: S608
@@ -174,9 +159,11 @@ class ChunkChecker:
         rows = cursor.fetch_arrow_table().cast(CHUNK_ROWS)
         if rows.column("leaf_index").to_pylist() != list(range(begin, end)):
             return None
-        stored = rows.column("leaf_hash").to_pylist()
-        hashes = self._leaf_hashes(rows)
-        if hashes != stored and not _mend(rows, hashes, stored):
+        if rows.column("seq").null_count:
+            return None  # an event is gone
+        # The UTF-8 text as its bytes: Arrow's cast from string to binary copies nothing.
+        hashes = leaf_hashes(rows.column("entry").cast(pa.binary()).to_pylist())
+        if hashes != rows.column("leaf_hash").to_pylist():
             return None
         levels = subtree_levels(hashes, level)
         for lvl in range(1, len(levels)):
@@ -187,30 +174,19 @@ class ChunkChecker:
         return levels if self._index_agrees(cursor, rows) else None
 
     def _index_agrees(self, cursor: Any, rows: pa.Table) -> bool:
-        seqs = rows.column("seq").to_pylist()  # every event is there: the leaf hashes matched
-        cursor.execute(self._index_sql, parameters=(min(seqs), max(seqs)))
+        seqs = rows.column("seq")  # every event is there: the leaf hashes matched
+        cursor.execute(self._index_sql, parameters=(pc.min(seqs).as_py(), pc.max(seqs).as_py()))
         index = cursor.fetch_arrow_table().cast(_INDEX_ROWS)
-        self._duck.register("chunk_rows", rows)
+        self._duck.register("chunk_entries", rows.select(["seq", "entry"]))
         self._duck.register("chunk_index", index)
         try:
+            self._duck.execute(_CHUNK_LISTS)  # a view binds the table registered now
             if self._duck.execute(_INDEX_PLAINLY_DIFFERENT).fetchall() == [(0,)]:
                 return True
             return self._duck.execute(_INDEX_DIFFERENCES).fetchall() == [(0,)]
         finally:
-            self._duck.unregister("chunk_rows")
+            self._duck.unregister("chunk_entries")
             self._duck.unregister("chunk_index")
-
-    def _leaf_hashes(self, rows: pa.Table) -> list[bytes]:
-        """The leaf hash of every row's entry as DuckDB builds it; a row it cannot build hashes as an
-        empty entry, which matches no stored leaf."""
-        self._duck.register("chunk_rows", rows)
-        try:
-            built = self._duck.sql(
-                f"SELECT coalesce({STORED_ENTRY}, ''::BLOB) AS entry FROM chunk_rows"  # noqa: S608
-            ).to_arrow_table()
-        finally:
-            self._duck.unregister("chunk_rows")
-        return leaf_hashes(built.column("entry").to_pylist())
 
 
 def edges_at(
@@ -218,22 +194,3 @@ def edges_at(
 ) -> dict[int, tuple[bytes, ...]]:
     """The compact range of [begin, size) for each size, from the chunk's subtree levels."""
     return {size: edge_of(levels, size - begin) for size in sizes}
-
-
-def _mend(rows: pa.Table, hashes: list[bytes], stored: list[bytes]) -> bool:
-    """Rebuild, with entry.py, the entries of the rows whose fast hash differs; True if all then match."""
-    for index, (made, expected) in enumerate(zip(hashes, stored, strict=True)):
-        if made == expected:
-            continue
-        row = rows.slice(index, 1).to_pylist()[0]
-        if row["seq"] is None or not _STORED_TS.fullmatch(row["ts"] or ""):
-            return False
-        row["ts"] = dt.datetime.fromisoformat(row["ts"])
-        try:
-            exact = leaf_hash(entry_bytes_from_json_text(row))
-        except (TypeError, ValueError):
-            return False
-        if exact != expected:
-            return False
-        hashes[index] = exact
-    return True

@@ -2,6 +2,12 @@
 
 Events are appended inside the caller's transaction, so an event is durable exactly when the work it
 records commits; a failure to write it aborts that work (fail closed).
+
+What is stored is each event's canonical entry (entry.py), the exact text its Merkle leaf covers, in
+`access_log_entries`; the columns are read through the view `access_events` (event_view.py). The entry
+holds the event's `seq`, so the number is taken as the row is written: on SQLite from the largest seq in
+the INSERT statement itself, which runs under the database's one write lock; on PostgreSQL from the
+table's sequence, for the whole batch first.
 """
 
 from __future__ import annotations
@@ -16,18 +22,18 @@ from sqlalchemy import (
     Column,
     Connection,
     DateTime,
-    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
-    UniqueConstraint,
     insert,
     select,
+    text,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from shadan.audit.entry import entry_around_seq
 from shadan.domain.errors import AuditUnavailable
 from shadan.domain.events import AccessEvent
 from shadan.domain.vocabulary import Action, Outcome, ResourceType
@@ -41,10 +47,19 @@ metadata = MetaData(
     }
 )
 
-# The sequence number is the event's position in the log (the Merkle leaf index in the next version).
+# The sequence number is the order of insertion; the sequencer gives leaf indices (sequencer.py).
+access_log_entries = Table(
+    "access_log_entries",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("entry", Text, nullable=False),
+)
+
+# The view of the entries' columns (event_view.py): read only, and not part of the tables Alembic
+# compares (the migration creates it).
 access_events = Table(
     "access_events",
-    metadata,
+    MetaData(),
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("event_id", String(64), nullable=False),
     Column("ts", DateTime(timezone=True), nullable=False),
@@ -64,8 +79,19 @@ access_events = Table(
     Column("policy_ids", JSON, nullable=False),
     Column("detail", Text, nullable=False),
     Column("extra", JSON, nullable=False),
-    UniqueConstraint("event_id"),
-    Index(None, "account_id", "seq"),
+)
+
+
+# Events a statement: SQLite allows 32,766 parameters, two an event.
+_BATCH = 5000
+_NUMBERING_INSERT = (
+    "INSERT INTO access_log_entries (seq, entry)"
+    " SELECT last.seq + 1 + v.column1, v.column2 || (last.seq + 1 + v.column1) || v.column3"
+    " FROM (SELECT coalesce(max(seq), 0) AS seq FROM access_log_entries) AS last,"
+    " (VALUES {values}) AS v ORDER BY v.column1"
+)
+_NEXT_NUMBERS = text(
+    "SELECT nextval(pg_get_serial_sequence('access_log_entries', 'seq')) FROM generate_series(1, :n)"
 )
 
 
@@ -90,6 +116,19 @@ def event_to_row(event: AccessEvent) -> dict[str, Any]:
         "detail": event.detail,
         "extra": dict(event.extra),
     }
+
+
+def _without_nul(value: Any) -> Any:
+    """The value with every NUL character as U+FFFD. Neither database's view could give a NUL back
+    (SQLite's JSON functions end the text there, PostgreSQL's text cannot hold it), and a request that
+    sends one (a garbage id) must still be logged and answered."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def row_to_event(row: Any) -> AccessEvent:
@@ -128,12 +167,35 @@ class SqlAccessLog:
         self._connection = connection
 
     def append(self, events: Sequence[AccessEvent]) -> None:
-        if not events:
-            return
+        rows = [_without_nul(event_to_row(e)) for e in events]
         try:
-            self._connection.execute(insert(access_events), [event_to_row(e) for e in events])
+            for start in range(0, len(rows), _BATCH):
+                halves = [entry_around_seq(row) for row in rows[start : start + _BATCH]]
+                if self._connection.dialect.name == "sqlite":
+                    self._insert_numbering_in_sqlite(halves)
+                else:
+                    self._insert_numbered(halves)
         except SQLAlchemyError as exc:
             raise AuditUnavailable(UNAVAILABLE_MESSAGE) from exc
+
+    def _insert_numbering_in_sqlite(self, halves: list[tuple[str, str]]) -> None:
+        values = ", ".join(f"({i}, :b{i}, :a{i})" for i in range(len(halves)))
+        parameters = {
+            f"{side}{i}": part for i, pair in enumerate(halves) for side, part in zip("ba", pair, strict=True)
+        }
+        # One statement: the largest seq is read under the write lock that the insert itself holds.
+        self._connection.execute(
+            text(_NUMBERING_INSERT.format(values=values)),
+            parameters,
+        )
+
+    def _insert_numbered(self, halves: list[tuple[str, str]]) -> None:
+        numbers = self._connection.execute(_NEXT_NUMBERS, {"n": len(halves)}).scalars().all()
+        rows = [
+            {"seq": seq, "entry": f"{before}{seq}{after}"}
+            for seq, (before, after) in zip(numbers, halves, strict=True)
+        ]
+        self._connection.execute(insert(access_log_entries), rows)
 
     def events_of_account(self, account_id: str, limit: int) -> list[AccessEvent]:
         query = (

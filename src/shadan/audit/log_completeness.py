@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 
-from shadan.audit.log import access_events
+from shadan.audit.log import access_log_entries
 from shadan.audit.merkle import NodeId
 from shadan.audit.tree_store import node_key
 from shadan.audit.tree_tables import NODE_KEY_SHIFT, log_leaves, log_nodes
@@ -47,18 +47,20 @@ def first_unlogged(connection: Connection, horizon: int, every_leaf_has_its_even
     counts of events and leaves up to the horizon mean none is: two counts on indexes instead of joining
     every event."""
     if every_leaf_has_its_event:
-        events = select(func.count()).select_from(access_events).where(access_events.c.seq <= horizon)
+        events = (
+            select(func.count()).select_from(access_log_entries).where(access_log_entries.c.seq <= horizon)
+        )
         leaves = select(func.count()).select_from(log_leaves).where(log_leaves.c.seq <= horizon)
         if connection.execute(events).scalar_one() == connection.execute(leaves).scalar_one():
             return None
-    below = _without_leaf(access_events.c.seq <= horizon, log_leaves.c.seq <= horizon)
-    first = connection.execute(below.order_by(access_events.c.seq).limit(1)).scalar_one_or_none()
+    below = _without_leaf(access_log_entries.c.seq <= horizon, log_leaves.c.seq <= horizon)
+    first = connection.execute(below.order_by(access_log_entries.c.seq).limit(1)).scalar_one_or_none()
     return None if first is None else int(first)
 
 
 def pending_events(connection: Connection, horizon: int) -> int:
     """Events above the horizon without a leaf: committed, not sequenced yet."""
-    pending = unsequenced(horizon, access_events.c.seq).subquery()
+    pending = unsequenced(horizon, access_log_entries.c.seq).subquery()
     return int(connection.execute(select(func.count()).select_from(pending)).scalar_one())
 
 
@@ -66,17 +68,17 @@ def unsequenced(horizon: int, *columns: ColumnElement[Any]) -> Select[Any]:
     """These columns of the events above the horizon that have no leaf yet. The leaves are bounded by
     the horizon too: PostgreSQL otherwise merges the events with every leaf from the first, at every
     sequencer batch and every status page (a cost that grows with the log)."""
-    return _without_leaf(access_events.c.seq > horizon, log_leaves.c.seq > horizon, *columns)
+    return _without_leaf(access_log_entries.c.seq > horizon, log_leaves.c.seq > horizon, *columns)
 
 
 def _without_leaf(
     events: ColumnElement[bool], leaves: ColumnElement[bool], *columns: ColumnElement[Any]
 ) -> Select[Any]:
     """Events matching `events` that no leaf matching `leaves` names."""
-    leaf = and_(log_leaves.c.seq == access_events.c.seq, leaves)
+    leaf = and_(log_leaves.c.seq == access_log_entries.c.seq, leaves)
     return (
-        select(*(columns or (access_events.c.seq,)))
-        .select_from(access_events)
+        select(*(columns or (access_log_entries.c.seq,)))
+        .select_from(access_log_entries)
         .outerjoin(log_leaves, leaf)
         .where(events, log_leaves.c.seq.is_(None))
     )

@@ -29,7 +29,7 @@ from shadan.audit.archive_format import (
 )
 from shadan.audit.entry import as_utc
 from shadan.audit.keys import FileKeyStore
-from shadan.audit.log import SqlAccessLog, access_events
+from shadan.audit.log import SqlAccessLog, access_log_entries
 from shadan.audit.merkle import ProofError
 from shadan.audit.record_tables import log_deletions, log_legal_holds, log_segments
 from shadan.audit.segment_hashes import stored_subtrees
@@ -199,7 +199,8 @@ def _delete_events(connection: Connection, record: DeletionRecord) -> None:
         log_leaves.c.leaf_index >= record.first_leaf, log_leaves.c.leaf_index < record.end_leaf
     )
     connection.execute(delete(log_resource_ids).where(log_resource_ids.c.seq.in_(seqs)))
-    deleted = connection.execute(delete(access_events).where(access_events.c.seq.in_(seqs))).rowcount
+    entries = access_log_entries.c
+    deleted = connection.execute(delete(access_log_entries).where(entries.seq.in_(seqs))).rowcount
     if deleted != record.count:
         # Some were gone before: deleting the rest under a record would hide that. `verify` names them.
         raise LogIntegrityError(

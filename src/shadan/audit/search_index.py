@@ -19,51 +19,54 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 
-def indexed_ids(resource_ids_json: str) -> list[str]:
-    """The ids an event is indexed under: the distinct strings of its JSON list, in first order."""
-    value = json.loads(resource_ids_json)
+def indexed_ids(entry: str) -> list[str]:
+    """The ids an event is indexed under: the distinct strings of its entry's `resource_ids` list, in
+    first order."""
+    document = json.loads(entry)
+    value = document.get("resource_ids") if isinstance(document, dict) else None
     if not isinstance(value, list):
         return []
     return list(dict.fromkeys(v for v in value if isinstance(v, str)))
 
 
-def index_rows(events: Iterable[Mapping[Any, Any]]) -> list[dict[str, Any]]:
-    """The index rows of events read with their JSON columns as text (event_rows.EVENT_COLUMNS)."""
+def index_rows(entries: Iterable[Mapping[Any, Any]]) -> list[dict[str, Any]]:
+    """The index rows of stored entries (rows of `seq` and `entry`)."""
     return [
-        {"resource_id": resource_id, "seq": event["seq"]}
-        for event in events
-        for resource_id in indexed_ids(event["resource_ids"])
+        {"resource_id": resource_id, "seq": row["seq"]}
+        for row in entries
+        for resource_id in indexed_ids(row["entry"])
     ]
 
 
-# What the index must hold for the leaves [:first, :end), from the events themselves (each database's JSON
-# functions; the same rule as `indexed_ids`: strings of a JSON list, anything else indexes nothing).
+# What the index must hold for the leaves [:first, :end), from the stored entries themselves (each
+# database's JSON functions; the same rule as `indexed_ids`: strings of the entry's `resource_ids` list,
+# anything else indexes nothing). Never through the view of the events, which verification checks apart.
 _EXPECTED = {
     "sqlite": (
         "SELECT ids.value AS resource_id, e.seq AS seq FROM log_leaves l"
-        " JOIN access_events e ON e.seq = l.seq,"
-        " json_each(CASE WHEN json_valid(e.resource_ids) AND json_type(e.resource_ids) = 'array'"
-        " THEN e.resource_ids ELSE '[]' END) ids"
+        " JOIN access_log_entries e ON e.seq = l.seq,"
+        " json_each(CASE WHEN json_valid(e.entry) AND json_type(e.entry, '$.resource_ids') = 'array'"
+        " THEN json_extract(e.entry, '$.resource_ids') ELSE '[]' END) ids"
         " WHERE l.leaf_index >= :first AND l.leaf_index < :end AND ids.type = 'text'"
     ),
     "postgresql": (
         "SELECT ids.value #>> '{}' AS resource_id, e.seq AS seq FROM log_leaves l"
-        " JOIN access_events e ON e.seq = l.seq,"
-        " json_array_elements(CASE WHEN json_typeof(e.resource_ids) = 'array' THEN e.resource_ids"
-        " ELSE '[]'::json END) ids(value)"
+        " JOIN access_log_entries e ON e.seq = l.seq,"
+        " json_array_elements(CASE WHEN json_typeof(e.entry::json -> 'resource_ids') = 'array'"
+        " THEN e.entry::json -> 'resource_ids' ELSE '[]'::json END) ids(value)"
         " WHERE l.leaf_index >= :first AND l.leaf_index < :end AND json_typeof(ids.value) = 'string'"
     ),
 }
 # What it holds for the seqs of those leaves. Rows of events that are gone are left out: the missing
 # event is verification's finding already (or excused by a deletion record), and such a row shows nothing.
 _STORED = (
-    "SELECT r.resource_id, r.seq FROM log_resource_ids r JOIN access_events e ON e.seq = r.seq"
+    "SELECT r.resource_id, r.seq FROM log_resource_ids r JOIN access_log_entries e ON e.seq = r.seq"
     " WHERE r.seq BETWEEN (SELECT min(seq) FROM log_leaves WHERE leaf_index >= :first AND leaf_index < :end)"
     " AND (SELECT max(seq) FROM log_leaves WHERE leaf_index >= :first AND leaf_index < :end)"
 )
 # Rows for events above the last leaf: the sequencer indexes an event only with its leaf.
 _AHEAD = (
-    "SELECT r.seq FROM log_resource_ids r JOIN access_events e ON e.seq = r.seq"
+    "SELECT r.seq FROM log_resource_ids r JOIN access_log_entries e ON e.seq = r.seq"
     " WHERE r.seq > (SELECT coalesce(max(seq), 0) FROM log_leaves) ORDER BY r.seq LIMIT 1"
 )
 

@@ -1,6 +1,6 @@
 """The sequencer: gives committed access events gapless leaf indices and stores their hashes.
 
-`access_events.seq` is the order of insertion but not a gapless count (a PostgreSQL sequence skips numbers
+`seq` (audit/log.py) is the order of insertion but not a gapless count (a PostgreSQL sequence skips numbers
 of rolled-back transactions) and not the order of commit (a slow transaction can commit seq 10 after seq 11
 is visible). So the sequencer keeps a *horizon*: every seq at or below it is a leaf or a settled gap. Each
 run gives leaves, in seq order, to the committed events above the horizon that have none, then moves the
@@ -22,9 +22,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from shadan.audit.entry import as_utc, entry_bytes_from_json_text
-from shadan.audit.event_rows import EVENT_COLUMNS
-from shadan.audit.log import access_events
+from shadan.audit.entry import as_utc
+from shadan.audit.log import access_log_entries
 from shadan.audit.log_completeness import unsequenced
 from shadan.audit.merkle import CompactRange, NodeId, leaf_hash, range_nodes
 from shadan.audit.search_index import index_rows
@@ -91,8 +90,11 @@ class Sequencer:
 
     def _prepare(self, connection: Connection) -> _Batch:
         state = read_state(connection)
+        entries = access_log_entries.c
         pending = connection.execute(
-            unsequenced(state.horizon_seq, *EVENT_COLUMNS).order_by(access_events.c.seq).limit(self._batch)
+            unsequenced(state.horizon_seq, entries.seq, entries.entry)
+            .order_by(entries.seq)
+            .limit(self._batch)
         ).mappings()
         edge_ids = range_nodes(0, state.tree_size)
         edge = node_reader(connection)(edge_ids)
@@ -103,7 +105,7 @@ class Sequencer:
         now = self._clock()
         leaves, events = [], pending.all()
         for row in events:
-            h = leaf_hash(entry_bytes_from_json_text(row))
+            h = leaf_hash(row["entry"].encode("utf-8"))
             leaves.append({"leaf_index": tree.size, "seq": row["seq"], "leaf_hash": h, "sequenced_at": now})
             tree.append(h, nodes.__setitem__)
         return _Batch(state, leaves, nodes, index_rows(events))

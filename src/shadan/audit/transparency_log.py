@@ -12,9 +12,9 @@ from sqlalchemy import ColumnElement, Connection, Engine, Row, and_, insert, sel
 from sqlalchemy.exc import SQLAlchemyError
 
 from shadan.audit.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
-from shadan.audit.entry import as_utc, entry_bytes
+from shadan.audit.entry import as_utc
 from shadan.audit.keys import FileKeyStore
-from shadan.audit.log import SqlAccessLog, access_events
+from shadan.audit.log import SqlAccessLog, access_events, access_log_entries
 from shadan.audit.merkle import inclusion_proof, leaf_hash, root_at, verify_inclusion
 from shadan.audit.note import NoteError, NoteVerificationError, Signer, Verifier
 from shadan.audit.proof_file import ProofFile
@@ -70,13 +70,15 @@ class SqlTransparencyLog:
     def proof_for_event(self, seq: int) -> str:
         with self._engine.connect() as connection:
             leaf = connection.execute(select(log_leaves).where(log_leaves.c.seq == seq)).first()
-            event = connection.execute(select(access_events).where(access_events.c.seq == seq)).first()
+            stored = connection.execute(
+                select(access_log_entries.c.entry).where(access_log_entries.c.seq == seq)
+            ).scalar_one_or_none()
             head = None if leaf is None else _witnessed(connection, leaf.leaf_index) or _latest(connection)
-            if leaf is None or event is None or head is None or head.size <= leaf.leaf_index:
+            if leaf is None or stored is None or head is None or head.size <= leaf.leaf_index:
                 raise NotFound(f"連番 {seq} のイベントは、署名済みの木にありません。")
             checkpoint = open_checkpoint(head.note, self._keys.verifiers(), head.origin)
             note = head.note + "".join(f"{line}\n" for line in _cosignature_lines(connection, head))
-            entry = entry_bytes(event._mapping)
+            entry = stored.encode("utf-8")
             if leaf_hash(entry) != bytes(leaf.leaf_hash):
                 raise LogIntegrityError(f"連番 {seq} のイベントが記録時の内容と異なります。")
             proof = inclusion_proof(leaf.leaf_index, head.size, node_reader(connection))

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine, Row, func, select
 
 from shadan.audit.checkpoint import Checkpoint, open_checkpoint
 from shadan.audit.deletion_records import DeletedRanges, check_deletion_records
-from shadan.audit.entry import entry_bytes_from_json_text
+from shadan.audit.event_view import definition_differs
 from shadan.audit.log_completeness import first_unlogged, nodes_outside, pending_events
 from shadan.audit.merkle import CompactRange, NodeId, leaf_hash
 from shadan.audit.note import Verifier
@@ -96,6 +96,7 @@ class LogAudit:
 
     def run(self, trusted: str | None, progress: Progress) -> VerificationReport:
         found = _Findings()
+        self._check_view(found)
         with self._engine.connect() as connection:
             _read_only_snapshot(connection)
             try:
@@ -124,6 +125,16 @@ class LogAudit:
         self._check_indexed_ahead(connection, found)
         pending = self._unlogged(connection, found)
         return self._report(size, checked, len(checkpoints), pending, found, trusted_head)
+
+    def _check_view(self, found: _Findings) -> None:
+        if definition_differs(self._engine):
+            found.add(
+                LogFailureKind.EVENT_VIEW,
+                None,
+                None,
+                "ビュー access_events の定義が shadan の作成したものと異なります",
+                "the definition of the view access_events is not the one shadan created",
+            )
 
     def _report(
         self,
@@ -335,7 +346,7 @@ class LogAudit:
                 f"the event with seq {seq} (leaf {index}) has been deleted",
             )
             return stored
-        recomputed = leaf_hash(entry_bytes_from_json_text(row._mapping))
+        recomputed = leaf_hash(row.entry.encode("utf-8"))
         if recomputed != stored:
             found.add(
                 LogFailureKind.EVENT_CHANGED,

@@ -2,7 +2,7 @@
 
 The leaves are cut into chunks of 2**level leaves, aligned on their size, and a pool of worker processes
 checks them column-wise (columnar_chunks.py), each in its own connection: every leaf in the chunk has
-its event, every event's canonical entry hashes to the stored leaf hash, and the complete subtrees
+its event, every event's stored entry hashes to the stored leaf hash, and the complete subtrees
 inside the chunk — rebuilt from those hashes — equal the stored ones. A worker answers with hashes only
 (the compact range of the chunk at its end and at every checkpoint size inside it), never with rows, so
 the parent's share is a few hash folds per chunk.
@@ -27,8 +27,7 @@ from sqlalchemy import Connection, Engine, Select, and_, func, select
 
 from shadan.audit.columnar_chunks import ChunkChecker, edges_at
 from shadan.audit.cores import in_order, usable_cores, worker_pool
-from shadan.audit.event_rows import EVENT_COLUMNS
-from shadan.audit.log import access_events
+from shadan.audit.log import access_log_entries
 from shadan.audit.merkle import CompactRange, NodeId, fold_right
 from shadan.audit.tree_store import node_reader
 from shadan.audit.tree_tables import log_leaves
@@ -59,7 +58,8 @@ class ChunkResult:
 
 
 def leaf_range_query(begin: int, end: int) -> Select[Any]:
-    """Leaves [begin, end) in order, each with its event's columns (all None when the event is gone).
+    """Leaves [begin, end) in order, each with its event's `seq` and stored `entry` (None when the event
+    is gone).
 
     The events are looked up only between the smallest and the largest seq of these leaves: without
     that bound PostgreSQL hashes the leaves and scans the whole events table for every range."""
@@ -69,15 +69,16 @@ def leaf_range_query(begin: int, end: int) -> Select[Any]:
         .cte("range_leaves")
         .prefix_with("MATERIALIZED")  # computed once, not again for each bound
     )
-    seq = access_events.c.seq
+    entries = access_log_entries.c
+    seq = entries.seq
     in_range = and_(
         seq == leaves.c.seq,
         seq >= select(func.min(leaves.c.seq)).scalar_subquery(),
         seq <= select(func.max(leaves.c.seq)).scalar_subquery(),
     )
     return (
-        select(leaves.c.leaf_index, leaves.c.seq.label("leaf_seq"), leaves.c.leaf_hash, *EVENT_COLUMNS)
-        .select_from(leaves.outerjoin(access_events, in_range))
+        select(leaves.c.leaf_index, leaves.c.seq.label("leaf_seq"), leaves.c.leaf_hash, seq, entries.entry)
+        .select_from(leaves.outerjoin(access_log_entries, in_range))
         .order_by(leaves.c.leaf_index)
     )
 

@@ -43,6 +43,7 @@ class LogFailureKind(StrEnum):
     TREE_CORRUPT = "tree_corrupt"
     CHECKPOINT_MISMATCH = "checkpoint_mismatch"
     SEARCH_INDEX = "search_index"
+    EVENT_VIEW = "event_view"
 
     @property
     def exit_code(self) -> int:
@@ -66,6 +67,7 @@ FAILURE_EXIT_CODES: dict[LogFailureKind, int] = {
     LogFailureKind.DELETION_RECORD_INVALID: 18,
     LogFailureKind.SEARCH_INDEX: 19,
     LogFailureKind.TRUSTED_CHECKPOINT_INVALID: 20,
+    LogFailureKind.EVENT_VIEW: 21,
 }
 
 FAILURE_TITLES: dict[LogFailureKind, tuple[str, str]] = {
@@ -94,6 +96,10 @@ FAILURE_TITLES: dict[LogFailureKind, tuple[str, str]] = {
     LogFailureKind.SEARCH_INDEX: (
         "検索索引がイベントと一致しません（検索からアクセスが隠される、または偽って示される）",
         "the search index differs from the events (an access hidden from, or falsely shown by, a search)",
+    ),
+    LogFailureKind.EVENT_VIEW: (
+        "イベントのビュー定義が変更されています（検索や画面がイベントの記録内容と異なる列を示しうる）",
+        "the view of the events was changed (searches and pages may show columns other than the entries)",
     ),
     LogFailureKind.CHECKPOINT_MISMATCH: (
         "署名済みチェックポイントとイベントが一致しません（履歴の書き換え）",

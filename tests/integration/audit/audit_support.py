@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select, update
 
-from shadan.audit.log import SqlAccessLog, access_events, event_to_row
+from shadan.audit.entry import entry_bytes
+from shadan.audit.log import SqlAccessLog, access_log_entries, event_to_row
 from shadan.domain.events import AccessEvent
 from shadan.domain.vocabulary import Action, Outcome, ResourceType
 
@@ -58,8 +60,29 @@ def append(engine: Engine, first: int, count: int) -> None:
 
 def append_at(engine: Engine, seq: int, i: int | None = None) -> None:
     """One event with an explicit seq: a gap or a late commit, on SQLite as on PostgreSQL."""
+    entry = entry_bytes(event_to_row(event(i or seq)) | {"seq": seq}).decode("utf-8")
     with engine.begin() as connection:
-        connection.execute(insert(access_events).values(seq=seq, **event_to_row(event(i or seq))))
+        connection.execute(insert(access_log_entries).values(seq=seq, entry=entry))
+
+
+def edit_sql(seq: int, field: str, old: str, new: str) -> str:
+    """The same edit as one SQL statement (for a tampering done inside a test's transaction)."""
+    return (
+        f'UPDATE access_log_entries SET entry = replace(entry, \'"{field}":"{old}"\', \'"{field}":"{new}"\')'
+        f" WHERE seq = {seq}"
+    )
+
+
+def edit_entry(engine: Engine, seq: int, **changes: Any) -> None:
+    """What an owner could do to a stored event: rewrite fields of its entry, which stays well-formed
+    canonical JSON (so only the log's hashes can tell)."""
+    entries = access_log_entries.c
+    with engine.begin() as connection:
+        stored = connection.execute(select(entries.entry).where(entries.seq == seq)).scalar_one()
+        edited = json.dumps(
+            json.loads(stored) | changes, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+        )
+        connection.execute(update(access_log_entries).where(entries.seq == seq).values(entry=edited))
 
 
 def naive_root(hashes: list[bytes]) -> bytes:

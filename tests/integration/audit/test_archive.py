@@ -23,7 +23,7 @@ from archive_support import (
     rewrite_parquet,
     utc,
 )
-from audit_support import Clock
+from audit_support import Clock, edit_sql
 from sqlalchemy import Engine, select, text
 
 from shadan.audit.archive import SqlSegmentArchive
@@ -150,7 +150,7 @@ def test_an_edited_event_is_never_archived(
     archive: ArchiveService, three_months: None, owner_engine: Engine, archive_dir: Path, engine: Engine
 ) -> None:
     with owner_engine.begin() as connection:
-        connection.execute(text("UPDATE access_events SET purpose = '営業活動' WHERE seq = 40"))
+        connection.execute(text(edit_sql(40, "purpose", "託送業務", "営業活動")))
     with pytest.raises(LogIntegrityError, match="連番 40"):
         archive.archive(OPERATOR)
     # April was written before May failed; nothing of May is, not even a scratch file.

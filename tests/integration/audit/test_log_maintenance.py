@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from audit_support import AUDITOR, ORIGIN, Clock, append
+from audit_support import AUDITOR, ORIGIN, Clock, append, edit_sql
 from sqlalchemy import Engine, select, text
 
 from shadan.audit.log import access_events, row_to_event
@@ -65,7 +65,7 @@ def test_a_failed_run_is_recorded_with_every_kind_it_found(
     append(engine, 1, 20)
     service.checkpoint()
     with owner_engine.begin() as connection:
-        connection.execute(text("UPDATE access_events SET purpose = '営業' WHERE seq = 7"))
+        connection.execute(text(edit_sql(7, "purpose", "託送業務", "営業")))
     report = service.verify(run_by=AUDITOR)
 
     run = service.last_verification()
@@ -136,7 +136,7 @@ def test_an_unrecordable_run_still_reports_what_it_found_and_a_proof_is_not_hand
     append(engine, 1, 10)
     service.checkpoint()
     with owner_engine.begin() as connection:
-        connection.execute(text("DELETE FROM access_events WHERE seq = 4"))
+        connection.execute(text("DELETE FROM access_log_entries WHERE seq = 4"))
     refusing = AuditLogService(RefusingLog(tlog), clock, system="shadan")  # type: ignore[arg-type]
     report = refusing.verify(run_by=AUDITOR)
     assert not report.recorded

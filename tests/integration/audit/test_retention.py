@@ -112,7 +112,7 @@ def test_events_deleted_without_a_record_are_still_caught(
 ) -> None:
     archive.apply_retention(OPERATOR)
     with owner_engine.begin() as connection:
-        connection.execute(text("DELETE FROM access_events WHERE seq = 25"))
+        connection.execute(text("DELETE FROM access_log_entries WHERE seq = 25"))
     report = service.verify(run_by=AUDITOR)
     assert kinds(report.failures) == [LogFailureKind.EVENT_MISSING]
     assert report.first_bad_seq == 25
@@ -135,7 +135,7 @@ def test_a_forged_deletion_record_does_not_excuse_anything(
         june = DeletionRecord(
             forger.name, "2019-06", 20, 30, 10, "0" * 64, utc(2024, 6, 15), "forged", subtrees
         )
-        connection.execute(text("DELETE FROM access_events WHERE seq BETWEEN 21 AND 30"))
+        connection.execute(text("DELETE FROM access_log_entries WHERE seq BETWEEN 21 AND 30"))
         connection.execute(
             log_deletions.insert().values(
                 segment_id="2019-06",
@@ -237,7 +237,7 @@ def test_the_application_role_cannot_delete_events(
     if db_url.startswith("sqlite"):
         pytest.skip("roles are PostgreSQL's")
     with pytest.raises(DBAPIError, match="permission denied"), engine.begin() as connection:
-        connection.execute(text("DELETE FROM access_events WHERE seq = 1"))
+        connection.execute(text("DELETE FROM access_log_entries WHERE seq = 1"))
     assert archive.apply_retention(OPERATOR).deleted  # the owner role, which retention uses, can
 
 
@@ -256,5 +256,5 @@ def test_verification_on_worker_processes_accepts_the_records_too(
 
     assert audit() == []
     with owner_engine.begin() as connection:
-        connection.execute(text("DELETE FROM access_events WHERE seq = 27"))
+        connection.execute(text("DELETE FROM access_log_entries WHERE seq = 27"))
     assert audit() == [LogFailureKind.EVENT_MISSING]

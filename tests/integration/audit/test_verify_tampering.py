@@ -7,7 +7,7 @@ import base64
 from pathlib import Path
 
 import pytest
-from audit_support import AUDITOR, ORIGIN, SETTLE, Clock, append, append_at
+from audit_support import AUDITOR, ORIGIN, SETTLE, Clock, append, append_at, edit_entry
 from sqlalchemy import Connection, Engine, text
 
 from shadan.audit.checkpoint import Checkpoint, sign_checkpoint
@@ -61,7 +61,7 @@ def test_progress_is_reported(service: AuditLogService, trusted: str) -> None:
 
 
 def test_an_edited_event(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
-    tamper(owner_engine, "UPDATE access_events SET purpose = '営業活動' WHERE seq = 12")
+    edit_entry(owner_engine, 12, purpose="営業活動")
     report = service.verify(trusted, run_by=AUDITOR)
     assert only(report) == (LogFailureKind.EVENT_CHANGED, 12)
     assert report.exit_code == 10
@@ -72,7 +72,7 @@ def test_an_edited_event(owner_engine: Engine, service: AuditLogService, trusted
 
 def test_an_edited_event_and_leaf_hash(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
     """Recomputing the leaf hash does not help: the signed roots still disagree."""
-    tamper(owner_engine, "UPDATE access_events SET outcome = 'denied' WHERE seq = 5")
+    edit_entry(owner_engine, 5, outcome="denied")
     with owner_engine.begin() as connection:
         _rehash_leaf(connection, 5)
     report = service.verify(trusted, run_by=AUDITOR)
@@ -84,7 +84,7 @@ def test_an_edited_event_and_leaf_hash(owner_engine: Engine, service: AuditLogSe
 
 
 def test_a_deleted_event(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
-    tamper(owner_engine, "DELETE FROM access_events WHERE seq = 15")
+    tamper(owner_engine, "DELETE FROM access_log_entries WHERE seq = 15")
     report = service.verify(trusted, run_by=AUDITOR)
     assert only(report) == (LogFailureKind.EVENT_MISSING, 15)
     assert report.exit_code == 11
@@ -96,11 +96,10 @@ def test_an_event_inserted_by_renumbering(
     """Room for a forged event in the middle: shift seq 18.. up by one and insert at 18."""
     tamper(
         owner_engine,
-        "UPDATE access_events SET seq = seq + 1000 WHERE seq >= 18",
-        "UPDATE access_events SET seq = seq - 999 WHERE seq >= 1000",
-        "INSERT INTO access_events SELECT 18, 'forged', ts, system, account_id, person_id, company_id,"
-        " action, resource_type, resource_ids, categories, withheld_categories, terminal_id, source_ip,"
-        " outcome, purpose, policy_ids, detail, extra FROM access_events WHERE seq = 17",
+        "UPDATE access_log_entries SET seq = seq + 1000 WHERE seq >= 18",
+        "UPDATE access_log_entries SET seq = seq - 999 WHERE seq >= 1000",
+        'INSERT INTO access_log_entries SELECT 18, replace(entry, \'"event_id":"\', \'"event_id":"forged-\')'
+        " FROM access_log_entries WHERE seq = 17",
     )
     assert only(service.verify(trusted, run_by=AUDITOR)) == (LogFailureKind.EVENT_CHANGED, 18)
 
@@ -122,9 +121,9 @@ def test_an_event_inserted_into_a_settled_gap(
 def test_reordered_events(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
     tamper(
         owner_engine,
-        "UPDATE access_events SET seq = 1000 WHERE seq = 12",
-        "UPDATE access_events SET seq = 12 WHERE seq = 13",
-        "UPDATE access_events SET seq = 13 WHERE seq = 1000",
+        "UPDATE access_log_entries SET seq = 1000 WHERE seq = 12",
+        "UPDATE access_log_entries SET seq = 12 WHERE seq = 13",
+        "UPDATE access_log_entries SET seq = 13 WHERE seq = 1000",
     )
     assert only(service.verify(trusted, run_by=AUDITOR)) == (LogFailureKind.EVENT_CHANGED, 12)
 
@@ -133,7 +132,7 @@ def test_truncation(owner_engine: Engine, service: AuditLogService, trusted: str
     """The last five events cut off with their leaves and subtree hashes; the checkpoints remain."""
     tamper(
         owner_engine,
-        "DELETE FROM access_events WHERE seq > 25",
+        "DELETE FROM access_log_entries WHERE seq > 25",
         "DELETE FROM log_leaves WHERE leaf_index >= 25",
         drop_nodes_above(25),
         "UPDATE log_state SET tree_size = 25, horizon_seq = 25",
@@ -150,7 +149,7 @@ def test_rollback_to_an_older_consistent_state(
     """A restored backup of size 15: consistent in itself, so only the trusted checkpoint shows it."""
     tamper(
         owner_engine,
-        "DELETE FROM access_events WHERE seq > 15",
+        "DELETE FROM access_log_entries WHERE seq > 15",
         "DELETE FROM log_leaves WHERE leaf_index >= 15",
         drop_nodes_above(15),
         "DELETE FROM log_checkpoints WHERE tree_size > 15",
@@ -198,9 +197,9 @@ def test_a_complete_rewrite_with_the_stolen_key_is_caught_by_the_trusted_checkpo
 ) -> None:
     """Edit an event, rebuild the whole tree and re-sign every checkpoint with the log's own key: the
     database agrees with itself, and only a checkpoint held outside shows the rewrite."""
+    edit_entry(owner_engine, 7, account_id="someone.else")
     tamper(
         owner_engine,
-        "UPDATE access_events SET account_id = 'someone.else' WHERE seq = 7",
         "DELETE FROM log_checkpoints",
         "DELETE FROM log_nodes",
         "DELETE FROM log_leaves",
@@ -218,9 +217,9 @@ def test_a_rewrite_with_a_replaced_key_is_caught_by_the_auditors_key(
     engine: Engine, owner_engine: Engine, service: AuditLogService, clock: Clock, tmp_path: Path, trusted: str
 ) -> None:
     auditor_key = service.public_key()
+    edit_entry(owner_engine, 7, account_id="someone.else")
     tamper(
         owner_engine,
-        "UPDATE access_events SET account_id = 'someone.else' WHERE seq = 7",
         "DELETE FROM log_checkpoints",
         "DELETE FROM log_nodes",
         "DELETE FROM log_leaves",
@@ -287,14 +286,14 @@ def test_a_trusted_checkpoint_of_another_log_is_refused(service: AuditLogService
 def _rehash_leaf(connection: Connection, seq: int) -> None:
     from sqlalchemy import select, update
 
-    from shadan.audit.entry import entry_bytes
-    from shadan.audit.log import access_events
+    from shadan.audit.log import access_log_entries
     from shadan.audit.merkle import leaf_hash
     from shadan.audit.tree_tables import log_leaves
 
-    row = connection.execute(select(access_events).where(access_events.c.seq == seq)).mappings().one()
+    entries = access_log_entries.c
+    entry = connection.execute(select(entries.entry).where(entries.seq == seq)).scalar_one()
     connection.execute(
-        update(log_leaves).where(log_leaves.c.seq == seq).values(leaf_hash=leaf_hash(entry_bytes(row)))
+        update(log_leaves).where(log_leaves.c.seq == seq).values(leaf_hash=leaf_hash(entry.encode("utf-8")))
     )
 
 

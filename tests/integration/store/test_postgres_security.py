@@ -8,6 +8,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import ProgrammingError
 
+from shadan.audit.log import SqlAccessLog
+from shadan.domain.events import AccessEvent
+from shadan.domain.vocabulary import Action, Outcome, ResourceType
+
 pytestmark = pytest.mark.postgres
 
 SUPPLY_POINT = {
@@ -35,7 +39,7 @@ def app_url(postgres_database: tuple[str, str]) -> str:
     owner_url, app_url = postgres_database
     owner = create_engine(owner_url)
     with owner.begin() as conn:
-        conn.execute(text("TRUNCATE supply_points, retailers, access_events RESTART IDENTITY CASCADE"))
+        conn.execute(text("TRUNCATE supply_points, retailers, access_log_entries RESTART IDENTITY CASCADE"))
         conn.execute(text("INSERT INTO retailers VALUES ('R001', '新電力', NULL)"))
         conn.execute(
             text(
@@ -92,20 +96,33 @@ def test_own_contract_rows_need_the_retailer_code_set_by_the_application(app_url
 
 
 @pytest.mark.parametrize(
-    "statement", ["UPDATE access_events SET outcome = 'allowed'", "DELETE FROM access_events"]
+    "statement",
+    [
+        "UPDATE access_log_entries SET entry = '{}'",
+        "DELETE FROM access_log_entries",
+        "UPDATE access_events SET seq = seq + 1",  # the view's only column of the table itself
+        "DELETE FROM access_events",
+    ],
 )
 def test_the_application_role_cannot_rewrite_the_access_log(app_url: str, statement: str) -> None:
     engine = create_engine(app_url)
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO access_events (event_id, ts, system, account_id, person_id, company_id, action,"
-                " resource_type, resource_ids, categories, withheld_categories, terminal_id, source_ip,"
-                " outcome, purpose, policy_ids, detail, extra) VALUES ('e1', :ts, 'shadan', 'a1', 'p1', 'c1',"
-                " 'view', 'supply_point', '[]', '[]', '[]', '', '', 'denied', '', '[]', '', '{}')"
-            ),
-            {"ts": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)},
-        )
+        SqlAccessLog(conn).append([_event()])
     with pytest.raises(ProgrammingError, match="permission denied"), engine.begin() as conn:
         conn.execute(text(statement))
     engine.dispose()
+
+
+def _event() -> AccessEvent:
+    return AccessEvent(
+        event_id="e1",
+        ts=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        system="shadan",
+        account_id="a1",
+        person_id="p1",
+        company_id="c1",
+        action=Action.VIEW,
+        resource_type=ResourceType.SUPPLY_POINT,
+        resource_ids=(),
+        outcome=Outcome.DENIED,
+    )

@@ -1,6 +1,6 @@
-"""Verification and the sequencer rebuild entries from the stored JSON text (one decoder, floats turned
-into strings while parsing): the bytes must be exactly those of the decoded row, for every value JSON can
-hold."""
+"""Events stored as columns before the log stored entries are rewritten into entries (migration 0008) from
+the stored JSON text (one decoder, floats turned into strings while parsing): the bytes must be exactly
+those of the decoded row, for every value JSON can hold."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shadan.audit.entry import JSON_FIELDS, entry_bytes, entry_bytes_from_json_text
+from shadan.audit.entry import JSON_FIELDS, entry_around_seq, entry_bytes, entry_bytes_from_json_text
 
 ROW: dict[str, Any] = {
     "seq": 7,
@@ -60,3 +60,14 @@ def test_same_bytes_from_the_stored_text(extra: dict[str, Any]) -> None:
 def test_no_float_survives_parsing() -> None:
     text = entry_bytes_from_json_text(stored(ROW | {"extra": {"v": [0.1, float("nan")]}})).decode()
     assert '"extra":{"v":["0.1","nan"]}' in text
+
+
+@pytest.mark.parametrize("seq", [1, 9, 10, 2**62])
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"seq": 3, "v": [0.5]}, {"text": '"seq":0,'}, {"surrogate": "\udc80"}],  # keys and text like seq's
+)
+def test_the_entry_around_its_seq_is_the_entry(seq: int, extra: dict[str, Any]) -> None:
+    """The append path stores `before + seq + after` (audit/log.py): exactly the entry of the numbered row."""
+    before, after = entry_around_seq(ROW | {"seq": None, "extra": extra})
+    assert f"{before}{seq}{after}".encode() == entry_bytes(ROW | {"seq": seq, "extra": extra})
