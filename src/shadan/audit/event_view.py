@@ -53,16 +53,18 @@ def _select(dialect: str) -> str:
     return f"SELECT {columns} FROM {TABLE}"  # noqa: S608 -- fixed text
 
 
-# The searches' indexes, named as they were on the table the view replaced.
-INDEXES = ("uq_access_events_event_id", "ix_access_events_account_id_seq")
+# The searches' indexes: event ids unique, "what did account / person Y view" newest first. The first two
+# are named as they were on the table the view replaced.
+INDEXES = ("uq_access_events_event_id", "ix_access_events_account_id_seq", "ix_access_events_person_id_seq")
 
 
 def create_indexes(dialect: str) -> tuple[str, ...]:
     column = _COLUMN[dialect]
-    unique, by_account = INDEXES
+    unique, by_account, by_person = INDEXES
     return (
         f"CREATE UNIQUE INDEX {unique} ON {TABLE} ({column('event_id')})",
         f"CREATE INDEX {by_account} ON {TABLE} ({column('account_id')}, seq)",
+        f"CREATE INDEX {by_person} ON {TABLE} ({column('person_id')}, seq)",
     )
 
 

@@ -101,7 +101,11 @@ def test_a_view_read_with_its_owners_rights_is_reported(
 
 @pytest.mark.parametrize(
     ("column", "index"),
-    [("account_id", "ix_access_events_account_id_seq"), ("event_id", "uq_access_events_event_id")],
+    [
+        ("account_id", "ix_access_events_account_id_seq"),
+        ("person_id", "ix_access_events_person_id_seq"),
+        ("event_id", "uq_access_events_event_id"),
+    ],
 )
 def test_searches_through_the_view_use_the_indexes_on_the_entries(
     engine: Engine, column: str, index: str
