@@ -118,6 +118,15 @@ def event_to_row(event: AccessEvent) -> dict[str, Any]:
     }
 
 
+def _entry_around_seq(event: AccessEvent) -> tuple[str, str]:
+    halves = entry_around_seq(row := event_to_row(event))
+    # JSON writes a NUL as \u0000: only an entry with that text (a NUL, or a backslash followed by
+    # "u0000") is built again, without NULs.
+    if any("\\u0000" in half for half in halves):
+        halves = entry_around_seq(_without_nul(row))
+    return halves
+
+
 def _without_nul(value: Any) -> Any:
     """The value with every NUL character as U+FFFD. Neither database's view could give a NUL back
     (SQLite's JSON functions end the text there, PostgreSQL's text cannot hold it), and a request that
@@ -167,10 +176,9 @@ class SqlAccessLog:
         self._connection = connection
 
     def append(self, events: Sequence[AccessEvent]) -> None:
-        rows = [_without_nul(event_to_row(e)) for e in events]
         try:
-            for start in range(0, len(rows), _BATCH):
-                halves = [entry_around_seq(row) for row in rows[start : start + _BATCH]]
+            for start in range(0, len(events), _BATCH):
+                halves = [_entry_around_seq(e) for e in events[start : start + _BATCH]]
                 if self._connection.dialect.name == "sqlite":
                     self._insert_numbering_in_sqlite(halves)
                 else:
@@ -179,14 +187,11 @@ class SqlAccessLog:
             raise AuditUnavailable(UNAVAILABLE_MESSAGE) from exc
 
     def _insert_numbering_in_sqlite(self, halves: list[tuple[str, str]]) -> None:
-        values = ", ".join(f"({i}, :b{i}, :a{i})" for i in range(len(halves)))
-        parameters = {
-            f"{side}{i}": part for i, pair in enumerate(halves) for side, part in zip("ba", pair, strict=True)
-        }
-        # One statement: the largest seq is read under the write lock that the insert itself holds.
-        self._connection.execute(
-            text(_NUMBERING_INSERT.format(values=values)),
-            parameters,
+        values = ", ".join(f"({i}, ?, ?)" for i in range(len(halves)))
+        # One statement: the largest seq is read under the write lock that the insert itself holds. The
+        # driver's own placeholders: thousands of bound texts a statement, no per-value processing due.
+        self._connection.exec_driver_sql(
+            _NUMBERING_INSERT.format(values=values), tuple(part for pair in halves for part in pair)
         )
 
     def _insert_numbered(self, halves: list[tuple[str, str]]) -> None:
