@@ -2,15 +2,15 @@
 their extrapolation to 100M (DESIGN §6: verification ≥ 1,000,000 events/s; an inclusion proof in a
 100M-event log ≤ 1 ms).
 
-At each size of `--sizes` in turn, on one database: load synthetic events up to that size (bulk inserts
-of 20,000 a transaction — the durable append of the request path is bench/log_append.py), sequence them
-into the Merkle tree, sign a checkpoint, verify the whole log (`AuditLogService.verify`, with its worker
-processes; at the first size also in one process, for comparison), and time inclusion proofs of random
-events: the bare proof from the stored subtree hashes, and the whole proof file (sequencing check, event
-read, leaf check, checkpoint signature check, self-check); then archive the new leaves as Parquet
-segments and verify the whole archive without the database (`ParquetArchiveChecker`, what
-`shadan audit verify-archive` runs). Memory stays flat whatever the size: events are generated and
-inserted in chunks, and the sequencer and verification read in chunks.
+At each size of `--sizes` in turn, on one database: load synthetic events up to that size (the append path
+of audit/log.py, 20,000 events a transaction — the durable append of the request path is
+bench/log_append.py), sequence them into the Merkle tree, sign a checkpoint, verify the whole log
+(`AuditLogService.verify`, with its worker processes; at the first size also in one process, for
+comparison), and time inclusion proofs of random events: the bare proof from the stored subtree hashes, and
+the whole proof file (sequencing check, event read, leaf check, checkpoint signature check, self-check);
+then archive the new leaves as Parquet segments and verify the whole archive without the database
+(`ParquetArchiveChecker`, what `shadan audit verify-archive` runs). Memory stays flat whatever the size:
+events are generated and inserted in chunks, and the sequencer and verification read in chunks.
 
 Extrapolation to 100M events, from the two largest sizes measured:
 - a proof reads 2·log2(n) stored hashes by primary key, so its time is fitted as t(n) = a + b·log2(n)
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+import os
 import random
 import sys
 import tempfile
@@ -139,6 +140,8 @@ class Bench:
         added, self.loaded = size - self.loaded, size
         tree, sequencing = timed("sequencing", self.tlog.sequence)
         _, signing = timed("checkpoint", self.service.checkpoint)
+        # Gigabytes just written are still going to the disk: reads timed meanwhile would measure that.
+        os.sync()
         report, verifying = timed("verification", lambda: self.service.verify(run_by=RUN_BY))
         assert report.ok, report.failures
         figures: dict[str, Any] = {
