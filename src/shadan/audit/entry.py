@@ -66,7 +66,6 @@ def entry_around_seq(row: Mapping[Any, Any]) -> tuple[str, str]:
     those after it, each encoded alone.
     """
     document = _document(row, {name: _plain(row[name]) for name in JSON_FIELDS})
-    del document["seq"]
     before = _ENCODER.encode({k: v for k, v in document.items() if k < "seq"})
     after = _ENCODER.encode({k: v for k, v in document.items() if k > "seq"})
     return _stored_text(before[:-1] + ',"seq":'), _stored_text("," + after[1:])
@@ -90,10 +89,10 @@ def _encode(row: Mapping[Any, Any], plain_json_values: dict[str, Any]) -> bytes:
 
 
 def _document(row: Mapping[Any, Any], plain_json_values: dict[str, Any]) -> dict[str, Any]:
+    """Every field of the entry but `seq`."""
     document: dict[str, Any] = {name: str(row[name]) for name in TEXT_FIELDS}
     document.update(plain_json_values)
     document["v"] = ENTRY_VERSION
-    document["seq"] = None
     document["ts"] = format_timestamp(row["ts"])
     return document
 

@@ -60,7 +60,7 @@ access_log_entries = Table(
 access_events = Table(
     "access_events",
     MetaData(),
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
     Column("event_id", String(64), nullable=False),
     Column("ts", DateTime(timezone=True), nullable=False),
     Column("system", String(64), nullable=False),

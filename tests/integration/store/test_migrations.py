@@ -14,14 +14,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, func, insert, make_url, select, text
+from store_support import access_event
 
 from shadan.audit.entry import entry_bytes
 from shadan.audit.event_view import INDEXES
 from shadan.audit.log import SqlAccessLog, access_events, access_log_entries, event_to_row, row_to_event
 from shadan.audit.log import metadata as audit_metadata
 from shadan.audit.tree_tables import log_leaves, log_resource_ids
-from shadan.domain.events import AccessEvent
-from shadan.domain.vocabulary import Action, Outcome, ResourceType
 from shadan.store.database import alembic_config, make_engine
 from shadan.store.tables import metadata as store_metadata
 
@@ -46,7 +45,9 @@ def test_the_search_index_is_filled_for_the_events_sequenced_before_it(tmp_path:
     engine = make_engine(url)
     ids = [("0600000000000000000001",), ("0600000000000000000001", "0600000000000000000002"), (), ("x",)]
     with engine.begin() as connection:  # the table of columns the log had before revision 0008
-        connection.execute(insert(access_events), [event_to_row(_event(i, r)) for i, r in enumerate(ids)])
+        connection.execute(
+            insert(access_events), [event_to_row(access_event(i, r)) for i, r in enumerate(ids)]
+        )
         sequenced_at = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
         leaves = [
             {"leaf_index": i, "seq": i + 1, "leaf_hash": bytes(32), "sequenced_at": sequenced_at}
@@ -62,21 +63,6 @@ def test_the_search_index_is_filled_for_the_events_sequenced_before_it(tmp_path:
         ("0600000000000000000001", 2),
         ("0600000000000000000002", 2),
     ]
-
-
-def _event(i: int, resource_ids: tuple[str, ...]) -> AccessEvent:
-    return AccessEvent(
-        event_id=f"ev-{i}",
-        ts=dt.datetime(2025, 4, 1, tzinfo=dt.UTC),
-        system="shadan",
-        account_id="k.tanaka",
-        person_id="p001",
-        company_id="td06",
-        action=Action.VIEW,
-        resource_type=ResourceType.SUPPLY_POINT,
-        resource_ids=resource_ids,
-        outcome=Outcome.ALLOWED,
-    )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -106,9 +92,11 @@ def test_events_stored_as_columns_become_their_entries(unmigrated: tuple[str, st
     command.upgrade(alembic_config(url, app_role), "0007")
     engine = make_engine(url)
     events = [
-        _event(1, ("0600000000000000000001",)),
-        replace(_event(2, ('x"y', "東京")), detail="line\x01 \\ end", extra={"ratio": 0.25, "n": [1, None]}),
-        _event(3, ()),
+        access_event(1, ("0600000000000000000001",)),
+        replace(
+            access_event(2, ('x"y', "東京")), detail="line\x01 \\ end", extra={"ratio": 0.25, "n": [1, None]}
+        ),
+        access_event(3, ()),
     ]
     with engine.begin() as connection:
         connection.execute(insert(access_events), [event_to_row(e) for e in events])
@@ -120,7 +108,7 @@ def test_events_stored_as_columns_become_their_entries(unmigrated: tuple[str, st
     with engine.begin() as connection:
         stored = connection.execute(select(access_log_entries).order_by(access_log_entries.c.seq)).all()
         viewed = connection.execute(select(access_events).order_by(access_events.c.seq)).all()
-        SqlAccessLog(connection).append([_event(4, ())])
+        SqlAccessLog(connection).append([access_event(4, ())])
         last = connection.execute(select(func.max(access_log_entries.c.seq))).scalar_one()
     engine.dispose()
     assert [(r.seq, r.entry.encode("utf-8")) for r in stored] == [(i + 1, e) for i, e in enumerate(before)]
@@ -128,3 +116,25 @@ def test_events_stored_as_columns_become_their_entries(unmigrated: tuple[str, st
         replace(e, extra={"ratio": "0.25", "n": [1, None]}) if e.extra else e for e in events
     ]  # a number that is not an integer is a string in the entry (entry.py)
     assert last == (6 if url.startswith("postgresql") else 4)
+
+
+def test_the_entries_go_back_to_a_table_of_columns_and_come_again(unmigrated: tuple[str, str | None]) -> None:
+    """Downgrading 0008 rebuilds the table from the view (the indexes take their names back), and
+    upgrading again gives the very same entries."""
+    url, app_role = unmigrated
+    command.upgrade(alembic_config(url, app_role), "head")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        SqlAccessLog(connection).append([access_event(i, ("0600000000000000000001",)) for i in range(1, 4)])
+        stored = connection.execute(select(access_log_entries).order_by(access_log_entries.c.seq)).all()
+    command.downgrade(alembic_config(url, app_role), "0007")
+    with engine.connect() as connection:
+        columns = connection.execute(select(access_events).order_by(access_events.c.seq)).all()
+    command.upgrade(alembic_config(url, app_role), "head")
+    with engine.connect() as connection:
+        again = connection.execute(select(access_log_entries).order_by(access_log_entries.c.seq)).all()
+    engine.dispose()
+    assert [row_to_event(r) for r in columns] == [
+        access_event(i, ("0600000000000000000001",)) for i in range(1, 4)
+    ]
+    assert again == stored

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import ProgrammingError
+from store_support import access_event
 
 from shadan.audit.log import SqlAccessLog
-from shadan.domain.events import AccessEvent
-from shadan.domain.vocabulary import Action, Outcome, ResourceType
 
 pytestmark = pytest.mark.postgres
 
@@ -107,22 +104,7 @@ def test_own_contract_rows_need_the_retailer_code_set_by_the_application(app_url
 def test_the_application_role_cannot_rewrite_the_access_log(app_url: str, statement: str) -> None:
     engine = create_engine(app_url)
     with engine.begin() as conn:
-        SqlAccessLog(conn).append([_event()])
+        SqlAccessLog(conn).append([access_event(1)])
     with pytest.raises(ProgrammingError, match="permission denied"), engine.begin() as conn:
         conn.execute(text(statement))
     engine.dispose()
-
-
-def _event() -> AccessEvent:
-    return AccessEvent(
-        event_id="e1",
-        ts=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-        system="shadan",
-        account_id="a1",
-        person_id="p1",
-        company_id="c1",
-        action=Action.VIEW,
-        resource_type=ResourceType.SUPPLY_POINT,
-        resource_ids=(),
-        outcome=Outcome.DENIED,
-    )

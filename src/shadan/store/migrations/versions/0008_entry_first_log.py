@@ -20,7 +20,13 @@ import sqlalchemy as sa
 from alembic import context, op
 
 from shadan.audit.entry import FIELDS, JSON_FIELDS, entry_bytes_from_json_text
-from shadan.audit.event_view import check_constraint, column_expression, create_indexes, create_view
+from shadan.audit.event_view import (
+    INDEXES,
+    check_constraint,
+    column_expression,
+    create_indexes,
+    create_view,
+)
 
 revision = "0008"
 down_revision = "0007"
@@ -98,6 +104,8 @@ def downgrade() -> None:
     connection = op.get_bind()
     dialect = connection.dialect.name
     op.execute("DROP VIEW access_events")
+    for index in INDEXES:  # the table's indexes take these names again
+        op.execute(f"DROP INDEX {index}")
     op.create_table(
         "access_events",
         sa.Column(
