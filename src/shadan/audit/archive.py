@@ -24,7 +24,7 @@ from shadan.audit.archive_format import Manifest, manifest_name, parquet_name
 from shadan.audit.checkpoint import CheckpointError, open_checkpoint
 from shadan.audit.entry import as_utc, format_timestamp
 from shadan.audit.keys import FileKeyStore
-from shadan.audit.merkle import ProofError, leaf_hash
+from shadan.audit.merkle import ProofError, leaf_hash, subtree_root
 from shadan.audit.note import NoteError, NoteVerificationError
 from shadan.audit.record_tables import log_segments
 from shadan.audit.segment_file import BATCH_ROWS, segment_batch, write_segment_file
@@ -221,7 +221,7 @@ def _batches(
         for index, row in _rows(connection, start, end):
             entries.append(_checked_entry(row, index))
             leaves.append(bytes(row.leaf_hash))
-        stack.push_leaves(start, leaves)
+        stack.push_leaves(start, leaves, subtree_root)
         batch = segment_batch(start, entries)
         times.cover(batch.column("ts"))
         yield batch

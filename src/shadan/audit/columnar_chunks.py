@@ -1,9 +1,9 @@
 """A worker's check of one chunk of leaves, column-wise: ADBC reads the leaves and their stored entries as
-Arrow, and the leaf and subtree hashes are made a level at a time.
+Arrow, and the leaf and subtree hashes are made a column at a time (merkle_columns.py).
 
 The log stores what its leaves cover (event_view.py), so a chunk is checked by hashing the entries as
-they are: the database driver does the per-row work in native code, and Python only calls SHA-256. The
-chunk's rows of the search index (search_index.py) are compared with the lists in its entries in DuckDB.
+they are: the database driver does the per-row work in native code, and so does SHA-256. The chunk's
+rows of the search index (search_index.py) are compared with the lists in its entries in DuckDB.
 A chunk with anything wrong is reported dirty, and the parent process checks it again row by row in its
 own snapshot (verify_chunks.py), so this module never decides what a failure is.
 
@@ -21,11 +21,13 @@ from typing import Any
 
 import adbc_driver_manager
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import make_url
 
-from shadan.audit.merkle import NodeId, edge_of, leaf_hashes, subtree_levels
+from shadan.audit.merkle import NodeId, edge_of
+from shadan.audit.merkle_columns import leaf_hash_column, subtree_level_columns
 from shadan.audit.tree_store import node_key
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
@@ -124,7 +126,7 @@ class ChunkChecker:
         self._duck = duckdb.connect()
         self._duck.execute("SET threads = 1")  # one worker per core already
 
-    def check(self, begin: int, end: int, level: int) -> list[list[bytes]] | None:
+    def check(self, begin: int, end: int, level: int) -> list[pa.Array] | None:
         """The subtree levels of leaves [begin, end) (see merkle.subtree_levels) if every leaf has its
         event, every event hashes to its leaf, every stored inner node inside the chunk is the one
         rebuilt and the search index holds exactly the events' ids; None otherwise."""
@@ -154,22 +156,22 @@ class ChunkChecker:
         cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         cursor.execute(f"SET TRANSACTION SNAPSHOT '{self._snapshot}'")  # checked: hex digits and '-'
 
-    def _check(self, cursor: Any, begin: int, end: int, level: int) -> list[list[bytes]] | None:
+    def _check(self, cursor: Any, begin: int, end: int, level: int) -> list[pa.Array] | None:
         cursor.execute(self._leaves_sql, parameters=(begin, end))
-        rows = cursor.fetch_arrow_table().cast(CHUNK_ROWS)
-        if rows.column("leaf_index").to_pylist() != list(range(begin, end)):
+        rows = cursor.fetch_arrow_table().cast(CHUNK_ROWS).combine_chunks()
+        if not np.array_equal(rows.column("leaf_index").to_numpy(), np.arange(begin, end)):
             return None
         if rows.column("seq").null_count:
             return None  # an event is gone
-        # The UTF-8 text as its bytes: Arrow's cast from string to binary copies nothing.
-        hashes = leaf_hashes(rows.column("entry").cast(pa.binary()).to_pylist())
-        if hashes != rows.column("leaf_hash").to_pylist():
+        hashes = leaf_hash_column(rows.column("entry").chunk(0))
+        if not hashes.equals(rows.column("leaf_hash").chunk(0)):
             return None
-        levels = subtree_levels(hashes, level)
+        levels = subtree_level_columns(hashes, level)
         for lvl in range(1, len(levels)):
             low, high = node_key(NodeId(lvl, begin >> lvl)), node_key(NodeId(lvl, (end >> lvl) - 1))
             cursor.execute(self._nodes_sql, parameters=(low, high))
-            if cursor.fetch_arrow_table().column("hash").to_pylist() != levels[lvl]:
+            stored = cursor.fetch_arrow_table().column("hash").combine_chunks().cast(pa.binary())
+            if not stored.equals(levels[lvl]):
                 return None
         return levels if self._index_agrees(cursor, rows) else None
 
@@ -189,8 +191,6 @@ class ChunkChecker:
             self._duck.unregister("chunk_index")
 
 
-def edges_at(
-    levels: Sequence[Sequence[bytes]], begin: int, sizes: Sequence[int]
-) -> dict[int, tuple[bytes, ...]]:
-    """The compact range of [begin, size) for each size, from the chunk's subtree levels."""
-    return {size: edge_of(levels, size - begin) for size in sizes}
+def edges_at(levels: Sequence[pa.Array], begin: int, sizes: Sequence[int]) -> dict[int, tuple[bytes, ...]]:
+    """The compact range of [begin, size) for each size, from the chunk's subtree levels (columns)."""
+    return {size: tuple(node.as_py() for node in edge_of(levels, size - begin)) for size in sizes}

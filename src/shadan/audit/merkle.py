@@ -17,11 +17,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 HASH_SIZE = 32
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+_Hash = TypeVar("_Hash")  # bytes, or a column's value (merkle_columns.py)
 
 
 class ProofError(ValueError):
@@ -267,7 +269,12 @@ def subtree_levels(leaves: Sequence[bytes], top: int) -> list[list[bytes]]:
     return levels
 
 
-def edge_of(levels: Sequence[Sequence[bytes]], count: int) -> tuple[bytes, ...]:
+def subtree_root(leaves: Sequence[bytes], level: int) -> bytes:
+    """The hash of the complete subtree of 2**level leaves."""
+    return subtree_levels(leaves, level)[level][0]
+
+
+def edge_of(levels: Sequence[Sequence[_Hash]], count: int) -> tuple[_Hash, ...]:
     """The compact range of the first `count` leaves, from `subtree_levels` (count < 2**len(levels))."""
     edge, start = [], 0
     for level in reversed(range(len(levels))):

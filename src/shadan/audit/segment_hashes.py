@@ -10,10 +10,13 @@ left edge and right range hashes beside them, lead to the signed root, and any c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-from shadan.audit.merkle import NodeReader, ProofError, fold_right, node_hash, range_nodes, subtree_levels
+from shadan.audit.merkle import NodeReader, ProofError, fold_right, node_hash, range_nodes, subtree_root
+
+_Hash = TypeVar("_Hash")  # bytes, or a column's value
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +38,18 @@ class SubtreeStack:
     def subtrees(self) -> tuple[Subtree, ...]:
         return tuple(self._stack)
 
-    def push_leaves(self, first: int, leaves: Sequence[bytes]) -> None:
+    def push_leaves(
+        self,
+        first: int,
+        leaves: Sequence[_Hash],
+        root: Callable[[Sequence[_Hash], int], bytes],
+    ) -> None:
         """Leaves [first, first + len(leaves)): pushed as the complete subtrees that tile them, each
-        built a level at a time — the same stack as pushing them one by one, at a fraction of the cost."""
+        built a level at a time by `root` (merkle.subtree_root for a list, merkle_columns for a column):
+        the same stack as pushing them one by one, at a fraction of the cost."""
         for node in range_nodes(first, first + len(leaves)):
             piece = leaves[node.begin - first : node.end - first]
-            self.push(Subtree(node.begin, node.end, subtree_levels(piece, node.level)[-1][0]))
+            self.push(Subtree(node.begin, node.end, root(piece, node.level)))
 
     def push(self, subtree: Subtree) -> None:
         size = subtree.end - subtree.first
@@ -60,7 +69,7 @@ class SubtreeStack:
 def segment_subtrees(first: int, leaves: Iterable[bytes]) -> tuple[Subtree, ...]:
     """The compact range of the leaves [first, first + len(leaves))."""
     stack = SubtreeStack()
-    stack.push_leaves(first, list(leaves))
+    stack.push_leaves(first, list(leaves), subtree_root)
     return stack.subtrees
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from shadan.audit.cores import in_order, usable_cores, worker_pool
-from shadan.audit.merkle import leaf_hashes
+from shadan.audit.merkle_columns import leaf_hash_column, subtree_root_column
 from shadan.audit.segment_hashes import Subtree, SubtreeStack
 
 
@@ -76,5 +76,6 @@ def _hash_run(path: Path, groups: tuple[int, ...], first_leaf: int) -> Run:
     """The compact range of the entries in these row groups, whose first row is leaf first_leaf."""
     entries = pq.ParquetFile(path).read_row_groups(list(groups), columns=["entry"], use_threads=False)
     stack = SubtreeStack()
-    stack.push_leaves(first_leaf, leaf_hashes(entries.column("entry").to_pylist()))
+    leaves = leaf_hash_column(entries.column("entry").combine_chunks())
+    stack.push_leaves(first_leaf, leaves, subtree_root_column)
     return Run(entries.num_rows, stack.subtrees)
