@@ -26,7 +26,9 @@ def nodes_outside(connection: Connection, size: int) -> int | None:
     each level's key range (primary-key lookups) show that without counting the table.
     """
     key = log_nodes.c.node_key
-    low, high = connection.execute(select(func.min(key), func.max(key))).one()
+    # Two statements: SQLite answers min() or max() alone from the key's ends, both at once by a scan.
+    low = connection.execute(select(func.min(key))).scalar_one()
+    high = connection.execute(select(func.max(key))).scalar_one()
     top = size.bit_length() - 1  # the highest level with a complete subtree
     inside = low is None if top < 1 else low is not None and low >= node_key(NodeId(1, 0))
     for level in range(1, top + 1):
@@ -40,22 +42,23 @@ def nodes_outside(connection: Connection, size: int) -> int | None:
     return int(connection.execute(select(func.count()).select_from(log_nodes)).scalar_one())
 
 
-def first_unlogged(connection: Connection, horizon: int, every_leaf_has_its_event: bool) -> int | None:
+def first_unlogged(connection: Connection, horizon: int, leaf_count: int | None) -> int | None:
     """The first event at or below the horizon that is not a leaf.
 
-    When every leaf has its event (the stream found none missing and no deletion excused any), equal
-    counts of events and leaves up to the horizon mean none is: counts on indexes instead of joining
-    every event. The events up to the horizon are all of them less the few above it: a count of all
-    rows reads the smallest index, one of rows up to a seq would read the entries themselves."""
-    if every_leaf_has_its_event:
+    `leaf_count` is the number of leaves when verification found each of them with its event (and no
+    deletion excused any), None otherwise. Then equal counts of events and leaves up to the horizon mean
+    none is unlogged: counts on indexes instead of joining every event. The events up to the horizon are
+    all of them less the few above it (a count of all rows reads the smallest index, one of rows up to a
+    seq would read the entries themselves); the leaves likewise, their count being known."""
+    if leaf_count is not None:
         entries = access_log_entries.c
         count = select(func.count()).select_from(access_log_entries)
         events = (
             connection.execute(count).scalar_one()
             - connection.execute(count.where(entries.seq > horizon)).scalar_one()
         )
-        leaves = select(func.count()).select_from(log_leaves).where(log_leaves.c.seq <= horizon)
-        if events == connection.execute(leaves).scalar_one():
+        above = select(func.count()).select_from(log_leaves).where(log_leaves.c.seq > horizon)
+        if events == leaf_count - connection.execute(above).scalar_one():
             return None
     below = _without_leaf(access_log_entries.c.seq <= horizon, log_leaves.c.seq <= horizon)
     first = connection.execute(below.order_by(access_log_entries.c.seq).limit(1)).scalar_one_or_none()

@@ -22,6 +22,7 @@ for intact chunks, and every other chunk is scanned here, so the report is the s
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -39,8 +40,8 @@ from shadan.audit.sequencer import read_state
 from shadan.audit.tree_store import read_level_ranges
 from shadan.audit.tree_tables import log_checkpoints, log_leaves
 from shadan.audit.verify_chunks import (
+    ChunkWorkers,
     Parallelism,
-    check_in_parallel,
     fold_chunk,
     leaf_range_query,
     snapshot_of,
@@ -107,23 +108,39 @@ class LogAudit:
     def _run(
         self, connection: Connection, trusted: str | None, progress: Progress, found: _Findings
     ) -> VerificationReport:
+        size = self._tree_size(connection, found)
+        workers = None
+        if self._parallelism.pays_off(size):
+            # Started now, they import their modules while this process checks the checkpoints.
+            workers = ChunkWorkers(self._engine, snapshot_of(connection), self._parallelism)
+        with workers or nullcontext():
+            return self._verify(connection, trusted, progress, found, size, workers)
+
+    def _verify(
+        self,
+        connection: Connection,
+        trusted: str | None,
+        progress: Progress,
+        found: _Findings,
+        size: int,
+        workers: ChunkWorkers | None,
+    ) -> VerificationReport:
         targets: dict[int, list[_Target]] = {}
         trusted_head = self._trusted(trusted, found)
         if trusted is not None and trusted_head is None:
             return self._report(0, 0, 0, 0, found, None)
         checkpoints = self._checkpoints(connection, targets, found)
-        size = self._leaf_count(connection, found)
         self._check_sizes(size, checkpoints, trusted_head, found)
         self._deleted = self._deletions(connection, size, found)
         if trusted_head is not None:
             targets.setdefault(trusted_head.size, []).append(
                 _Target("信頼済みチェックポイント", "the trusted checkpoint", trusted_head.root_hash)
             )
-        checked = self._stream(connection, size, targets, found, progress)
+        checked = self._stream(connection, size, targets, found, progress, workers)
         if checked == size and not found.failures:
             self._check_node_count(connection, size, found)
         self._check_indexed_ahead(connection, found)
-        pending = self._unlogged(connection, found)
+        pending = self._unlogged(connection, size, found)
         return self._report(size, checked, len(checkpoints), pending, found, trusted_head)
 
     def _check_view(self, found: _Findings) -> None:
@@ -202,19 +219,21 @@ class LogAudit:
         )
 
     @staticmethod
-    def _leaf_count(connection: Connection, found: _Findings) -> int:
-        count, last = connection.execute(
-            select(func.count(), func.max(log_leaves.c.leaf_index)).select_from(log_leaves)
-        ).one()
-        if count and last + 1 != count:
+    def _tree_size(connection: Connection, found: _Findings) -> int:
+        """One more than the highest leaf index: the stream then finds any leaf missing below it. Two
+        lookups at the ends of the key (SQLite answers min() and max() together by a scan), no count."""
+        index = log_leaves.c.leaf_index
+        lowest = connection.execute(select(func.min(index))).scalar_one()
+        highest = connection.execute(select(func.max(index))).scalar_one()
+        if lowest is not None and lowest < 0:
             found.add(
                 LogFailureKind.TREE_CORRUPT,
                 None,
                 None,
-                f"葉の番号に欠けがあります（{count} 件、最大番号 {last}）",
-                f"leaf indices have a hole ({count} leaves, highest index {last})",
+                f"負の番号の葉があります（{lowest}）",
+                f"there is a leaf with a negative index ({lowest})",
             )
-        return int(count)
+        return 0 if highest is None else int(highest) + 1
 
     @staticmethod
     def _check_sizes(
@@ -247,17 +266,19 @@ class LogAudit:
         targets: dict[int, list[_Target]],
         found: _Findings,
         progress: Progress,
+        workers: ChunkWorkers | None,
     ) -> int:
         step = partial(progress, size)
         tree, going = CompactRange(), True
-        if self._parallelism.pays_off(size):
-            tree, going = self._in_parallel(connection, size, targets, found, step)
+        if workers is not None:
+            tree, going = self._in_parallel(workers, connection, size, targets, found, step)
         if going:
             self._scan(connection, tree, size, targets, found, step)
         return tree.size
 
     def _in_parallel(
         self,
+        workers: ChunkWorkers,
         connection: Connection,
         size: int,
         targets: dict[int, list[_Target]],
@@ -269,8 +290,7 @@ class LogAudit:
         roots = {n: [t.root_hash for t in listed] for n, listed in targets.items()}
         level = self._parallelism.chunk_level
         tree = CompactRange()
-        snapshot = snapshot_of(connection)
-        for chunk in check_in_parallel(self._engine, snapshot, size, roots, self._parallelism):
+        for chunk in workers.check(size, roots):
             folded = fold_chunk(tree, chunk, roots, level) if chunk.clean else None
             # The subtrees above the chunk's level span chunks: compared here, unless an event failure
             # already makes them differ (the scan does not compare them then either).
@@ -411,10 +431,11 @@ class LogAudit:
         if seq is not None:
             _index_failure(found, seq, missing=False)
 
-    def _unlogged(self, connection: Connection, found: _Findings) -> int:
+    def _unlogged(self, connection: Connection, size: int, found: _Findings) -> int:
         horizon = read_state(connection).horizon_seq
+        # No failure: the stream found every leaf of [0, size) with its event, and none below 0.
         every_leaf_has_its_event = not self._deleted.firsts and not found.failures
-        first = first_unlogged(connection, horizon, every_leaf_has_its_event)
+        first = first_unlogged(connection, horizon, size if every_leaf_has_its_event else None)
         if first is not None:
             found.add(
                 LogFailureKind.EVENT_UNLOGGED,

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from threading import Thread
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, and_, func, select
@@ -40,7 +41,7 @@ class Parallelism:
     second."""
 
     workers: int = field(default_factory=usable_cores)
-    chunk_level: int = 16  # 65,536 leaves a chunk
+    chunk_level: int = 17  # 131,072 leaves a chunk: a chunk costs about 5 ms beyond its leaves
     min_chunks: int = 4
 
     def pays_off(self, size: int) -> bool:
@@ -90,29 +91,43 @@ def snapshot_of(connection: Connection) -> str | None:
     return str(connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one())
 
 
-def check_in_parallel(
-    engine: Engine,
-    snapshot: str | None,
-    size: int,
-    checkpoint_sizes: Iterable[int],
-    parallelism: Parallelism,
-) -> Iterator[ChunkResult]:
-    """The results for every chunk of [0, size), in order, a few chunks ahead of the caller."""
-    span = 1 << parallelism.chunk_level
-    wanted = sorted(set(checkpoint_sizes))
-    url = engine.url.render_as_string(hide_password=False)
-    pool = worker_pool(parallelism.workers, _open_worker, (url, snapshot))
+class ChunkWorkers:
+    """A verification's worker processes, started before the parent knows the tree's size: a fresh
+    interpreter imports its modules for about half a second, while the parent reads and checks the
+    checkpoints and counts the leaves. A context manager: leaving it drops the chunks not started yet
+    (the caller stops early at a missing leaf) and ends the processes."""
 
-    def submit(begin: int) -> Future[ChunkResult]:
-        end = min(begin + span, size)
-        sizes = tuple(s for s in wanted if begin < s <= end)
-        return pool.submit(_check_chunk, begin, end, sizes, parallelism.chunk_level)
+    def __init__(self, engine: Engine, snapshot: str | None, parallelism: Parallelism) -> None:
+        url = engine.url.render_as_string(hide_password=False)
+        self._parallelism = parallelism
+        self._pool = worker_pool(parallelism.workers, _open_worker, (url, snapshot))
+        self._pool.submit(_started)  # a pool of spawned processes starts them all with its first task
+        self._ending: Thread | None = None
 
-    try:
-        yield from in_order(map(submit, range(0, size, span)), 2 * parallelism.workers)
-    finally:
-        # The caller may stop early (a missing leaf): chunks not started yet are dropped.
-        pool.shutdown(wait=True, cancel_futures=True)
+    def __enter__(self) -> ChunkWorkers:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._ending is None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            self._ending.join()
+
+    def check(self, size: int, checkpoint_sizes: Iterable[int]) -> Iterator[ChunkResult]:
+        """The results for every chunk of [0, size), in order, a few chunks ahead of the caller."""
+        span = 1 << self._parallelism.chunk_level
+        wanted = sorted(set(checkpoint_sizes))
+
+        def submit(begin: int) -> Future[ChunkResult]:
+            end = min(begin + span, size)
+            sizes = tuple(s for s in wanted if begin < s <= end)
+            return self._pool.submit(_check_chunk, begin, end, sizes, self._parallelism.chunk_level)
+
+        yield from in_order(map(submit, range(0, size, span)), 2 * self._parallelism.workers)
+        # Every chunk is checked: the processes end (a tenth of a second or more) while the caller makes
+        # its last checks; leaving the context waits for them.
+        self._ending = Thread(target=self._pool.shutdown, name="chunk-workers-ending")
+        self._ending.start()
 
 
 def fold_chunk(
@@ -146,6 +161,10 @@ _worker: dict[str, ChunkChecker] = {}
 
 def _open_worker(url: str, snapshot: str | None) -> None:
     _worker["checker"] = ChunkChecker(url, snapshot)
+
+
+def _started() -> None:
+    """Nothing: the task that makes the pool start its processes."""
 
 
 def _check_chunk(begin: int, end: int, sizes: tuple[int, ...], level: int) -> ChunkResult:

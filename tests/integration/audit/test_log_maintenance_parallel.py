@@ -19,7 +19,7 @@ from shadan.audit.merkle import CompactRange, leaf_hash
 from shadan.audit.tree_store import node_key
 from shadan.audit.tree_tables import log_leaves, log_nodes
 from shadan.audit.verification import LogAudit
-from shadan.audit.verify_chunks import ChunkResult, Parallelism, check_in_parallel, snapshot_of
+from shadan.audit.verify_chunks import ChunkResult, ChunkWorkers, Parallelism, snapshot_of
 from shadan.services.audit_log import AuditLogService, LogFailureKind, VerificationReport
 
 SMALL_CHUNKS = Parallelism(workers=2, chunk_level=2, min_chunks=1)
@@ -43,6 +43,10 @@ TAMPERING: dict[str, Sequence[str]] = {
         f" SELECT {LEVEL_4 + 7}, hash FROM log_nodes WHERE node_key = {LEVEL_4}"
     ],
     "a truncated tree": ["DELETE FROM log_leaves WHERE leaf_index >= 27"],
+    "a leaf below index 0": [
+        "INSERT INTO log_leaves (leaf_index, seq, leaf_hash, sequenced_at)"
+        " SELECT -1, 1000, leaf_hash, sequenced_at FROM log_leaves WHERE leaf_index = 0"
+    ],
     "an access hidden from the search index": ["DELETE FROM log_resource_ids WHERE seq = 12"],
     "an access shown falsely by the search index": [
         "INSERT INTO log_resource_ids (resource_id, seq) VALUES ('0600001111222233300020', 3)"
@@ -132,7 +136,8 @@ def _chunks_seen_by_workers(engine: Engine, owner: Engine | None = None, edit: s
             with owner.begin() as other:
                 other.execute(text(edit))
         try:
-            return list(check_in_parallel(engine, snapshot, 30, [10, 20, 30], SMALL_CHUNKS))
+            with ChunkWorkers(engine, snapshot, SMALL_CHUNKS) as workers:
+                return list(workers.check(30, [10, 20, 30]))
         finally:
             connection.rollback()
 

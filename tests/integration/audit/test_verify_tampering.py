@@ -143,6 +143,30 @@ def test_truncation(owner_engine: Engine, service: AuditLogService, trusted: str
     assert report.exit_code == 13
 
 
+def test_a_leaf_missing_inside_the_tree(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
+    tamper(owner_engine, "DELETE FROM log_leaves WHERE leaf_index = 17")
+    report = service.verify(trusted, run_by=AUDITOR)
+    # Its event (seq 18) is below the horizon without a leaf now: reported first.
+    assert [(f.kind, f.seq, f.leaf_index) for f in report.failures] == [
+        (LogFailureKind.EVENT_UNLOGGED, 18, None),
+        (LogFailureKind.TREE_CORRUPT, None, 17),
+    ]
+    assert report.tree_size == 30  # the tree reaches as far as its highest leaf
+
+
+def test_a_leaf_below_index_0(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
+    """A stray leaf the stream from 0 would never read: the lowest index tells."""
+    tamper(
+        owner_engine,
+        "INSERT INTO log_leaves (leaf_index, seq, leaf_hash, sequenced_at)"
+        " SELECT -5, 1000, leaf_hash, sequenced_at FROM log_leaves WHERE leaf_index = 0",
+    )
+    report = service.verify(trusted, run_by=AUDITOR)
+    assert [f.kind for f in report.failures] == [LogFailureKind.TREE_CORRUPT]
+    assert "(-5)" in report.failures[0].detail_en
+    assert report.exit_code == 17
+
+
 def test_rollback_to_an_older_consistent_state(
     owner_engine: Engine, service: AuditLogService, trusted: str
 ) -> None:
