@@ -56,7 +56,7 @@ NODE_KEY_SHIFT = 48
 log_nodes = Table(
     "log_nodes",
     metadata,
-    Column("node_key", BigInteger, primary_key=True, autoincrement=False),
+    Column("node_key", _ID, primary_key=True, autoincrement=False),
     Column("hash", LargeBinary, nullable=False),
 )
 

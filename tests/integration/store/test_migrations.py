@@ -20,7 +20,7 @@ from shadan.audit.entry import entry_bytes
 from shadan.audit.event_view import INDEXES
 from shadan.audit.log import SqlAccessLog, access_events, access_log_entries, event_to_row, row_to_event
 from shadan.audit.log import metadata as audit_metadata
-from shadan.audit.tree_tables import log_leaves, log_resource_ids
+from shadan.audit.tree_tables import log_leaves, log_nodes, log_resource_ids
 from shadan.store.database import alembic_config, make_engine
 from shadan.store.tables import metadata as store_metadata
 
@@ -138,3 +138,27 @@ def test_the_entries_go_back_to_a_table_of_columns_and_come_again(unmigrated: tu
         access_event(i, ("0600000000000000000001",)) for i in range(1, 4)
     ]
     assert again == stored
+
+
+def test_the_subtree_hashes_move_under_their_own_key_and_back(unmigrated: tuple[str, str | None]) -> None:
+    """Migration 0009: on SQLite the node key becomes the rowid (no separate index), every hash kept;
+    downgrading gives the table its BIGINT key again. PostgreSQL's table is left as it is."""
+    url, app_role = unmigrated
+    config = alembic_config(url, app_role)
+    command.upgrade(config, "0008")
+    engine = make_engine(url)
+    keys = (3 << 48, 5, (1 << 48) | 7, -1)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(log_nodes), [{"node_key": k, "hash": bytes([n]) * 32} for n, k in enumerate(keys)]
+        )
+    expected = sorted((k, bytes([n]) * 32) for n, k in enumerate(keys))
+    for move, revision in ((command.upgrade, "head"), (command.downgrade, "0008"), (command.upgrade, "head")):
+        move(config, revision)
+        with engine.connect() as connection:
+            rows = connection.execute(select(log_nodes).order_by(log_nodes.c.node_key)).all()
+            assert [tuple(row) for row in rows] == expected
+            if connection.dialect.name == "sqlite":
+                indexes = connection.exec_driver_sql("PRAGMA index_list(log_nodes)").all()
+                assert bool(indexes) == (revision == "0008")  # a BIGINT key keeps an index of its own
+    engine.dispose()
