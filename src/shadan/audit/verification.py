@@ -233,7 +233,7 @@ class LogAudit:
                 f"負の番号の葉があります（{lowest}）",
                 f"there is a leaf with a negative index ({lowest})",
             )
-        return 0 if highest is None else int(highest) + 1
+        return 0 if highest is None else max(int(highest) + 1, 0)
 
     @staticmethod
     def _check_sizes(

@@ -167,6 +167,17 @@ def test_a_leaf_below_index_0(owner_engine: Engine, service: AuditLogService, tr
     assert report.exit_code == 17
 
 
+def test_only_a_leaf_below_index_0(owner_engine: Engine, service: AuditLogService, trusted: str) -> None:
+    tamper(
+        owner_engine,
+        "UPDATE log_leaves SET leaf_index = -3 WHERE leaf_index = 0",
+        "DELETE FROM log_leaves WHERE leaf_index > 0",
+    )
+    report = service.verify(trusted, run_by=AUDITOR)
+    assert report.tree_size == 0  # not -2
+    assert {LogFailureKind.TREE_CORRUPT, LogFailureKind.TRUNCATED} <= {f.kind for f in report.failures}
+
+
 def test_rollback_to_an_older_consistent_state(
     owner_engine: Engine, service: AuditLogService, trusted: str
 ) -> None:
