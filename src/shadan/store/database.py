@@ -18,11 +18,6 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 POOL_SIZE = 40
 POOL_OVERFLOW = 10
 BUSY_TIMEOUT_S = 30.0
-# A new SQLite file's page size (fixed once the file has a table or is in WAL mode). With 16 KiB pages
-# verification of the access log reads its entries about 9% faster than with SQLite's 4 KiB (fewer reads
-# of the file), the file is about 7% smaller and proofs' point lookups are as fast; 64 KiB gained no more
-# and made proofs slower (docs/access-log.md).
-SQLITE_PAGE_SIZE = 16_384
 # JSON columns are stored compact, keys sorted, in UTF-8: the form the access log's canonical entry gives
 # them (audit/entry.py), so verification can take stored JSON as it is (audit/entry_sql.py).
 # One encoder made once: json.dumps with options builds a new one on every call.
@@ -58,17 +53,11 @@ def _sqlite_pragmas(dbapi_connection: Any, busy_timeout_s: float, gate: WriteGat
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
     if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-        set_page_size(dbapi_connection)
         _switch_to_wal(cursor, gate)
     # FULL: a committed transaction (and so an acknowledged access event) survives power loss.
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-
-
-def set_page_size(dbapi_connection: Any) -> None:
-    """SQLITE_PAGE_SIZE for a file that has no table yet (and is not in WAL mode); any other keeps its own."""
-    dbapi_connection.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
 
 
 def _switch_to_wal(cursor: Any, gate: WriteGate | None) -> None:

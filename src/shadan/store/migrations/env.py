@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, event, pool
+from sqlalchemy import create_engine, pool
 
 from shadan.audit.log import metadata as audit_metadata
-from shadan.store.database import set_page_size
 from shadan.store.tables import metadata as store_metadata
 
 target_metadata = [store_metadata, audit_metadata]
@@ -17,8 +16,6 @@ def run_migrations() -> None:
     if url is None:
         raise RuntimeError("no database url given to the migrations")
     engine = create_engine(url, poolclass=pool.NullPool)
-    if engine.dialect.name == "sqlite":  # the migrations make a new file's first tables
-        event.listen(engine, "connect", lambda dbapi_connection, _record: set_page_size(dbapi_connection))
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
