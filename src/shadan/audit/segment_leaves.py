@@ -1,11 +1,11 @@
 """The leaf hashes of a segment file folded into its compact range, on every core.
 
-Hashing is the Python share of verify-archive (about 1.3 µs a leaf: read the entry, SHA-256 it, build the
-subtrees), so a large file's row groups are split into consecutive runs and each run is hashed in a worker
-process, which answers with the compact range of its leaves only (a few hashes, never the rows). The
-caller pushes the runs' ranges in order onto one SubtreeStack: merging them gives the same compact range
-as pushing every leaf. A small file is hashed in the calling process (starting workers costs a few tenths
-of a second).
+Hashing is most of verify-archive's own work (read the entries, SHA-256 them a column at a time with
+merkle_columns, build the subtrees), so a large file's row groups are split into consecutive runs and each
+run is hashed in a worker process, which answers with the compact range of its leaves only (a few
+hashes, never the rows). The caller pushes the runs' ranges in order onto one SubtreeStack: merging them
+gives the same compact range as pushing every leaf. A small file is hashed in the calling process
+(starting workers costs a few tenths of a second).
 """
 
 from __future__ import annotations
