@@ -4,13 +4,14 @@ their extrapolation to 100M (DESIGN §6: verification ≥ 1,000,000 events/s; an
 
 At each size of `--sizes` in turn, on one database: load synthetic events up to that size (the append path
 of audit/log.py, 20,000 events a transaction — the durable append of the request path is
-bench/log_append.py), sequence them into the Merkle tree, sign a checkpoint, verify the whole log
-(`AuditLogService.verify`, with its worker processes; at the first size also in one process, for
-comparison), and time inclusion proofs of random events: the bare proof from the stored subtree hashes, and
-the whole proof file (sequencing check, event read, leaf check, checkpoint signature check, self-check);
-then archive the new leaves as Parquet segments and verify the whole archive without the database
-(`ParquetArchiveChecker`, what `shadan audit verify-archive` runs). Memory stays flat whatever the size:
-events are generated and inserted in chunks, and the sequencer and verification read in chunks.
+bench/log_append.py), sequence them into the Merkle tree, sign a checkpoint, verify the whole log twice
+(`AuditLogService.verify`, with its worker processes: once as the load left the page cache, once with the
+file read already; at the first size also in one process, for comparison), and time inclusion proofs of
+random events: the bare proof from the stored subtree hashes, and the whole proof file (sequencing check,
+event read, leaf check, checkpoint signature check, self-check); then archive the new leaves as Parquet
+segments and verify the whole archive without the database (`ParquetArchiveChecker`, what `shadan audit
+verify-archive` runs). Memory stays flat whatever the size: events are generated and inserted in chunks,
+and the sequencer and verification read in chunks.
 
 Extrapolation to 100M events, from the two largest sizes measured:
 - a proof reads 2·log2(n) stored hashes by primary key, so its time is fitted as t(n) = a + b·log2(n)

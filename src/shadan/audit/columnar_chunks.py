@@ -176,8 +176,9 @@ class ChunkChecker:
         return levels if self._index_agrees(cursor, rows) else None
 
     def _index_agrees(self, cursor: Any, rows: pa.Table) -> bool:
-        seqs = rows.column("seq")  # every event is there: the leaf hashes matched
-        cursor.execute(self._index_sql, parameters=(pc.min(seqs).as_py(), pc.max(seqs).as_py()))
+        # Every event is there: the leaf hashes matched.
+        low, high = (bound.as_py() for bound in pc.min_max(rows.column("seq")).values())
+        cursor.execute(self._index_sql, parameters=(low, high))
         index = cursor.fetch_arrow_table().cast(_INDEX_ROWS)
         self._duck.register("chunk_entries", rows.select(["seq", "entry"]))
         self._duck.register("chunk_index", index)

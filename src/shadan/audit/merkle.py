@@ -250,12 +250,6 @@ class CompactRange:
         return fold_right(self._edge) if self._edge else EMPTY_ROOT
 
 
-def leaf_hashes(entries: Iterable[bytes]) -> list[bytes]:
-    """leaf_hash of every entry, in one comprehension (no call per entry but SHA-256's own)."""
-    sha256 = hashlib.sha256
-    return [sha256(LEAF_PREFIX + entry).digest() for entry in entries]
-
-
 def subtree_levels(leaves: Sequence[bytes], top: int) -> list[list[bytes]]:
     """levels[l][i]: the hash of the complete subtree over leaves [i·2**l, (i+1)·2**l) of `leaves`, for
     every l ≤ top that has one. Built a level at a time (one comprehension per level, no per-node calls):

@@ -10,19 +10,17 @@ them and the RFC 6962 vectors); only the way to call SHA-256 differs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from uuid import uuid4
 
 import numpy as np
 import pyarrow as pa
-from datafusion import SessionConfig, SessionContext, col, lit
-from datafusion import functions as df
 
 from shadan.audit.merkle import HASH_SIZE, LEAF_PREFIX, NODE_PREFIX
 
 _NODE_INPUT = 1 + 2 * HASH_SIZE
-# One partition: the callers already keep every core busy (a worker process per core).
-_context = SessionContext(SessionConfig().with_target_partitions(1))
 
 
 def leaf_hash_column(entries: pa.Array) -> pa.Array:
@@ -30,7 +28,7 @@ def leaf_hash_column(entries: pa.Array) -> pa.Array:
     32-byte binary values."""
     if entries.null_count:
         raise ValueError("an entry is missing")  # concat would hash it as no bytes at all
-    return _hashes(df.sha256(df.concat(lit(LEAF_PREFIX), col("value"))), _as_bytes(entries))
+    return _hashes(datafusion().leaf_hash, _as_bytes(entries))
 
 
 def node_hash_column(below: pa.Array) -> pa.Array:
@@ -44,7 +42,7 @@ def node_hash_column(below: pa.Array) -> pa.Array:
     inputs[:, 1 + HASH_SIZE :] = hashes[1 : 2 * pairs : 2]
     offsets = np.arange(0, (pairs + 1) * _NODE_INPUT, _NODE_INPUT, dtype=np.int32)
     column = pa.Array.from_buffers(pa.binary(), pairs, [None, pa.py_buffer(offsets), pa.py_buffer(inputs)])
-    return _hashes(df.sha256(col("value")), column)
+    return _hashes(datafusion().node_hash, column)
 
 
 def subtree_level_columns(leaves: pa.Array, top: int) -> list[pa.Array]:
@@ -85,12 +83,36 @@ def _hash_matrix(hashes: pa.Array) -> Any:
 
 def _hashes(expression: Any, column: pa.Array) -> pa.Array:
     """`expression` (a SHA-256 of `value`) of every value of `column`."""
+    session = datafusion().session
     name = f"column_{uuid4().hex}"
-    # from_arrow registers the column under a name in the context: dropped again, or the context would
+    # from_arrow registers the column under a name in the session: dropped again, or the session would
     # keep every column it was given (a worker's memory growing chunk by chunk).
-    frame = _context.from_arrow(pa.table({"value": column}), name=name)
+    frame = session.from_arrow(pa.table({"value": column}), name=name)
     try:
         result = frame.select(expression.alias("hash")).to_arrow_table()
     finally:
-        _context.deregister_table(name)
+        session.deregister_table(name)
     return result.column("hash").combine_chunks().cast(pa.binary())
+
+
+@dataclass(frozen=True, slots=True)
+class DataFusion:
+    session: Any
+    leaf_hash: Any  # SHA-256(0x00 || value)
+    node_hash: Any  # SHA-256(value), of the prefixed pairs node_hash_column lays out
+
+
+@cache
+def datafusion() -> DataFusion:
+    """The process's DataFusion session and hash expressions, made at the first hash: the servers and
+    the CLI import this module at start-up (through the archive checker and verification) and most never
+    hash a column, so DataFusion is not loaded for them (about 55 ms). One partition: the callers already
+    keep every core busy (a worker process per core)."""
+    from datafusion import SessionConfig, SessionContext, col, lit  # deferred on purpose, see above
+    from datafusion import functions as df
+
+    return DataFusion(
+        SessionContext(SessionConfig().with_target_partitions(1)),
+        df.sha256(df.concat(lit(LEAF_PREFIX), col("value"))),
+        df.sha256(col("value")),
+    )
