@@ -13,6 +13,9 @@ segments and verify the whole archive without the database (`ParquetArchiveCheck
 verify-archive` runs). Memory stays flat whatever the size: events are generated and inserted in chunks,
 and the sequencer and verification read in chunks.
 
+The events are a plausible mix for the search index (`synthetic`): mostly record views naming one supply
+point, one in 20 a search listing five, one in 100 a failed login naming none.
+
 Extrapolation to 100M events, from the two largest sizes measured:
 - a proof reads 2·log2(n) stored hashes by primary key, so its time is fitted as t(n) = a + b·log2(n)
   through the two sizes (this includes the deeper B-trees of the larger database); a proof never gets
@@ -62,6 +65,11 @@ START = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
 
 
 def synthetic(i: int) -> AccessEvent:
+    action, resource_type, resource_ids = Action.VIEW, ResourceType.SUPPLY_POINT, (f"06{i:020d}",)
+    if i % 20 == 7:
+        action, resource_ids = Action.SEARCH, tuple(f"06{i:015d}{k:05d}" for k in range(5))
+    elif i % 100 == 50:
+        action, resource_type, resource_ids = Action.LOGIN_FAILED, ResourceType.SESSION, ()
     return AccessEvent(
         event_id=f"bench-{i:010d}",
         ts=START + dt.timedelta(milliseconds=i),
@@ -69,9 +77,9 @@ def synthetic(i: int) -> AccessEvent:
         account_id=f"user{i % 1600:04d}",
         person_id=f"p{i % 1600:04d}",
         company_id="td06",
-        action=Action.VIEW,
-        resource_type=ResourceType.SUPPLY_POINT,
-        resource_ids=(f"06{i:020d}",),
+        action=action,
+        resource_type=resource_type,
+        resource_ids=resource_ids,
         categories=("supply_point", "location", "new_power_customer"),
         withheld_categories=("usage",),
         outcome=Outcome.ALLOWED,

@@ -37,31 +37,30 @@ CHUNK_ROWS = pa.schema(
     [("leaf_index", pa.int64()), ("leaf_hash", pa.binary()), ("seq", pa.int64()), ("entry", pa.string())]
 )
 _INDEX_ROWS = pa.schema([("resource_id", pa.string()), ("seq", pa.int64())])
-# Each event's `resource_ids` as JSON text (DuckDB's own writing of the list), from its entry.
-_CHUNK_LISTS = (
-    "CREATE OR REPLACE TEMPORARY VIEW chunk_rows AS SELECT seq,"
-    " CAST(json_extract(entry, '$.resource_ids') AS VARCHAR) AS resource_ids FROM chunk_entries"
-)
-# The usual case, cheaply (a third of the cost of the exact comparison below): every event's list is
-# the one string of its one index row, or empty with no row. Equal text proves it: to_json quotes the
-# id, so '[' || to_json(id) || ']' is that one-string list; two rows for one event cannot both equal
-# its text. An event this does not settle (a longer list, another spelling) takes the exact comparison.
-_INDEX_PLAINLY_DIFFERENT = """
-SELECT count(*) FROM chunk_rows r LEFT JOIN chunk_index i ON i.seq = r.seq
-WHERE r.resource_ids IS DISTINCT FROM
-    CASE WHEN i.seq IS NULL THEN '[]' ELSE '[' || to_json(i.resource_id) || ']' END
-"""
-# The search index rows the chunk's events must have (search_index.indexed_ids: the strings of a JSON
-# list) and those it has, for the events of the chunk; 0 when they are the same.
+# Whether the search index rows of the chunk's events (search_index.indexed_ids: the distinct strings of
+# the entry's JSON `resource_ids` list) are the ones the index holds for them; 0 when they are.
+# `chunk_events` gives each event (seq, entry) the number of index rows with its seq and, when it has one,
+# that row's id (_with_index_counts); `chunk_index` holds the rows themselves.
+#
+# Each entry is parsed once. The usual event is settled by equal text: its list, as DuckDB writes it, is
+# '[]' with no index row, or '[' || to_json(id) || ']' with the one row of id: to_json quotes the id, so
+# the text is that one-string list. Only the events this does not settle (several ids, another spelling,
+# anything odd) take the exact set comparison, which a chunk's events partition by seq.
 _INDEX_DIFFERENCES = """
-WITH expected AS (
+WITH lists AS MATERIALIZED (
+    SELECT seq, CAST(json_extract(entry, '$.resource_ids') AS VARCHAR) AS resource_ids, indexed, one_id
+    FROM chunk_events
+), unsettled AS MATERIALIZED (
+    SELECT seq, resource_ids FROM lists WHERE resource_ids IS DISTINCT FROM
+        CASE indexed WHEN 0 THEN '[]' WHEN 1 THEN '[' || to_json(one_id) || ']' END
+), expected AS (
     SELECT DISTINCT item ->> '$' AS resource_id, seq FROM (
         SELECT seq, unnest(json_extract(
             CASE WHEN json_type(try(json(resource_ids))) = 'ARRAY' THEN resource_ids ELSE '[]' END, '$[*]'
-        )) AS item FROM chunk_rows
+        )) AS item FROM unsettled
     ) WHERE json_type(item) = 'VARCHAR'
 ), stored AS (
-    SELECT resource_id, seq FROM chunk_index WHERE seq IN (SELECT seq FROM chunk_rows)
+    SELECT resource_id, seq FROM chunk_index WHERE seq IN (SELECT seq FROM unsettled)
 )
 SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT SELECT * FROM stored))
      + (SELECT count(*) FROM (SELECT * FROM stored EXCEPT SELECT * FROM expected))
@@ -92,7 +91,7 @@ def chunk_queries(dialect: str) -> tuple[str, str, str]:
             f" WHERE l.leaf_index >= {low} AND l.leaf_index < {high} ORDER BY l.leaf_index"
         )
     nodes = f"SELECT hash FROM log_nodes WHERE node_key BETWEEN {low} AND {high} ORDER BY node_key"  # noqa: S608
-    index = f"SELECT resource_id, seq FROM log_resource_ids WHERE seq BETWEEN {low} AND {high}"  # noqa: S608
+    index = f"SELECT resource_id, seq FROM log_resource_ids WHERE seq BETWEEN {low} AND {high} ORDER BY seq"  # noqa: S608
     return leaves, nodes, index
 
 
@@ -179,17 +178,42 @@ class ChunkChecker:
         # Every event is there: the leaf hashes matched.
         low, high = (bound.as_py() for bound in pc.min_max(rows.column("seq")).values())
         cursor.execute(self._index_sql, parameters=(low, high))
-        index = cursor.fetch_arrow_table().cast(_INDEX_ROWS)
-        self._duck.register("chunk_entries", rows.select(["seq", "entry"]))
-        self._duck.register("chunk_index", index)
-        try:
-            self._duck.execute(_CHUNK_LISTS)  # a view binds the table registered now
-            if self._duck.execute(_INDEX_PLAINLY_DIFFERENT).fetchall() == [(0,)]:
-                return True
-            return self._duck.execute(_INDEX_DIFFERENCES).fetchall() == [(0,)]
-        finally:
-            self._duck.unregister("chunk_entries")
-            self._duck.unregister("chunk_index")
+        return index_agrees(
+            self._duck, rows.select(["seq", "entry"]), cursor.fetch_arrow_table().cast(_INDEX_ROWS)
+        )
+
+
+def index_agrees(duck: duckdb.DuckDBPyConnection, events: pa.Table, index: pa.Table) -> bool:
+    """Whether `index` (rows of resource_id and seq, in seq order) holds exactly the search index rows of
+    `events` (rows of seq and entry) for their seqs; rows of other seqs are not looked at."""
+    counted = _with_index_counts(events, index)
+    if counted is None:
+        return False
+    duck.register("chunk_events", counted)
+    duck.register("chunk_index", index)
+    try:
+        return duck.execute(_INDEX_DIFFERENCES).fetchall() == [(0,)]
+    finally:
+        duck.unregister("chunk_events")
+        duck.unregister("chunk_index")
+
+
+def _with_index_counts(events: pa.Table, index: pa.Table) -> pa.Table | None:
+    """`events` with the number of index rows of each one's seq (`indexed`) and the id of the row when it
+    has exactly one (`one_id`); None if the index is not in seq order (the counts would be wrong)."""
+    index_seqs = index.column("seq").to_numpy()
+    if np.any(index_seqs[1:] < index_seqs[:-1]):
+        return None
+    seqs = events.column("seq").to_numpy()
+    first = np.searchsorted(index_seqs, seqs, "left")
+    indexed = np.searchsorted(index_seqs, seqs, "right") - first
+    one = indexed == 1
+    if one.any():
+        rows = index.column("resource_id").take(pa.array(np.where(one, first, 0)))
+        one_id = pc.if_else(pa.array(one), rows, pa.scalar(None, pa.string()))
+    else:
+        one_id = pa.nulls(len(seqs), pa.string())
+    return events.append_column("indexed", pa.array(indexed)).append_column("one_id", one_id)
 
 
 def edges_at(levels: Sequence[pa.Array], begin: int, sizes: Sequence[int]) -> dict[int, tuple[bytes, ...]]:

@@ -1,5 +1,5 @@
 """A worker's check of the search index (columnar_chunks.ChunkChecker): the quick comparison settles the
-usual one-id events, the exact one every other list, and neither lets a wrong index row through.
+usual events (no id, one id), the exact one every other list, and neither lets a wrong index row through.
 
 The reports of whole verifications are compared in test_log_maintenance_parallel.py; here the worker's
 own answer is asked for, since a worker that wrongly calls a chunk dirty still gives the right report
@@ -8,14 +8,21 @@ own answer is asked for, since a worker that wrongly calls a chunk dirty still g
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
 
+import duckdb
+import pyarrow as pa
 import pytest
 from audit_support import event
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
-from shadan.audit.columnar_chunks import ChunkChecker
+from shadan.audit.columnar_chunks import ChunkChecker, index_agrees
 from shadan.audit.log import SqlAccessLog
+from shadan.audit.search_index import indexed_ids
 from shadan.services.audit_log import AuditLogService
 
 # Lists of every shape: the usual single id, none, several (out of order, repeated), and items the
@@ -72,3 +79,80 @@ def test_a_wrong_index_row_makes_the_chunk_dirty(
     with owner_engine.begin() as connection:
         connection.execute(text(statement))
     assert not _worker_vouches(engine, sequenced)
+
+
+# Entries the sequencer never writes are still possible in a database someone edited: the check must hold
+# for any JSON, spelled any way (escapes, spaces), not only for canonical entries.
+_CHARS = st.characters(exclude_categories=("Cs",))  # Arrow and SQLite text is valid UTF-8
+_IDS = st.sampled_from(["0600001111222233300001", "0600001111222233300002", "東京", 'a"b', "\\", ""])
+_ITEMS = (
+    _IDS | st.text(_CHARS, max_size=3) | st.integers() | st.none() | st.dictionaries(_IDS, _IDS, max_size=1)
+)
+_VALUES = st.lists(_ITEMS, max_size=4) | _ITEMS  # usually a list
+
+
+@st.composite
+def _entry(draw: st.DrawFn, seq: int) -> str:
+    document: dict[str, Any] = {"seq": seq, "extra": draw(st.dictionaries(st.just("resource_ids"), _VALUES))}
+    if draw(st.integers(min_value=0, max_value=9)):  # now and then no list at all
+        document["resource_ids"] = draw(_VALUES)
+    return json.dumps(document, ensure_ascii=draw(st.booleans()), indent=draw(st.sampled_from([None, 1])))
+
+
+@st.composite
+def _events_and_index(draw: st.DrawFn) -> tuple[list[tuple[int, str]], list[tuple[str, int]], bool]:
+    """Events (seq, entry), an index that may be edited (rows of other seqs are allowed in it), and whether
+    it still holds exactly the events' ids."""
+    seqs = sorted(draw(st.sets(st.integers(min_value=1, max_value=40), min_size=1, max_size=8)))
+    events = [(seq, draw(_entry(seq))) for seq in seqs]
+    rows = {(resource_id, seq) for seq, entry in events for resource_id in indexed_ids(entry)}
+    index = set(rows)
+    for _ in range(draw(st.integers(min_value=0, max_value=2))):
+        if index and draw(st.booleans()):
+            index.discard(draw(st.sampled_from(sorted(index))))
+        else:
+            index.add((draw(_IDS), draw(st.integers(min_value=0, max_value=41))))
+    wanted = {row for row in index if row[1] in seqs}
+    return events, sorted(index, key=lambda row: (row[1], row[0])), wanted == rows
+
+
+@pytest.fixture(scope="module")
+def duck() -> Iterator[duckdb.DuckDBPyConnection]:
+    with duckdb.connect() as connection:
+        yield connection
+
+
+@settings(max_examples=300, deadline=None)
+@given(_events_and_index())
+def test_the_index_check_agrees_with_the_definition(
+    duck: duckdb.DuckDBPyConnection, case: tuple[list[tuple[int, str]], list[tuple[str, int]], bool]
+) -> None:
+    events, index, holds = case
+    events_table = pa.table(
+        {"seq": pa.array([s for s, _ in events], pa.int64()), "entry": [e for _, e in events]}
+    )
+    index_table = pa.table(
+        {
+            "resource_id": pa.array([r for r, _ in index], pa.string()),
+            "seq": pa.array([s for _, s in index], pa.int64()),
+        }
+    )
+    assert index_agrees(duck, events_table, index_table) is holds
+
+
+def test_an_index_out_of_seq_order_is_never_vouched_for(duck: duckdb.DuckDBPyConnection) -> None:
+    events = pa.table(
+        {"seq": pa.array([1, 2], pa.int64()), "entry": ['{"resource_ids":["a"]}', '{"resource_ids":["b"]}']}
+    )
+    rows = [("b", 2), ("a", 1)]
+    index = pa.table({"resource_id": [r for r, _ in rows], "seq": pa.array([s for _, s in rows], pa.int64())})
+    assert not index_agrees(duck, events, index)
+    assert index_agrees(duck, events, index.sort_by("seq"))
+
+
+def test_one_row_that_spells_a_list_of_two_is_not_taken_for_it(duck: duckdb.DuckDBPyConnection) -> None:
+    events = pa.table({"seq": pa.array([1], pa.int64()), "entry": ['{"resource_ids":["a","b"]}']})
+    forged = pa.table({"resource_id": ['a","b'], "seq": pa.array([1], pa.int64())})
+    assert not index_agrees(duck, events, forged)
+    real = pa.table({"resource_id": ["a", "b"], "seq": pa.array([1, 1], pa.int64())})
+    assert index_agrees(duck, events, real)
