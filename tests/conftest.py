@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from shadan.audit.log import metadata as audit_metadata
+from shadan.audit.schema import metadata as audit_metadata
 from shadan.store.database import make_engine, migrate
 from shadan.store.tables import metadata as store_metadata
 

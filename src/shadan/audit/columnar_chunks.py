@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import adbc_driver_manager
@@ -24,11 +24,10 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import make_url
 
 from shadan.audit.merkle import NodeId, edge_of
 from shadan.audit.merkle_columns import leaf_hash_column, subtree_level_columns
-from shadan.audit.tree_store import node_key
+from shadan.audit.node_keys import node_key
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
 # The driver infers each column's type from its values, so a chunk whose events are all gone has
@@ -95,32 +94,33 @@ def chunk_queries(dialect: str) -> tuple[str, str, str]:
     return leaves, nodes, index
 
 
-def adbc_connect(url: str) -> Any:
-    """A read-only ADBC connection to the database of a SQLAlchemy URL (SQLite file or PostgreSQL)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        import adbc_driver_sqlite.dbapi as sqlite_adbc
+@dataclass(frozen=True, slots=True)
+class AdbcDatabase:
+    """The database a worker reads: `sqlite` with a read-only file URI, or `postgresql` with a libpq URI
+    (verify_chunks.adbc_database makes one from the application's URL)."""
 
-        if not parsed.database or parsed.database == ":memory:":
-            raise ValueError("column-wise verification needs a database file")
-        uri = Path(parsed.database).resolve().as_uri() + "?mode=ro"
-        return sqlite_adbc.connect(uri, autocommit=True)
-    import adbc_driver_postgresql.dbapi as postgresql_adbc
+    dialect: str
+    uri: str
 
-    return postgresql_adbc.connect(
-        parsed.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True
-    )
+    def connect(self) -> Any:
+        if self.dialect == "sqlite":
+            import adbc_driver_sqlite.dbapi as sqlite_adbc
+
+            return sqlite_adbc.connect(self.uri, autocommit=True)
+        import adbc_driver_postgresql.dbapi as postgresql_adbc
+
+        return postgresql_adbc.connect(self.uri, autocommit=True)
 
 
 class ChunkChecker:
     """One worker's connections (database and DuckDB), kept from chunk to chunk."""
 
-    def __init__(self, url: str, snapshot: str | None) -> None:
+    def __init__(self, database: AdbcDatabase, snapshot: str | None) -> None:
         if snapshot is not None and not _SNAPSHOT_ID.fullmatch(snapshot):
             raise ValueError("not a snapshot id")
-        self._dialect = make_url(url).get_backend_name()
+        self._dialect = database.dialect
         self._leaves_sql, self._nodes_sql, self._index_sql = chunk_queries(self._dialect)
-        self._connection = adbc_connect(url)
+        self._connection = database.connect()
         self._snapshot = snapshot
         self._duck = duckdb.connect()
         self._duck.execute("SET threads = 1")  # one worker per core already

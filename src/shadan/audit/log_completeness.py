@@ -14,8 +14,8 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 
 from shadan.audit.log import access_log_entries
 from shadan.audit.merkle import NodeId
-from shadan.audit.tree_store import node_key
-from shadan.audit.tree_tables import NODE_KEY_SHIFT, log_leaves, log_nodes
+from shadan.audit.node_keys import NODE_KEY_SHIFT, node_key
+from shadan.audit.tree_tables import log_leaves, log_nodes
 
 
 def nodes_outside(connection: Connection, size: int) -> int | None:

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, bindparam, insert, or_, select, text
 
 from shadan.audit.merkle import NodeId, NodeReader
-from shadan.audit.tree_tables import NODE_KEY_SHIFT, log_leaves, log_nodes
+from shadan.audit.node_keys import node_key, node_of
+from shadan.audit.tree_tables import log_leaves, log_nodes
 
 # One application-wide key for pg_advisory_xact_lock: "shadan log" in ASCII.
 SEQUENCER_LOCK_KEY = 0x7368_6164_616E_6C67 & 0x7FFF_FFFF_FFFF_FFFF
@@ -36,14 +37,6 @@ def locked(engine: Engine) -> Iterator[Connection]:
             connection.rollback()
             raise
         connection.commit()
-
-
-def node_key(node: NodeId) -> int:
-    return (node.level << NODE_KEY_SHIFT) | node.index
-
-
-def node_of(key: int) -> NodeId:
-    return NodeId(key >> NODE_KEY_SHIFT, key & ((1 << NODE_KEY_SHIFT) - 1))
 
 
 # Built once: SQLAlchemy then reuses the compiled statements, whatever the number of ids.

@@ -49,10 +49,7 @@ log_leaves = Table(
     UniqueConstraint("seq"),
 )
 
-# One integer key per node, (level << 48) | index: a proof's 2·log2(n) nodes are then one `IN` list on the
-# primary key (a statement compiled once), and each level is a contiguous key range for verification.
-NODE_KEY_SHIFT = 48
-
+# One integer key per node, its level and index (node_keys.py).
 log_nodes = Table(
     "log_nodes",
     metadata,

@@ -21,12 +21,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from threading import Thread
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, func, select
+from sqlalchemy import URL, Connection, Engine, Select, and_, func, select
 
-from shadan.audit.columnar_chunks import ChunkChecker, edges_at
+from shadan.audit.chunk_worker import ChunkResult, check_chunk, open_worker, started
+from shadan.audit.columnar_chunks import AdbcDatabase
 from shadan.audit.cores import in_order, usable_cores, worker_pool
 from shadan.audit.log import access_log_entries
 from shadan.audit.merkle import CompactRange, NodeId, fold_right
@@ -46,16 +48,6 @@ class Parallelism:
 
     def pays_off(self, size: int) -> bool:
         return self.workers >= 2 and size >= self.min_chunks << self.chunk_level
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkResult:
-    begin: int
-    end: int
-    clean: bool
-    # The compact range of [begin, size) for each checkpoint size in (begin, end] and for `end` itself;
-    # only for a clean chunk.
-    edges: Mapping[int, tuple[bytes, ...]]
 
 
 def leaf_range_query(begin: int, end: int) -> Select[Any]:
@@ -84,6 +76,15 @@ def leaf_range_query(begin: int, end: int) -> Select[Any]:
     )
 
 
+def adbc_database(url: URL) -> AdbcDatabase:
+    """What a worker reads, from the application's database URL: a read-only SQLite file or PostgreSQL."""
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise ValueError("column-wise verification needs a database file")
+        return AdbcDatabase("sqlite", Path(url.database).resolve().as_uri() + "?mode=ro")
+    return AdbcDatabase("postgresql", url.set(drivername="postgresql").render_as_string(hide_password=False))
+
+
 def snapshot_of(connection: Connection) -> str | None:
     """The id of the connection's snapshot for the workers to read (PostgreSQL), None on SQLite."""
     if connection.dialect.name == "sqlite":
@@ -98,10 +99,9 @@ class ChunkWorkers:
     stops early at a missing leaf) and waits for the processes to end."""
 
     def __init__(self, engine: Engine, snapshot: str | None, parallelism: Parallelism) -> None:
-        url = engine.url.render_as_string(hide_password=False)
         self._parallelism = parallelism
-        self._pool = worker_pool(parallelism.workers, _open_worker, (url, snapshot))
-        self._pool.submit(_started)  # a pool of spawned processes starts them all with its first task
+        self._pool = worker_pool(parallelism.workers, open_worker, (adbc_database(engine.url), snapshot))
+        self._pool.submit(started)  # a pool of spawned processes starts them all with its first task
         self._ending: Thread | None = None
 
     def __enter__(self) -> ChunkWorkers:
@@ -121,7 +121,7 @@ class ChunkWorkers:
         def submit(begin: int) -> Future[ChunkResult]:
             end = min(begin + span, size)
             sizes = tuple(s for s in wanted if begin < s <= end)
-            return self._pool.submit(_check_chunk, begin, end, sizes, self._parallelism.chunk_level)
+            return self._pool.submit(check_chunk, begin, end, sizes, self._parallelism.chunk_level)
 
         yield from in_order(map(submit, range(0, size, span)), 2 * self._parallelism.workers)
         # Every chunk is checked: the processes end (a tenth of a second or more) while the caller makes
@@ -153,22 +153,3 @@ def stored_nodes_differ(connection: Connection, built: Mapping[NodeId, bytes]) -
     if not built:
         return False
     return dict(node_reader(connection)(sorted(built))) != dict(built)
-
-
-# The worker process: its connections, kept from chunk to chunk.
-_worker: dict[str, ChunkChecker] = {}
-
-
-def _open_worker(url: str, snapshot: str | None) -> None:
-    _worker["checker"] = ChunkChecker(url, snapshot)
-
-
-def _started() -> None:
-    """Nothing: the task that makes the pool start its processes."""
-
-
-def _check_chunk(begin: int, end: int, sizes: tuple[int, ...], level: int) -> ChunkResult:
-    levels = _worker["checker"].check(begin, end, level)
-    if levels is None:
-        return ChunkResult(begin, end, False, {})
-    return ChunkResult(begin, end, True, edges_at(levels, begin, (*sizes, end)))

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, text
 from shadan.audit.columnar_chunks import ChunkChecker, index_agrees
 from shadan.audit.log import SqlAccessLog
 from shadan.audit.search_index import indexed_ids
+from shadan.audit.verify_chunks import adbc_database
 from shadan.services.audit_log import AuditLogService
 
 # Lists of every shape: the usual single id, none, several (out of order, repeated), and items the
@@ -51,7 +52,7 @@ def sequenced(engine: Engine, service: AuditLogService) -> int:
 
 
 def _worker_vouches(engine: Engine, size: int) -> bool:
-    checker = ChunkChecker(engine.url.render_as_string(hide_password=False), None)
+    checker = ChunkChecker(adbc_database(engine.url), None)
     try:
         return checker.check(0, size, 3) is not None
     finally:

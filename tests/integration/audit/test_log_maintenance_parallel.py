@@ -7,19 +7,22 @@ inside a chunk, on a chunk boundary and in the last, partial chunk.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Sequence
 
 import pytest
 from audit_support import ORIGIN, append, edit_sql, event
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 
+from shadan.audit.chunk_worker import ChunkResult
 from shadan.audit.keys import FileKeyStore
 from shadan.audit.log import SqlAccessLog, access_log_entries
 from shadan.audit.merkle import CompactRange, leaf_hash
-from shadan.audit.tree_store import node_key
+from shadan.audit.node_keys import node_key
 from shadan.audit.tree_tables import log_leaves, log_nodes
 from shadan.audit.verification import LogAudit
-from shadan.audit.verify_chunks import ChunkResult, ChunkWorkers, Parallelism, snapshot_of
+from shadan.audit.verify_chunks import ChunkWorkers, Parallelism, snapshot_of
 from shadan.services.audit_log import AuditLogService, LogFailureKind, VerificationReport
 
 SMALL_CHUNKS = Parallelism(workers=2, chunk_level=2, min_chunks=1)
@@ -185,3 +188,11 @@ def test_on_postgresql_workers_read_the_parents_snapshot(
     seen = _chunks_seen_by_workers(engine, owner_engine, EDIT_SEQ_12)
     assert all(c.clean for c in seen)
     assert not all(c.clean for c in _chunks_seen_by_workers(engine))  # ... and later snapshots do
+
+
+def test_worker_processes_load_no_sqlalchemy() -> None:
+    # A worker's start is on the path of every parallel verification and verify-archive run (chunk_worker.py).
+    modules = ("shadan.audit.chunk_worker", "shadan.audit.segment_leaves")
+    code = f"import sys, {', '.join(modules)}; print('sqlalchemy' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "False"

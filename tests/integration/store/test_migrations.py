@@ -19,7 +19,7 @@ from store_support import access_event
 from shadan.audit.entry import entry_bytes
 from shadan.audit.event_view import INDEXES
 from shadan.audit.log import SqlAccessLog, access_events, access_log_entries, event_to_row, row_to_event
-from shadan.audit.log import metadata as audit_metadata
+from shadan.audit.schema import metadata as audit_metadata
 from shadan.audit.tree_tables import log_leaves, log_nodes, log_resource_ids
 from shadan.store.database import alembic_config, make_engine
 from shadan.store.tables import metadata as store_metadata

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from shadan.audit.log import metadata as audit_metadata
+from shadan.audit.schema import metadata as audit_metadata
 from shadan.store.tables import metadata as store_metadata
 
 target_metadata = [store_metadata, audit_metadata]
