@@ -158,6 +158,20 @@ def test_workers_vouch_for_intact_chunks_only(engine: Engine, owner_engine: Engi
     assert [c.begin for c in edited if not c.clean] == [8]  # leaf 11 (seq 12) is in [8, 12)
 
 
+def test_workers_match_each_leaf_to_its_event_by_seq(
+    engine: Engine, owner_engine: Engine, logged: None
+) -> None:
+    """Leaves need not be in seq order (PostgreSQL sequences transactions as they commit), so a chunk's seq
+    range can hold another chunk's events: leaves 3 and 4 swap events across the chunks [0, 4) and [4, 8)
+    in a tree rebuilt to match, and every chunk is still intact."""
+    with owner_engine.begin() as connection:
+        seq_of = dict(connection.execute(select(log_leaves.c.leaf_index, log_leaves.c.seq)).all())
+        for leaf, seq in ((3, -1), (4, seq_of[3]), (3, seq_of[4])):
+            connection.execute(update(log_leaves).where(log_leaves.c.leaf_index == leaf).values(seq=seq))
+        _rehash_everything(connection)
+    assert all(c.clean for c in _chunks_seen_by_workers(engine))
+
+
 def test_workers_vouch_for_unusual_intact_events(
     engine: Engine, service: AuditLogService, keys: FileKeyStore
 ) -> None:
