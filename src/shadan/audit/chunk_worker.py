@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shadan.audit.columnar_chunks import AdbcDatabase, ChunkChecker, edges_at
+from shadan.audit.columnar_chunks import AdbcDatabase, ChunkChecker, SeqSpan, edges_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,9 +18,10 @@ class ChunkResult:
     begin: int
     end: int
     clean: bool
-    # The compact range of [begin, size) for each checkpoint size in (begin, end] and for `end` itself;
-    # only for a clean chunk.
+    # The compact range of [begin, size) for each checkpoint size in (begin, end] and for `end` itself,
+    # and the seqs the chunk spans; only for a clean chunk.
     edges: Mapping[int, tuple[bytes, ...]]
+    span: SeqSpan | None = None
 
 
 _worker: dict[str, ChunkChecker] = {}
@@ -35,7 +36,7 @@ def started() -> None:
 
 
 def check_chunk(begin: int, end: int, sizes: tuple[int, ...], level: int) -> ChunkResult:
-    levels = _worker["checker"].check(begin, end, level)
-    if levels is None:
+    intact = _worker["checker"].check(begin, end, level)
+    if intact is None:
         return ChunkResult(begin, end, False, {})
-    return ChunkResult(begin, end, True, edges_at(levels, begin, (*sizes, end)))
+    return ChunkResult(begin, end, True, edges_at(intact.levels, begin, (*sizes, end)), intact.span)

@@ -85,6 +85,22 @@ def chunk_queries(dialect: str) -> tuple[str, str, str, str]:
 
 
 @dataclass(frozen=True, slots=True)
+class SeqSpan:
+    """The lowest and highest seq of a chunk's leaves, and the number of stored events from one to the
+    other: the chunk's own and any event that is no leaf of it (log_completeness.events_up_to)."""
+
+    lowest: int
+    highest: int
+    events: int
+
+
+@dataclass(frozen=True, slots=True)
+class IntactChunk:
+    levels: list[pa.Array]  # the chunk's subtree levels (merkle.subtree_levels)
+    span: SeqSpan
+
+
+@dataclass(frozen=True, slots=True)
 class AdbcDatabase:
     """The database a worker reads: `sqlite` with a read-only file URI, or `postgresql` with a libpq URI
     (verify_chunks.adbc_database makes one from the application's URL)."""
@@ -115,10 +131,10 @@ class ChunkChecker:
         self._duck = duckdb.connect()
         self._duck.execute("SET threads = 1")  # one worker per core already
 
-    def check(self, begin: int, end: int, level: int) -> list[pa.Array] | None:
-        """The subtree levels of leaves [begin, end) (see merkle.subtree_levels) if every leaf has its
-        event, every event hashes to its leaf, every stored inner node inside the chunk is the one
-        rebuilt and the search index holds exactly the events' ids; None otherwise."""
+    def check(self, begin: int, end: int, level: int) -> IntactChunk | None:
+        """Leaves [begin, end) if every leaf has its event, every event hashes to its leaf, every stored
+        inner node inside the chunk is the one rebuilt and the search index holds exactly the events'
+        ids; None otherwise."""
         cursor = self._connection.cursor()
         if self._dialect == "sqlite":
             # A chunk in one Arrow batch: the driver's default of 1,024 rows a batch costs a fifth more.
@@ -145,14 +161,15 @@ class ChunkChecker:
         cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         cursor.execute(f"SET TRANSACTION SNAPSHOT '{self._snapshot}'")  # checked: hex digits and '-'
 
-    def _check(self, cursor: Any, begin: int, end: int, level: int) -> list[pa.Array] | None:
+    def _check(self, cursor: Any, begin: int, end: int, level: int) -> IntactChunk | None:
         cursor.execute(self._leaves_sql, parameters=(begin, end))
         leaves = cursor.fetch_arrow_table().cast(_LEAF_ROWS).combine_chunks()
         if not np.array_equal(leaves.column("leaf_index").to_numpy(), np.arange(begin, end)):
             return None
-        events = self._events_of(cursor, leaves.column("seq").to_numpy())
-        if events is None:
+        found = self._events_of(cursor, leaves.column("seq").to_numpy())
+        if found is None:
             return None  # an event is gone
+        events, span = found
         hashes = leaf_hash_column(events.column("entry").chunk(0))
         if not hashes.equals(leaves.column("leaf_hash").chunk(0)):
             return None
@@ -163,20 +180,23 @@ class ChunkChecker:
             stored = cursor.fetch_arrow_table().column("hash").combine_chunks().cast(pa.binary())
             if not stored.equals(levels[lvl]):
                 return None
-        return levels if self._index_agrees(cursor, events) else None
+        return IntactChunk(levels, span) if self._index_agrees(cursor, events) else None
 
-    def _events_of(self, cursor: Any, seqs: np.ndarray[Any, Any]) -> pa.Table | None:
-        """The events (seq, entry) of the leaves' seqs, in the leaves' order; None if one is missing."""
-        cursor.execute(self._entries_sql, parameters=(int(seqs.min()), int(seqs.max())))
+    def _events_of(self, cursor: Any, seqs: np.ndarray[Any, Any]) -> tuple[pa.Table, SeqSpan] | None:
+        """The events (seq, entry) of the leaves' seqs, in the leaves' order, and the span of those seqs;
+        None if one is missing."""
+        lowest, highest = int(seqs.min()), int(seqs.max())
+        cursor.execute(self._entries_sql, parameters=(lowest, highest))
         stored = cursor.fetch_arrow_table().cast(_EVENT_ROWS).combine_chunks()
+        span = SeqSpan(lowest, highest, stored.num_rows)
         stored_seqs = stored.column("seq").to_numpy()
         if np.array_equal(stored_seqs, seqs):
-            return stored  # the usual chunk: its events are the seqs in its range, in leaf order
+            return stored, span  # the usual chunk: its events are the seqs in its range, in leaf order
         at = np.searchsorted(stored_seqs, seqs)
         found = stored_seqs[np.minimum(at, len(stored_seqs) - 1)] if len(stored_seqs) else None
         if found is None or not np.array_equal(found, seqs):
             return None
-        return stored.take(at).combine_chunks()
+        return stored.take(at).combine_chunks(), span
 
     def _index_agrees(self, cursor: Any, events: pa.Table) -> bool:
         low, high = (bound.as_py() for bound in pc.min_max(events.column("seq")).values())

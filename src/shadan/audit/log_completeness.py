@@ -8,10 +8,13 @@ still waiting for a leaf (above the horizon) are the sequencer's work and the lo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 
+from shadan.audit.columnar_chunks import SeqSpan
 from shadan.audit.log import access_log_entries
 from shadan.audit.merkle import NodeId
 from shadan.audit.node_keys import NODE_KEY_SHIFT, node_key
@@ -42,27 +45,53 @@ def nodes_outside(connection: Connection, size: int) -> int | None:
     return int(connection.execute(select(func.count()).select_from(log_nodes)).scalar_one())
 
 
-def first_unlogged(connection: Connection, horizon: int, leaf_count: int | None) -> int | None:
+def first_unlogged(
+    connection: Connection, horizon: int, leaf_count: int | None, spans: Sequence[SeqSpan] = ()
+) -> int | None:
     """The first event at or below the horizon that is not a leaf.
 
     `leaf_count` is the number of leaves when verification found each of them with its event (and no
     deletion excused any), None otherwise. Then equal counts of events and leaves up to the horizon mean
-    none is unlogged: counts on indexes instead of joining every event. The events up to the horizon are
-    all of them less the few above it (a count of all rows reads the smallest index, one of rows up to a
-    seq would read the entries themselves); the leaves likewise, their count being known."""
+    none is unlogged: counts instead of joining every event. The events up to the horizon are counted
+    from the `spans` of the worker processes' chunks when they cover the tree (`events_up_to`), or as all
+    of them less the few above it (a count of all rows reads the smallest index: 0.3 s at 10M; one of
+    rows up to a seq would read the entries themselves); the leaves likewise, their count being known."""
     if leaf_count is not None:
-        entries = access_log_entries.c
-        count = select(func.count()).select_from(access_log_entries)
-        events = (
-            connection.execute(count).scalar_one()
-            - connection.execute(count.where(entries.seq > horizon)).scalar_one()
-        )
+        events = events_up_to(connection, horizon, spans)
+        if events is None:
+            count = select(func.count()).select_from(access_log_entries)
+            events = (
+                connection.execute(count).scalar_one()
+                - connection.execute(count.where(access_log_entries.c.seq > horizon)).scalar_one()
+            )
         above = select(func.count()).select_from(log_leaves).where(log_leaves.c.seq > horizon)
         if events == leaf_count - connection.execute(above).scalar_one():
             return None
     below = _without_leaf(access_log_entries.c.seq <= horizon, log_leaves.c.seq <= horizon)
     first = connection.execute(below.order_by(access_log_entries.c.seq).limit(1)).scalar_one_or_none()
     return None if first is None else int(first)
+
+
+def events_up_to(connection: Connection, horizon: int, spans: Sequence[SeqSpan]) -> int | None:
+    """The number of events at or below the horizon, from the chunks' spans in leaf order: what each
+    counted between its lowest and highest seq, and the events outside every span, counted here by key
+    range (below the first, in the gaps between spans, above the last up to the horizon: usually none).
+    None unless the spans rise one after another and end at or below the horizon."""
+    if not spans or spans[-1].highest > horizon:
+        return None
+    if any(later.lowest <= earlier.highest for earlier, later in pairwise(spans)):
+        return None
+    seq = access_log_entries.c.seq
+    outside = [seq < spans[0].lowest, and_(seq > spans[-1].highest, seq <= horizon)]
+    outside += [
+        and_(seq > earlier.highest, seq < later.lowest)
+        for earlier, later in pairwise(spans)
+        if later.lowest - earlier.highest > 1
+    ]
+    count = select(func.count()).select_from(access_log_entries)
+    return sum(span.events for span in spans) + sum(
+        connection.execute(count.where(where)).scalar_one() for where in outside
+    )
 
 
 def pending_events(connection: Connection, horizon: int) -> int:

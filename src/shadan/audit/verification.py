@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, func, select
 
 from shadan.audit.checkpoint import Checkpoint, open_checkpoint
+from shadan.audit.columnar_chunks import SeqSpan
 from shadan.audit.deletion_records import DeletedRanges, check_deletion_records
 from shadan.audit.event_view import definition_differs
 from shadan.audit.log_completeness import first_unlogged, nodes_outside, pending_events
@@ -94,6 +95,7 @@ class LogAudit:
         self._chunk = chunk
         self._parallelism = parallelism or Parallelism()
         self._deleted = DeletedRanges()  # leaves whose events were deleted under a valid record
+        self._spans: list[SeqSpan] | None = None  # of every chunk, when workers vouched for them all
 
     def run(self, trusted: str | None, progress: Progress) -> VerificationReport:
         found = _Findings()
@@ -289,18 +291,24 @@ class LogAudit:
         scanned here, in this snapshot. False once a leaf is missing."""
         roots = {n: [t.root_hash for t in listed] for n, listed in targets.items()}
         level = self._parallelism.chunk_level
-        tree = CompactRange()
+        tree, spans, all_vouched = CompactRange(), [], True
         for chunk in workers.check(size, roots):
             folded = fold_chunk(tree, chunk, roots, level) if chunk.clean else None
             # The subtrees above the chunk's level span chunks: compared here, unless an event failure
             # already makes them differ (the scan does not compare them then either).
-            if folded is not None and (
-                found.has_event_failure() or not stored_nodes_differ(connection, folded[1])
+            if (
+                folded is not None
+                and chunk.span
+                and (found.has_event_failure() or not stored_nodes_differ(connection, folded[1]))
             ):
                 tree = folded[0]
+                spans.append(chunk.span)
                 step(tree.size)
-            elif not self._scan(connection, tree, chunk.end, targets, found, step):
+                continue
+            all_vouched = False
+            if not self._scan(connection, tree, chunk.end, targets, found, step):
                 return tree, False
+        self._spans = spans if all_vouched else None
         return tree, True
 
     def _scan(
@@ -435,7 +443,8 @@ class LogAudit:
         horizon = read_state(connection).horizon_seq
         # No failure: the stream found every leaf of [0, size) with its event, and none below 0.
         every_leaf_has_its_event = not self._deleted.firsts and not found.failures
-        first = first_unlogged(connection, horizon, size if every_leaf_has_its_event else None)
+        leaf_count = size if every_leaf_has_its_event else None
+        first = first_unlogged(connection, horizon, leaf_count, self._spans or ())
         if first is not None:
             found.add(
                 LogFailureKind.EVENT_UNLOGGED,

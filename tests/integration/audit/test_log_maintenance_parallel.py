@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 import pytest
-from audit_support import ORIGIN, append, edit_sql, event
+from audit_support import ORIGIN, SETTLE, Clock, append, append_at, edit_sql, event
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 
 from shadan.audit.chunk_worker import ChunkResult
@@ -49,6 +49,10 @@ TAMPERING: dict[str, Sequence[str]] = {
     "a leaf below index 0": [
         "INSERT INTO log_leaves (leaf_index, seq, leaf_hash, sequenced_at)"
         " SELECT -1, 1000, leaf_hash, sequenced_at FROM log_leaves WHERE leaf_index = 0"
+    ],
+    "an event inserted below every leaf": [
+        'INSERT INTO access_log_entries SELECT 0, replace(entry, \'"event_id":"\', \'"event_id":"forged-\')'
+        " FROM access_log_entries WHERE seq = 1"
     ],
     "an access hidden from the search index": ["DELETE FROM log_resource_ids WHERE seq = 12"],
     "an access shown falsely by the search index": [
@@ -88,6 +92,33 @@ def test_tampering_is_reported_alike(
             connection.execute(text(statement))
     serial, parallel = _both(engine, keys)
     assert not serial.ok
+    assert parallel == serial
+
+
+@pytest.mark.parametrize("forged", [True, False])
+@pytest.mark.parametrize("before_gap", [30, 28])  # the gap inside the last chunk's seqs; between two chunks'
+def test_an_event_inserted_into_a_settled_gap_is_found_alike(
+    engine: Engine,
+    owner_engine: Engine,
+    service: AuditLogService,
+    clock: Clock,
+    keys: FileKeyStore,
+    before_gap: int,
+    forged: bool,
+) -> None:
+    """The workers count the events between each chunk's lowest and highest seq, and the parent those
+    outside every chunk's: an event backdated into a gap is found wherever the gap lies."""
+    append(engine, 1, before_gap)
+    append_at(engine, 40)  # the seqs in between never committed
+    service.checkpoint()
+    clock.advance(SETTLE.total_seconds() + 1)
+    service.checkpoint()  # the gap has settled: the sequencer no longer waits for it
+    if forged:
+        append_at(owner_engine, 35)
+        service.checkpoint()
+    serial, parallel = _both(engine, keys)
+    expected = [(LogFailureKind.EVENT_UNLOGGED, 35)] if forged else []
+    assert [(f.kind, f.seq) for f in serial.failures] == expected
     assert parallel == serial
 
 
