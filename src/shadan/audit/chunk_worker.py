@@ -17,11 +17,14 @@ from shadan.audit.columnar_chunks import AdbcDatabase, ChunkChecker, SeqSpan, ed
 class ChunkResult:
     begin: int
     end: int
-    clean: bool
     # The compact range of [begin, size) for each checkpoint size in (begin, end] and for `end` itself,
-    # and the seqs the chunk spans; only for a clean chunk.
+    # and the seqs the chunk spans; only for a clean chunk (a chunk without a span is not).
     edges: Mapping[int, tuple[bytes, ...]]
-    span: SeqSpan | None = None
+    span: SeqSpan | None
+
+    @property
+    def clean(self) -> bool:
+        return self.span is not None
 
 
 _worker: dict[str, ChunkChecker] = {}
@@ -38,5 +41,5 @@ def started() -> None:
 def check_chunk(begin: int, end: int, sizes: tuple[int, ...], level: int) -> ChunkResult:
     intact = _worker["checker"].check(begin, end, level)
     if intact is None:
-        return ChunkResult(begin, end, False, {})
-    return ChunkResult(begin, end, True, edges_at(intact.levels, begin, (*sizes, end)), intact.span)
+        return ChunkResult(begin, end, {}, None)
+    return ChunkResult(begin, end, edges_at(intact.levels, begin, (*sizes, end)), intact.span)

@@ -166,6 +166,8 @@ class ChunkChecker:
         leaves = cursor.fetch_arrow_table().cast(_LEAF_ROWS).combine_chunks()
         if not np.array_equal(leaves.column("leaf_index").to_numpy(), np.arange(begin, end)):
             return None
+        if leaves.column("seq").null_count:
+            return None  # a leaf names no event (numpy would make the seqs floats)
         found = self._events_of(cursor, leaves.column("seq").to_numpy())
         if found is None:
             return None  # an event is gone

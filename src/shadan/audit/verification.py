@@ -134,6 +134,7 @@ class LogAudit:
         checkpoints = self._checkpoints(connection, targets, found)
         self._check_sizes(size, checkpoints, trusted_head, found)
         self._deleted = self._deletions(connection, size, found)
+        self._spans = None  # until the workers vouch for every chunk of this run
         if trusted_head is not None:
             targets.setdefault(trusted_head.size, []).append(
                 _Target("信頼済みチェックポイント", "the trusted checkpoint", trusted_head.root_hash)
@@ -293,16 +294,17 @@ class LogAudit:
         level = self._parallelism.chunk_level
         tree, spans, all_vouched = CompactRange(), [], True
         for chunk in workers.check(size, roots):
-            folded = fold_chunk(tree, chunk, roots, level) if chunk.clean else None
+            span = chunk.span  # None: the workers did not vouch for the chunk
+            folded = fold_chunk(tree, chunk, roots, level) if span is not None else None
             # The subtrees above the chunk's level span chunks: compared here, unless an event failure
             # already makes them differ (the scan does not compare them then either).
             if (
-                folded is not None
-                and chunk.span
+                span is not None
+                and folded is not None
                 and (found.has_event_failure() or not stored_nodes_differ(connection, folded[1]))
             ):
                 tree = folded[0]
-                spans.append(chunk.span)
+                spans.append(span)
                 step(tree.size)
                 continue
             all_vouched = False

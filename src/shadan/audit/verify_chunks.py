@@ -93,10 +93,10 @@ def snapshot_of(connection: Connection) -> str | None:
 
 
 class ChunkWorkers:
-    """A verification's worker processes, started as soon as the parent knows the tree's size: a fresh
-    interpreter imports its modules for about 0.4 s, while the parent reads and checks the checkpoints
-    and the deletion records. A context manager: leaving it drops the chunks not started yet (the caller
-    stops early at a missing leaf) and waits for the processes to end."""
+    """A verification's worker processes, started as soon as the parent knows the tree's size (a fresh
+    interpreter each: 0.14 s of imports, then DataFusion's first use), while the parent reads and checks
+    the checkpoints and the deletion records. A context manager: leaving it drops the chunks not started
+    yet (the caller stops early at a missing leaf) and waits for the processes to end."""
 
     def __init__(self, engine: Engine, snapshot: str | None, parallelism: Parallelism) -> None:
         self._parallelism = parallelism
