@@ -45,11 +45,11 @@ _INDEX_ROWS = pa.schema([("resource_id", pa.string()), ("seq", pa.int64())])
 # the text is that one-string list. Only the events this does not settle (several ids, another spelling,
 # anything odd) take the exact set comparison, which a chunk's events partition by seq.
 _INDEX_DIFFERENCES = """
-WITH lists AS MATERIALIZED (
-    SELECT seq, CAST(json_extract(entry, '$.resource_ids') AS VARCHAR) AS resource_ids, indexed, one_id
-    FROM chunk_events
-), unsettled AS MATERIALIZED (
-    SELECT seq, resource_ids FROM lists WHERE resource_ids IS DISTINCT FROM
+WITH unsettled AS MATERIALIZED (
+    SELECT seq, resource_ids FROM (
+        SELECT seq, CAST(json_extract(entry, '$.resource_ids') AS VARCHAR) AS resource_ids, indexed, one_id
+        FROM chunk_events
+    ) WHERE resource_ids IS DISTINCT FROM
         CASE indexed WHEN 0 THEN '[]' WHEN 1 THEN '[' || to_json(one_id) || ']' END
 ), expected AS (
     SELECT DISTINCT item ->> '$' AS resource_id, seq FROM (
