@@ -4,15 +4,15 @@ their extrapolation to 100M (DESIGN §6: verification ≥ 1,000,000 events/s; an
 
 At each size of `--sizes` in turn, on one database: load synthetic events up to that size (the append path
 of audit/log.py, 20,000 events a transaction — the durable append of the request path is
-bench/log_append.py), sequence them into the Merkle tree, sign a checkpoint, verify the whole log twice
-(`AuditLogService.verify`, with its worker processes; on SQLite first with the file dropped from the page
-cache, as a log larger than memory is read, once without the readahead of the file for comparison; then
-with the file read already; at the first size also in one process), and time inclusion proofs of
-random events: the bare proof from the stored subtree hashes, and the whole proof file (sequencing check,
-event read, leaf check, checkpoint signature check, self-check); then archive the new leaves as Parquet
-segments and verify the whole archive without the database (`ParquetArchiveChecker`, what `shadan audit
-verify-archive` runs). Memory stays flat whatever the size: events are generated and inserted in chunks,
-and the sequencer and verification read in chunks.
+bench/log_append.py), sequence them into the Merkle tree, sign a checkpoint, verify the whole log
+(`AuditLogService.verify`, with its worker processes: on SQLite first with the file dropped from the page
+cache, as a log larger than memory is read, once without the readahead of the file for comparison and
+once with it; then again with the file read; at the first size also in one process), and time
+inclusion proofs of random events: the bare proof from the stored subtree hashes, and the whole proof
+file (sequencing check, event read, leaf check, checkpoint signature check, self-check); then archive the
+new leaves as Parquet segments and verify the whole archive without the database
+(`ParquetArchiveChecker`, what `shadan audit verify-archive` runs). Memory stays flat whatever the size:
+events are generated and inserted in chunks, and the sequencer and verification read in chunks.
 
 The events are a plausible mix for the search index (`synthetic`): mostly record views naming one supply
 point, one in 20 a search listing five, one in 100 a failed login naming none.
