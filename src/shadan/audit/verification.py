@@ -95,7 +95,6 @@ class LogAudit:
         self._chunk = chunk
         self._parallelism = parallelism or Parallelism()
         self._deleted = DeletedRanges()  # leaves whose events were deleted under a valid record
-        self._spans: list[SeqSpan] | None = None  # of every chunk, when workers vouched for them all
 
     def run(self, trusted: str | None, progress: Progress) -> VerificationReport:
         found = _Findings()
@@ -134,16 +133,15 @@ class LogAudit:
         checkpoints = self._checkpoints(connection, targets, found)
         self._check_sizes(size, checkpoints, trusted_head, found)
         self._deleted = self._deletions(connection, size, found)
-        self._spans = None  # until the workers vouch for every chunk of this run
         if trusted_head is not None:
             targets.setdefault(trusted_head.size, []).append(
                 _Target("信頼済みチェックポイント", "the trusted checkpoint", trusted_head.root_hash)
             )
-        checked = self._stream(connection, size, targets, found, progress, workers)
+        checked, spans = self._stream(connection, size, targets, found, progress, workers)
         if checked == size and not found.failures:
             self._check_node_count(connection, size, found)
         self._check_indexed_ahead(connection, found)
-        pending = self._unlogged(connection, size, found)
+        pending = self._unlogged(connection, size, found, spans)
         return self._report(size, checked, len(checkpoints), pending, found, trusted_head)
 
     def _check_view(self, found: _Findings) -> None:
@@ -270,14 +268,17 @@ class LogAudit:
         found: _Findings,
         progress: Progress,
         workers: ChunkWorkers | None,
-    ) -> int:
+    ) -> tuple[int, tuple[SeqSpan, ...]]:
+        """The number of leaves checked, and the seq spans of the chunks when the workers vouched for
+        every one of them (none otherwise)."""
         step = partial(progress, size)
         tree, going = CompactRange(), True
+        spans: tuple[SeqSpan, ...] = ()
         if workers is not None:
-            tree, going = self._in_parallel(workers, connection, size, targets, found, step)
+            tree, going, spans = self._in_parallel(workers, connection, size, targets, found, step)
         if going:
             self._scan(connection, tree, size, targets, found, step)
-        return tree.size
+        return tree.size, spans
 
     def _in_parallel(
         self,
@@ -287,9 +288,10 @@ class LogAudit:
         targets: dict[int, list[_Target]],
         found: _Findings,
         step: Callable[[int], None],
-    ) -> tuple[CompactRange, bool]:
+    ) -> tuple[CompactRange, bool, tuple[SeqSpan, ...]]:
         """Chunks checked by worker processes (verify_chunks.py); a chunk they do not vouch for is
-        scanned here, in this snapshot. False once a leaf is missing."""
+        scanned here, in this snapshot. False once a leaf is missing; the chunks' spans if the workers
+        vouched for all."""
         roots = {n: [t.root_hash for t in listed] for n, listed in targets.items()}
         level = self._parallelism.chunk_level
         tree, spans, all_vouched = CompactRange(), [], True
@@ -309,9 +311,8 @@ class LogAudit:
                 continue
             all_vouched = False
             if not self._scan(connection, tree, chunk.end, targets, found, step):
-                return tree, False
-        self._spans = spans if all_vouched else None
-        return tree, True
+                return tree, False, ()
+        return tree, True, tuple(spans) if all_vouched else ()
 
     def _scan(
         self,
@@ -441,12 +442,12 @@ class LogAudit:
         if seq is not None:
             _index_failure(found, seq, missing=False)
 
-    def _unlogged(self, connection: Connection, size: int, found: _Findings) -> int:
+    def _unlogged(self, connection: Connection, size: int, found: _Findings, spans: Sequence[SeqSpan]) -> int:
         horizon = read_state(connection).horizon_seq
         # No failure: the stream found every leaf of [0, size) with its event, and none below 0.
         every_leaf_has_its_event = not self._deleted.firsts and not found.failures
         leaf_count = size if every_leaf_has_its_event else None
-        first = first_unlogged(connection, horizon, leaf_count, self._spans or ())
+        first = first_unlogged(connection, horizon, leaf_count, spans)
         if first is not None:
             found.add(
                 LogFailureKind.EVENT_UNLOGGED,
