@@ -3,17 +3,17 @@
 A worker reads the file a 4 KiB page at a time (SQLite's `pread`). Where the page cache has lost the
 pages — the first verification after a large load, a nightly one of a log larger than memory — each small
 read costs the kernel far more than one large request: on the reference machine the 10M log, evicted,
-verified in 15.6 s with 12.6 s of system time (9.7 s and 2.1 with the file in memory), while asking for
-the whole file 8 MB at a time took 1.6 s of system time. So a thread asks the kernel to read the file
-ahead (`POSIX_FADV_WILLNEED`), 8 MB a request (the most the kernel reads for one), from the start and at
-most `budget` bytes past the workers' position; the workers then find their pages cached.
+verified in 14.4–15.9 s with 12.6 s of system time (9.4–9.8 s and 2.1 with the file in memory), while
+asking for the whole file 8 MB at a time took 1.6 s of system time. So a thread asks the kernel to read
+the file ahead (`POSIX_FADV_WILLNEED`), 8 MB a request (the most the kernel reads for one), from the
+start and at most `budget` bytes past the workers' position; the workers then find their pages cached.
 
 The position is the share of the leaves verified, taken as the same share of the file: a log's pages are
 written in the order of its events, so this holds for a log sequenced as it grows. A file that fits the
 budget is asked for whole at once, so its layout does not matter.
 
-A hint only: nothing is read into this process, asking for pages already cached costs little (0.4 s of
-system time for the whole 10M log), and the verification reads what it reads either way; where the
+A hint only: nothing is read into this process, asking for pages already cached costs little (0.16–0.19 s
+of system time for the whole 10M log), and the verification reads what it reads either way; where the
 platform has no `posix_fadvise`, or the file cannot be opened, nothing is asked.
 """
 
