@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shadan.audit.columnar_chunks import AdbcDatabase, ChunkChecker, SeqSpan, edges_at
+from shadan.audit.columnar_chunks import AdbcDatabase, ChunkChecker, edges_at
+from shadan.audit.seq_span import SeqSpan
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from shadan.audit.merkle import NodeId, edge_of
 from shadan.audit.merkle_columns import leaf_hash_column, subtree_level_columns
 from shadan.audit.node_keys import node_key
+from shadan.audit.seq_span import SeqSpan
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
 # The driver infers each column's type from its values, so a chunk whose events are all gone has
@@ -85,16 +86,6 @@ def chunk_queries(dialect: str) -> tuple[str, str, str, str]:
 
 
 @dataclass(frozen=True, slots=True)
-class SeqSpan:
-    """The lowest and highest seq of a chunk's leaves, and the number of stored events from one to the
-    other: the chunk's own and any event that is no leaf of it (log_completeness.events_up_to)."""
-
-    lowest: int
-    highest: int
-    events: int
-
-
-@dataclass(frozen=True, slots=True)
 class IntactChunk:
     levels: list[pa.Array]  # the chunk's subtree levels (merkle.subtree_levels)
     span: SeqSpan
@@ -132,9 +123,9 @@ class ChunkChecker:
         self._duck.execute("SET threads = 1")  # one worker per core already
 
     def check(self, begin: int, end: int, level: int) -> IntactChunk | None:
-        """Leaves [begin, end) if every leaf has its event, every event hashes to its leaf, every stored
-        inner node inside the chunk is the one rebuilt and the search index holds exactly the events'
-        ids; None otherwise."""
+        """The subtree levels and seq span of leaves [begin, end) if every leaf has its event, every event
+        hashes to its leaf, every stored inner node inside the chunk is the one rebuilt and the search
+        index holds exactly the events' ids; None otherwise."""
         cursor = self._connection.cursor()
         if self._dialect == "sqlite":
             # A chunk in one Arrow batch: the driver's default of 1,024 rows a batch costs a fifth more.

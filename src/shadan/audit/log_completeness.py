@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 
-from shadan.audit.columnar_chunks import SeqSpan
 from shadan.audit.log import access_log_entries
 from shadan.audit.merkle import NodeId
 from shadan.audit.node_keys import NODE_KEY_SHIFT, node_key
+from shadan.audit.seq_span import SeqSpan
 from shadan.audit.tree_tables import log_leaves, log_nodes
 
 

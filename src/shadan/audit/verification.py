@@ -30,13 +30,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, func, select
 
 from shadan.audit.checkpoint import Checkpoint, open_checkpoint
-from shadan.audit.columnar_chunks import SeqSpan
 from shadan.audit.deletion_records import DeletedRanges, check_deletion_records
 from shadan.audit.event_view import definition_differs
 from shadan.audit.log_completeness import first_unlogged, nodes_outside, pending_events
 from shadan.audit.merkle import CompactRange, NodeId, leaf_hash
 from shadan.audit.note import Verifier
 from shadan.audit.search_index import first_index_difference, first_indexed_ahead
+from shadan.audit.seq_span import SeqSpan
 from shadan.audit.sequencer import read_state
 from shadan.audit.tree_store import read_level_ranges
 from shadan.audit.tree_tables import log_checkpoints, log_leaves

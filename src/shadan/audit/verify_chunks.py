@@ -78,22 +78,30 @@ def leaf_range_query(begin: int, end: int) -> Select[Any]:
     )
 
 
+def _sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite database; None for PostgreSQL or SQLite in memory."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
 def adbc_database(url: URL) -> AdbcDatabase:
     """What a worker reads, from the application's database URL: a read-only SQLite file or PostgreSQL."""
-    if url.get_backend_name() == "sqlite":
-        if not url.database or url.database == ":memory:":
-            raise ValueError("column-wise verification needs a database file")
-        return AdbcDatabase("sqlite", Path(url.database).resolve().as_uri() + "?mode=ro")
-    return AdbcDatabase("postgresql", url.set(drivername="postgresql").render_as_string(hide_password=False))
+    if url.get_backend_name() != "sqlite":
+        return AdbcDatabase(
+            "postgresql", url.set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+    path = _sqlite_file(url)
+    if path is None:
+        raise ValueError("column-wise verification needs a database file")
+    return AdbcDatabase("sqlite", path.resolve().as_uri() + "?mode=ro")
 
 
 def file_readahead(url: URL) -> Readahead | None:
     """The SQLite file read ahead of the workers, within half the memory available (the rest is the
     workers' and everyone else's); None for PostgreSQL, which reads its own files."""
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    available = memory_available()
-    return Readahead.of_file(Path(url.database), available // 2) if available else None
+    path, available = _sqlite_file(url), memory_available()
+    return Readahead.of_file(path, available // 2) if path is not None and available else None
 
 
 def snapshot_of(connection: Connection) -> str | None:
