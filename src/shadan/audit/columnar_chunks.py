@@ -25,9 +25,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shadan.audit.merkle import NodeId, edge_of
+from shadan.audit.merkle import edge_of
 from shadan.audit.merkle_columns import leaf_hash_column, subtree_level_columns
-from shadan.audit.node_keys import node_key
+from shadan.audit.node_keys import level_keys, tier_of
 from shadan.audit.seq_span import SeqSpan
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
@@ -68,19 +68,21 @@ SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT SELECT * FROM stored
 _CHUNK_ERRORS = (adbc_driver_manager.Error, duckdb.Error, pa.ArrowException, UnicodeError)
 
 
-def chunk_queries(dialect: str) -> tuple[str, str, str, str]:
-    """A worker's statements: a chunk's leaves, the events between two seqs, a range of subtree hashes,
-    the index rows between two seqs; each in key order.
+def chunk_queries(dialect: str) -> tuple[str, str, str, str, str]:
+    """A worker's statements: a chunk's leaves, the events between two seqs, a range of subtree hashes
+    (alone, and with their keys), the index rows between two seqs; each in key order.
 
     Leaves and events are read apart and matched by seq in the worker: two range scans of primary keys.
     PostgreSQL joined them by hashing every event of the chunk and sorting the result again, often on
     disk (376 ms a chunk where the two scans take 56)."""
     low, high = ("$1", "$2") if dialect == "postgresql" else ("?", "?")
+    nodes = f"FROM log_nodes WHERE node_key BETWEEN {low} AND {high} ORDER BY node_key"
     return (
         f"SELECT leaf_index, seq, leaf_hash FROM log_leaves WHERE leaf_index >= {low} AND leaf_index < {high}"  # noqa: S608 -- fixed text
         " ORDER BY leaf_index",
         f"SELECT seq, entry FROM access_log_entries WHERE seq BETWEEN {low} AND {high} ORDER BY seq",  # noqa: S608
-        f"SELECT hash FROM log_nodes WHERE node_key BETWEEN {low} AND {high} ORDER BY node_key",  # noqa: S608
+        f"SELECT hash {nodes}",
+        f"SELECT node_key, hash {nodes}",
         f"SELECT resource_id, seq FROM log_resource_ids WHERE seq BETWEEN {low} AND {high} ORDER BY seq",  # noqa: S608
     )
 
@@ -116,7 +118,8 @@ class ChunkChecker:
         if snapshot is not None and not _SNAPSHOT_ID.fullmatch(snapshot):
             raise ValueError("not a snapshot id")
         self._dialect = database.dialect
-        self._leaves_sql, self._entries_sql, self._nodes_sql, self._index_sql = chunk_queries(self._dialect)
+        queries = chunk_queries(self._dialect)
+        self._leaves_sql, self._entries_sql, self._nodes_sql, self._keyed_nodes_sql, self._index_sql = queries
         self._connection = database.connect()
         self._snapshot = snapshot
         self._duck = duckdb.connect()
@@ -167,13 +170,38 @@ class ChunkChecker:
         if not hashes.equals(leaves.column("leaf_hash").chunk(0)):
             return None
         levels = subtree_level_columns(hashes, level)
+        if not self._nodes_agree(cursor, levels, begin):
+            return None
+        return IntactChunk(levels, span) if self._index_agrees(cursor, events) else None
+
+    def _nodes_agree(self, cursor: Any, levels: Sequence[pa.Array], begin: int) -> bool:
+        """Whether the stored subtree hashes of the chunk's levels above the leaves are the rebuilt ones.
+
+        A tier's nodes of the chunk are one key range (node_keys.py). When every key of the range is
+        stored, a node's place in it follows from its key; otherwise (a chunk smaller than a tile, whose
+        range holds places of nodes the tree does not have yet; a node gone) the keys are read too."""
+        by_tier: dict[int, list[int]] = {}
         for lvl in range(1, len(levels)):
-            low, high = node_key(NodeId(lvl, begin >> lvl)), node_key(NodeId(lvl, (end >> lvl) - 1))
+            if len(levels[lvl]):
+                by_tier.setdefault(tier_of(lvl), []).append(lvl)
+        for lvls in by_tier.values():
+            keys = {lvl: level_keys(lvl, _indices(begin >> lvl, len(levels[lvl]))) for lvl in lvls}
+            low, high = min(int(k[0]) for k in keys.values()), max(int(k[-1]) for k in keys.values())
+            # Reading the keys as well costs a third more: only when the places are not known.
             cursor.execute(self._nodes_sql, parameters=(low, high))
             stored = cursor.fetch_arrow_table().column("hash").combine_chunks().cast(pa.binary())
-            if not stored.equals(levels[lvl]):
-                return None
-        return IntactChunk(levels, span) if self._index_agrees(cursor, events) else None
+            places = {lvl: k - low for lvl, k in keys.items()}
+            if len(stored) != high - low + 1:
+                cursor.execute(self._keyed_nodes_sql, parameters=(low, high))
+                table = cursor.fetch_arrow_table()
+                stored = table.column("hash").combine_chunks().cast(pa.binary())
+                found = _places(table.column("node_key").to_numpy(), keys)
+                if found is None:
+                    return False
+                places = found
+            if not all(stored.take(pa.array(places[lvl])).equals(levels[lvl]) for lvl in lvls):
+                return False
+        return True
 
     def _events_of(self, cursor: Any, seqs: np.ndarray[Any, Any]) -> tuple[pa.Table, SeqSpan] | None:
         """The events (seq, entry) of the leaves' seqs, in the leaves' order, and the span of those seqs;
@@ -233,3 +261,20 @@ def _with_index_counts(events: pa.Table, index: pa.Table) -> pa.Table | None:
 def edges_at(levels: Sequence[pa.Array], begin: int, sizes: Sequence[int]) -> dict[int, tuple[bytes, ...]]:
     """The compact range of [begin, size) for each size, from the chunk's subtree levels (columns)."""
     return {size: tuple(node.as_py() for node in edge_of(levels, size - begin)) for size in sizes}
+
+
+def _places(
+    stored: np.ndarray[Any, Any], wanted: dict[int, np.ndarray[Any, Any]]
+) -> dict[int, np.ndarray[Any, Any]] | None:
+    """Where each level's wanted keys are among the stored keys (in order); None if one is not there."""
+    places = {}
+    for level, keys in wanted.items():
+        at = np.searchsorted(stored, keys)
+        if at[-1] >= len(stored) or not np.array_equal(stored[at], keys):
+            return None
+        places[level] = at
+    return places
+
+
+def _indices(first: int, count: int) -> np.ndarray[Any, Any]:
+    return np.arange(first, first + count, dtype=np.int64)

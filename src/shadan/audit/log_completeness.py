@@ -16,7 +16,15 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 
 from shadan.audit.log import access_log_entries
 from shadan.audit.merkle import NodeId
-from shadan.audit.node_keys import NODE_KEY_SHIFT, node_key
+from shadan.audit.node_keys import (
+    TILE_NODES,
+    TILE_WIDTH,
+    node_of,
+    tier_levels,
+    tier_of,
+    tier_start,
+    tile_key_range,
+)
 from shadan.audit.seq_span import SeqSpan
 from shadan.audit.tree_tables import log_leaves, log_nodes
 
@@ -25,24 +33,38 @@ def nodes_outside(connection: Connection, size: int) -> int | None:
     """The number of stored subtree hashes if some lie outside a tree of `size` leaves, else None.
 
     Called once the stream compared every position inside the tree: then a node can only be wrong by
-    being outside, past the last index of its level or at a level the tree does not have, and the ends of
-    each level's key range (primary-key lookups) show that without counting the table.
+    being outside, and the key layout (node_keys.py) shows that without counting the table. A tier's
+    tiles before its last are whole (each key in them is a node of the tree), so a stored key is outside
+    only if it lies below the first tier, in a tier the tree does not reach, or from a tier's last tile on
+    at a place the tree has not filled: the key's ends and the keys from each last tile to its tier's end
+    (at most a tile's 510 keys a tier, read by primary key) show it.
     """
     key = log_nodes.c.node_key
     # Two statements: SQLite answers min() or max() alone from the key's ends, both at once by a scan.
     low = connection.execute(select(func.min(key))).scalar_one()
     high = connection.execute(select(func.max(key))).scalar_one()
-    top = size.bit_length() - 1  # the highest level with a complete subtree
-    inside = low is None if top < 1 else low is not None and low >= node_key(NodeId(1, 0))
-    for level in range(1, top + 1):
+    tiers = tier_of(size.bit_length() - 1) + 1 if size > 1 else 0
+    inside = low is None if tiers == 0 else low is not None and low >= 0 and high < tier_start(tiers)
+    for tier in range(tiers):
         if not inside:
             break
-        first, last = node_key(NodeId(level, 0)), node_key(NodeId(level + 1, 0)) - 1
-        end = connection.execute(select(func.max(key)).where(key.between(first, last))).scalar_one()
-        inside = end == node_key(NodeId(level, (size >> level) - 1))
-    if inside and (high is None or high >> NODE_KEY_SHIFT <= top):
+        last_tile = ((size >> tier_levels(tier)[0]) - 1) // TILE_WIDTH
+        first, _ = tile_key_range(tier, last_tile, last_tile)
+        tail = (
+            select(key)
+            .where(key.between(first, tier_start(tier + 1) - 1))
+            .order_by(key)
+            .limit(TILE_NODES + 1)
+        )
+        keys = connection.execute(tail).scalars().all()
+        inside = len(keys) <= TILE_NODES and all(_in_tree(node_of(int(k)), size) for k in keys)
+    if inside:
         return None
     return int(connection.execute(select(func.count()).select_from(log_nodes)).scalar_one())
+
+
+def _in_tree(node: NodeId, size: int) -> bool:
+    return node.level >= 1 and node.end <= size
 
 
 def first_unlogged(

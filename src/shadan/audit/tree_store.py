@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, bindparam, insert, or_, select, text
 
 from shadan.audit.merkle import NodeId, NodeReader
-from shadan.audit.node_keys import node_key, node_of
+from shadan.audit.node_keys import node_key, node_of, tier_levels, tier_of
 from shadan.audit.tree_tables import log_leaves, log_nodes
 
 # One application-wide key for pg_advisory_xact_lock: "shadan log" in ASCII.
@@ -72,19 +72,27 @@ def _read_chunk(connection: Connection, nodes: Sequence[NodeId]) -> dict[NodeId,
 
 
 def read_level_ranges(connection: Connection, begin: int, end: int) -> dict[NodeId, bytes]:
-    """Every stored inner node that was completed by a leaf in [begin, end): its last leaf is in there."""
-    ranges = []
+    """Every stored inner node that was completed by a leaf in [begin, end): its last leaf is in there.
+
+    A tier's nodes of those leaves lie in one key range (node_keys.py), with nodes of neighbouring leaves
+    around them in the first and last tile: read the range, keep the nodes asked for."""
+    wanted: dict[int, range] = {}  # level: the indices of its nodes completed in [begin, end)
     level = 1
     while (1 << level) <= end:
-        first, last = begin >> level, (end >> level) - 1
-        if first <= last:
-            low, high = node_key(NodeId(level, first)), node_key(NodeId(level, last))
-            ranges.append(log_nodes.c.node_key.between(low, high))
+        if begin >> level <= (end >> level) - 1:
+            wanted[level] = range(begin >> level, end >> level)
         level += 1
+    ranges = []
+    for tier in sorted({tier_of(level) for level in wanted}):
+        levels = [level for level in tier_levels(tier) if level in wanted]
+        low = min(node_key(NodeId(level, wanted[level][0])) for level in levels)
+        high = max(node_key(NodeId(level, wanted[level][-1])) for level in levels)
+        ranges.append(log_nodes.c.node_key.between(low, high))
     if not ranges:
         return {}
     rows = connection.execute(select(log_nodes.c.node_key, log_nodes.c.hash).where(or_(*ranges)))
-    return {node_of(int(k)): bytes(h) for k, h in rows}
+    found = {node_of(int(k)): bytes(h) for k, h in rows}
+    return {n: h for n, h in found.items() if n.index in wanted.get(n.level, ())}
 
 
 def insert_nodes(connection: Connection, nodes: Mapping[NodeId, bytes]) -> None:

@@ -11,6 +11,8 @@ from sqlalchemy import Engine, text
 
 from shadan.audit.checkpoint import open_checkpoint
 from shadan.audit.keys import FileKeyStore
+from shadan.audit.merkle import NodeId
+from shadan.audit.node_keys import node_key
 from shadan.audit.note import NoteVerificationError, Verifier, parse_note
 from shadan.audit.transparency_log import SqlTransparencyLog
 from shadan.services.audit_log import AuditLogService, LogFailureKind, LogIntegrityError
@@ -94,7 +96,8 @@ def test_the_log_refuses_to_sign_over_a_rewritten_tree(
     service.checkpoint()
     with owner_engine.begin() as connection:
         connection.execute(
-            text("UPDATE log_nodes SET hash = :h WHERE node_key = :k"), {"h": b"x" * 32, "k": 3 << 48}
+            text("UPDATE log_nodes SET hash = :h WHERE node_key = :k"),
+            {"h": b"x" * 32, "k": node_key(NodeId(3, 0))},
         )
     append(engine, 9, 1)
     with pytest.raises(LogIntegrityError, match="一致しない"):

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from shadan.audit.chunk_worker import ChunkResult
 from shadan.audit.keys import FileKeyStore
 from shadan.audit.log import SqlAccessLog, access_log_entries
-from shadan.audit.merkle import CompactRange, leaf_hash
+from shadan.audit.merkle import CompactRange, NodeId, leaf_hash
 from shadan.audit.node_keys import node_key
 from shadan.audit.tree_tables import log_leaves, log_nodes
 from shadan.audit.verification import LogAudit
@@ -27,15 +27,15 @@ from shadan.services.audit_log import AuditLogService, LogFailureKind, Verificat
 
 SMALL_CHUNKS = Parallelism(workers=2, chunk_level=2, min_chunks=1)
 EDIT_SEQ_12 = edit_sql(12, "purpose", "託送業務", "営業活動")
-LEVEL_4 = 4 << 48  # node_key of level 4, index 0: the subtree over leaves 0..15, above the chunks' level
+LEVEL_4 = node_key(NodeId(4, 0))  # the subtree over leaves 0..15, above the chunks' level
 
 TAMPERING: dict[str, Sequence[str]] = {
     "an edited event": [EDIT_SEQ_12],
     "a deleted event": ["DELETE FROM access_log_entries WHERE seq = 6"],
     "a missing leaf": ["DELETE FROM log_leaves WHERE leaf_index = 13"],
     "a wrong subtree hash inside a chunk": [
-        f"UPDATE log_nodes SET hash = (SELECT hash FROM log_nodes WHERE node_key = {(1 << 48) | 3})"
-        f" WHERE node_key = {(1 << 48) | 2}"
+        f"UPDATE log_nodes SET hash = (SELECT hash FROM log_nodes WHERE node_key = {node_key(NodeId(1, 3))})"
+        f" WHERE node_key = {node_key(NodeId(1, 2))}"
     ],
     "a wrong subtree hash above the chunks": [
         f"UPDATE log_nodes SET hash = (SELECT leaf_hash FROM log_leaves WHERE leaf_index = 0)"
@@ -43,7 +43,7 @@ TAMPERING: dict[str, Sequence[str]] = {
     ],
     "an extra subtree hash": [
         f"INSERT INTO log_nodes (node_key, hash)"
-        f" SELECT {LEVEL_4 + 7}, hash FROM log_nodes WHERE node_key = {LEVEL_4}"
+        f" SELECT {node_key(NodeId(4, 7))}, hash FROM log_nodes WHERE node_key = {LEVEL_4}"
     ],
     "a truncated tree": ["DELETE FROM log_leaves WHERE leaf_index >= 27"],
     "a leaf below index 0": [

@@ -12,6 +12,8 @@ from sqlalchemy import Connection, Engine, text
 
 from shadan.audit.checkpoint import Checkpoint, sign_checkpoint
 from shadan.audit.keys import FileKeyStore
+from shadan.audit.merkle import NodeId
+from shadan.audit.node_keys import TILE_NODES, node_key
 from shadan.audit.note import Signer
 from shadan.audit.transparency_log import SqlTransparencyLog
 from shadan.services.audit_log import AuditLogService, LogFailureKind, VerificationReport
@@ -35,9 +37,14 @@ def tamper(owner: Engine, *statements: str) -> None:
 
 
 def drop_nodes_above(size: int) -> str:
-    """Delete the subtree hashes a tree of `size` leaves does not have yet (key = level << 48 | index)."""
-    level, index = "(node_key / 281474976710656)", "(node_key % 281474976710656)"
-    return f"DELETE FROM log_nodes WHERE ({index} + 1) * power(2, {level}) > {size}"
+    """Delete the subtree hashes a tree of `size` leaves does not have yet (of the 30 leaves' tree)."""
+    keys = [
+        node_key(NodeId(level, i))
+        for level in range(1, 5)
+        for i in range(30 >> level)
+        if (i + 1) << level > size
+    ]
+    return f"DELETE FROM log_nodes WHERE node_key IN ({', '.join(map(str, keys))})"
 
 
 def only(report: VerificationReport) -> tuple[LogFailureKind, int | None]:
@@ -278,7 +285,7 @@ def test_corrupt_subtree_hashes(owner_engine: Engine, service: AuditLogService, 
     tamper(
         owner_engine,
         # The subtree over leaves 6-7 (level 1, index 3) gets the hash of leaf 0.
-        f"UPDATE log_nodes SET hash = leaf_hash FROM log_leaves WHERE node_key = {(1 << 48) | 3}"
+        f"UPDATE log_nodes SET hash = leaf_hash FROM log_leaves WHERE node_key = {node_key(NodeId(1, 3))}"
         " AND leaf_index = 0",
     )
     report = service.verify(trusted, run_by=AUDITOR)
@@ -290,11 +297,13 @@ def test_corrupt_subtree_hashes(owner_engine: Engine, service: AuditLogService, 
 @pytest.mark.parametrize(
     "stray_key",
     [
-        5,  # a "level 0" key: leaves have no node row
-        (1 << 48) | 15,  # level 1 has 15 nodes (indices 0-14) in a tree of 30 leaves
-        (4 << 48) | 1,  # level 4 has one
-        5 << 48,  # a level the tree does not have
-        -(1 << 48),
+        node_key(NodeId(1, 15)),  # level 1 has 15 nodes (indices 0-14) in a tree of 30 leaves
+        node_key(NodeId(4, 1)),  # level 4 has one
+        node_key(NodeId(5, 0)),  # a level the tree does not have, in the tile of its levels 1-4
+        node_key(NodeId(9, 0)),  # a tier of tiles the tree does not reach
+        node_key(NodeId(1, 256)),  # a tile after the tree's last
+        TILE_NODES - 1,  # the last place of the tree's only tile: level 4, index 31
+        -1,
     ],
 )
 def test_subtree_hashes_outside_the_tree(

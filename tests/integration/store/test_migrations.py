@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,7 +20,10 @@ from store_support import access_event
 from shadan.audit.entry import entry_bytes
 from shadan.audit.event_view import INDEXES
 from shadan.audit.log import SqlAccessLog, access_events, access_log_entries, event_to_row, row_to_event
+from shadan.audit.merkle import NodeId
+from shadan.audit.node_keys import node_key
 from shadan.audit.schema import metadata as audit_metadata
+from shadan.audit.tree_store import node_reader
 from shadan.audit.tree_tables import log_leaves, log_nodes, log_resource_ids
 from shadan.store.database import alembic_config, make_engine
 from shadan.store.tables import metadata as store_metadata
@@ -153,7 +157,7 @@ def test_the_subtree_hashes_move_under_their_own_key_and_back(unmigrated: tuple[
             insert(log_nodes), [{"node_key": k, "hash": bytes([n]) * 32} for n, k in enumerate(keys)]
         )
     expected = sorted((k, bytes([n]) * 32) for n, k in enumerate(keys))
-    for move, revision in ((command.upgrade, "head"), (command.downgrade, "0008"), (command.upgrade, "head")):
+    for move, revision in ((command.upgrade, "0009"), (command.downgrade, "0008"), (command.upgrade, "0009")):
         move(config, revision)
         with engine.connect() as connection:
             rows = connection.execute(select(log_nodes).order_by(log_nodes.c.node_key)).all()
@@ -161,4 +165,35 @@ def test_the_subtree_hashes_move_under_their_own_key_and_back(unmigrated: tuple[
             if connection.dialect.name == "sqlite":
                 indexes = connection.exec_driver_sql("PRAGMA index_list(log_nodes)").all()
                 assert bool(indexes) == (revision == "0008")  # a BIGINT key keeps an index of its own
+    engine.dispose()
+
+
+def test_the_subtree_hashes_move_into_tiles_and_back(unmigrated: tuple[str, str | None]) -> None:
+    """Migration 0010: every node of a tree of 600 leaves (two tiers of tiles) gets its tiled key and keeps
+    its hash, so a proof reads it; rows that were no node get a negative key, which verification reports
+    as outside the tree. Downgrading gives the nodes their old keys again."""
+    url, app_role = unmigrated
+    config = alembic_config(url, app_role)
+    command.upgrade(config, "0009")
+    engine = make_engine(url)
+    tree = [NodeId(level, i) for level in range(1, 10) for i in range(600 >> level)]
+    hashes = {node: hashlib.sha256(f"{node}".encode()).digest() for node in tree}
+    old_keys = {(node.level << 48) | node.index: h for node, h in hashes.items()}
+    strays = {5: b"s" * 32, -1: b"t" * 32}  # a "level 0" key and a negative one
+    with engine.begin() as connection:
+        rows = [{"node_key": k, "hash": h} for k, h in (old_keys | strays).items()]
+        connection.execute(insert(log_nodes), rows)
+    command.upgrade(config, "0010")
+    with engine.connect() as connection:
+        assert node_reader(connection)(tree) == hashes
+        stored = {
+            int(k): bytes(h) for k, h in connection.execute(select(log_nodes.c.node_key, log_nodes.c.hash))
+        }
+    assert stored == {node_key(n): h for n, h in hashes.items()} | {-6: b"s" * 32, -1: b"t" * 32}
+    command.downgrade(config, "0009")
+    with engine.connect() as connection:
+        stored = {
+            int(k): bytes(h) for k, h in connection.execute(select(log_nodes.c.node_key, log_nodes.c.hash))
+        }
+    assert stored == old_keys | {5: b"s" * 32, 0: b"t" * 32}  # still no node: level 0
     engine.dispose()
