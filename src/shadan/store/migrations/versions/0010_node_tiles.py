@@ -78,7 +78,10 @@ def _rekey(new_key: str) -> None:
         op.execute("DROP TABLE log_nodes")
         op.execute("ALTER TABLE log_nodes_rekeyed RENAME TO log_nodes")
         return
-    # PostgreSQL keeps the table (its grants and row security). Keys checked unique row by row: moved
-    # first into the negative range no key of either layout uses, then to their place.
-    op.execute(f"UPDATE log_nodes SET node_key = -{1 << 62} - ({new_key})")  # noqa: S608 -- fixed text
-    op.execute(f"UPDATE log_nodes SET node_key = -{1 << 62} - node_key")  # noqa: S608 -- fixed text
+    # PostgreSQL keeps the table (its grants and row security) and rebuilds the key's index once, after one
+    # pass over the rows: with the index in place every row's new key would be checked against the old keys
+    # still there. Two rows given one key (only an edit of the table can make them) fail the constraint,
+    # and the migration's transaction with it.
+    op.execute("ALTER TABLE log_nodes DROP CONSTRAINT pk_log_nodes")
+    op.execute(f"UPDATE log_nodes SET node_key = {new_key}")  # noqa: S608 -- fixed text
+    op.execute("ALTER TABLE log_nodes ADD CONSTRAINT pk_log_nodes PRIMARY KEY (node_key)")
