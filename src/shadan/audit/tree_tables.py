@@ -3,7 +3,7 @@
 Declared on the access log's metadata so that Alembic and the schema test see one audit schema.
 `log_leaves` maps each gapless zero-based leaf index to the `access_events.seq` it logs (seq may have gaps:
 PostgreSQL sequences skip on rollback). `log_nodes` holds the hash of every complete subtree of level >= 1
-(level 0 is `log_leaves.leaf_hash`) under the key (level << 48) | index; see merkle.py for why. All three
+(level 0 is `log_leaves.leaf_hash`) under a key that groups them in tiles (node_keys.py). All three
 are append-only for the application; only `log_state` (one row) is updated, under the sequencing lock.
 
 No foreign key from leaves to events: retention will delete expired events while their leaves stay, and a
