@@ -28,3 +28,21 @@ def test_importing_the_entry_module_loads_no_command() -> None:
     probe = "import sys, shadan.__main__; print(sorted(m for m in sys.modules if m.startswith('shadan.')))"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "['shadan.__main__']"
+
+
+def test_the_command_line_starts_without_the_composition_root() -> None:
+    """Each command imports bootstrap (and the web stack, for `serve` and `demo`) when it runs: `--help`
+    and a usage error load none of the database, analysis and web libraries."""
+    heavy = (
+        "shadan.bootstrap",
+        "shadan.web.app",
+        "fastapi",
+        "uvicorn",
+        "pyarrow",
+        "duckdb",
+        "openpyxl",
+        "faker",
+    )
+    probe = f"import sys, shadan.cli.main; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -19,8 +19,8 @@ from switching_registry import (
     starts_csv,
 )
 
+from shadan import bootstrap
 from shadan.bootstrap import build
-from shadan.cli import command_support
 from shadan.domain.japan_time import JST
 
 
@@ -147,7 +147,8 @@ def test_withdraw_before_matching_and_expire_after_the_deadline(
 
     # A month later, on the server clock, the cancellation of point 1 has found no start.
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
-    monkeypatch.setattr(command_support, "build", lambda settings: build(settings, clock=lambda: later))
+    # The commands import bootstrap's `build` when they run.
+    monkeypatch.setattr(bootstrap, "build", lambda settings: build(settings, clock=lambda: later))
     code, output = shadan("switching", "expire")
     assert code == 0, output
     assert "期限切れにした申込: 1 件。" in output

@@ -20,7 +20,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from shadan.bootstrap import build_periodic_log, build_proof_checker
 from shadan.cli.audit_archive import register as register_archive
 from shadan.cli.audit_witness import app as witness_app
 from shadan.cli.command_support import built, jst, operator_account, progress_bar, show_failure, show_key
@@ -123,6 +122,8 @@ def verify_proof(
     ] = None,
 ) -> None:
     """証明ファイルを検証鍵だけで検証する（データベース・設定は使わない）。"""
+    from shadan.bootstrap import build_proof_checker
+
     keys = [k.read_text(encoding="utf-8") for k in key]
     witnesses = [k.read_text(encoding="utf-8") for k in witness_key or []]
     try:
@@ -173,6 +174,8 @@ def run(
     `shadan serve` も同じ処理を行います（SHADAN_LOG_TICK_SECONDS）。失敗しても次の回に再試行します。
     SHADAN_LOG_WITNESS_URL があれば、新しいチェックポイントを監視者に渡して連署を受け取ります。
     """
+    from shadan.bootstrap import build_periodic_log
+
     with built(console) as shadan:
         periodic = build_periodic_log(shadan)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")

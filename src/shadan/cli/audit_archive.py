@@ -19,7 +19,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from shadan.bootstrap import build_archive, build_archive_checker
 from shadan.cli.command_support import built, jst, jst_cell, progress_bar, show_failure, terminal_operator
 from shadan.config import Settings
 from shadan.services.archive import ArchiveService, LegalHold, RetentionPlan, RetentionResult
@@ -41,6 +40,8 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _service() -> Iterator[ArchiveService]:
+    from shadan.bootstrap import build_archive
+
     with built(console) as shadan:
         yield build_archive(shadan)
 
@@ -77,6 +78,8 @@ def verify_archive(
         console.print(f"[red]検証鍵ファイルを読めません / cannot read the key file[/red]: {escape(str(exc))}")
         raise typer.Exit(ArchiveProblem.KEY.exit_code) from exc
     with progress_bar(console, "検証中 / verifying") as progress:
+        from shadan.bootstrap import build_archive_checker
+
         report = build_archive_checker().check(directory, keys, progress)
     _show_archive_report(report)
     raise typer.Exit(report.exit_code)

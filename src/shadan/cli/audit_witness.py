@@ -17,7 +17,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from shadan.bootstrap import build_cosigning
 from shadan.cli.command_support import built, jst, show_failure, terminal_operator
 from shadan.services.cosigning import CosignatureRejected, CosigningService, Stored
 from shadan.services.witness import WitnessRefused
@@ -33,6 +32,8 @@ WitnessKey = Annotated[
 
 @contextmanager
 def _service() -> Iterator[CosigningService]:
+    from shadan.bootstrap import build_cosigning
+
     with built(console) as shadan:
         try:
             yield build_cosigning(shadan)

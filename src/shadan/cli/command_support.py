@@ -9,23 +9,28 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from shadan.bootstrap import Shadan, build
 from shadan.config import Settings
 from shadan.domain.errors import DomainError, InvalidInput
 from shadan.domain.japan_time import in_japan
 from shadan.services.identity import Actor
+
+if TYPE_CHECKING:
+    from shadan.bootstrap import Shadan
 
 
 @contextmanager
 def built(console: Console, *, bad_input_exit: int = 1) -> Iterator[Shadan]:
     """The services, closed afterwards. A refusal (DomainError) is printed and ends the command: exit 1,
     or `bad_input_exit` for bad input where the command counts that as a usage error."""
+    from shadan.bootstrap import build
+
     shadan = build(Settings())
     try:
         yield shadan

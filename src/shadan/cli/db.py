@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from shadan.bootstrap import build, build_housekeeping
 from shadan.cli.command_support import built, terminal_operator
 from shadan.config import Settings
 
@@ -15,6 +14,8 @@ app = typer.Typer(help="データベース（スキーマの作成・更新、�
 @app.command("upgrade")
 def upgrade() -> None:
     """Create or update the schema to the newest revision (SHADAN_MIGRATION_DATABASE_URL if set)."""
+    from shadan.bootstrap import build
+
     shadan = build(Settings())
     shadan.close()
     Console().print("[green]スキーマは最新です。[/green]")
@@ -23,6 +24,8 @@ def upgrade() -> None:
 @app.command("housekeeping")
 def housekeeping() -> None:
     """終了したセッションの記録（保存期間を過ぎたもの）と古い送信元アドレスの失敗回数を削除します。"""
+    from shadan.bootstrap import build_housekeeping
+
     console = Console()
     with built(console) as shadan:
         swept = build_housekeeping(shadan).sweep(terminal_operator())

@@ -5,22 +5,22 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from shadan.bootstrap import Shadan, build, build_proof_checker
 from shadan.cli.command_support import os_user
-from shadan.cli.demo_report import print_summary
-from shadan.cli.serve import serve as serve_web
 from shadan.config import Settings
 from shadan.domain.errors import DomainError
-from shadan.services.demo import DemoLogTools, DemoOptions, DemoSummary, run_demo
-from shadan.services.demo_world import StageProgress
 from shadan.services.identity import Actor
-from shadan.services.synthetic.generator import DEFAULT_SEED, DEFAULT_SIZE
+from shadan.services.synthetic.defaults import DEFAULT_SEED, DEFAULT_SIZE
+
+if TYPE_CHECKING:
+    from shadan.bootstrap import Shadan
+    from shadan.services.demo import DemoOptions, DemoSummary
+    from shadan.services.demo_world import StageProgress
 
 console = Console()
 
@@ -35,6 +35,12 @@ def demo(
     seed: Annotated[int, typer.Option(help="乱数の種（同じ種なら同じデータ）")] = DEFAULT_SEED,
 ) -> None:
     """合成の一般送配電事業者（関西エリア 06）を作り、デモの流れを実行して、Web画面を起動します。"""
+    # The services, the demo and the web stack are imported here: other commands start without them.
+    from shadan.bootstrap import build
+    from shadan.cli.demo_report import print_summary
+    from shadan.cli.serve import serve as serve_web
+    from shadan.services.demo import DemoOptions
+
     settings = Settings()
     shadan = build(settings)
     try:
@@ -49,6 +55,9 @@ def demo(
 
 
 def _run(shadan: Shadan, options: DemoOptions) -> DemoSummary:
+    from shadan.bootstrap import build_proof_checker
+    from shadan.services.demo import DemoLogTools, run_demo
+
     actor = Actor.operator(f"demo:{os_user()}")
     tools = DemoLogTools(shadan.audit_log, build_proof_checker())
     try:

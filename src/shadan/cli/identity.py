@@ -17,7 +17,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shadan.bootstrap import build
 from shadan.cli.command_support import terminal_operator
 from shadan.config import Settings
 from shadan.domain.errors import DomainError
@@ -70,6 +69,8 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _services() -> Iterator[IdentityServices]:
+    from shadan.bootstrap import build
+
     shadan: IdentityServices = build(Settings())
     try:
         yield shadan

@@ -1,4 +1,10 @@
-"""The `shadan` command: a thin Typer front over the services that bootstrap builds."""
+"""The `shadan` command: a thin Typer front over the services that bootstrap builds.
+
+Each command imports the composition root (`shadan.bootstrap`, and the web stack for `serve` and `demo`)
+when it runs, not at the CLI's start: `--help` and a usage error need none of the database, analysis and
+web libraries it loads, and a command needs the web stack only to serve (together about a second of every
+start on the reference machine).
+"""
 
 from __future__ import annotations
 

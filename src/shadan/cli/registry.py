@@ -17,7 +17,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shadan.bootstrap import build
 from shadan.cli.command_support import operator_account
 from shadan.config import Settings
 from shadan.domain.errors import DomainError
@@ -95,6 +94,8 @@ def import_(
         raise typer.BadParameter(
             "--supply-points, --retailers, --calendar のいずれか1つ以上を指定してください。"
         )
+    from shadan.bootstrap import build
+
     console = Console()
     shadan = build(Settings())
     try:

@@ -5,22 +5,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 
-from shadan.api.container import Container
-from shadan.bootstrap import Shadan, build_server_job
 from shadan.cli.command_support import built
-from shadan.services.log_maintenance import LogMaintainer
-from shadan.web.app import create_app
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from shadan.api.container import Container
+    from shadan.bootstrap import Shadan
 
 STOP_WAIT_S = 10.0
 
 
 def make_server(shadan: Container, host: str = "127.0.0.1", port: int = 8000) -> uvicorn.Server:
+    # The web stack is imported when a server is made: every other command starts without it.
+    import uvicorn
+
+    from shadan.web.app import create_app
+
     config = uvicorn.Config(
         create_app(shadan),
         host=host,
@@ -47,6 +53,9 @@ def serve(shadan: Shadan, host: str = "127.0.0.1", port: int = 8000) -> None:
 def _log_job(shadan: Shadan) -> Iterator[None]:
     """The periodic job while the server runs (the access log, and hourly housekeeping);
     SHADAN_LOG_TICK_SECONDS=0 leaves it to another process (`shadan audit run`, `shadan db housekeeping`)."""
+    from shadan.bootstrap import build_server_job
+    from shadan.services.log_maintenance import LogMaintainer
+
     interval = shadan.settings.log_tick_seconds
     if interval <= 0:
         yield

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from shadan.bootstrap import Shadan
 from shadan.cli.command_support import built, jst_cell, operator_account
 from shadan.domain.switching_case import HistoryEntry
 from shadan.services.switching_cases import SupplyPointCase
 from shadan.services.switching_events import SwitchingActor
 from shadan.web.labels import value_label
+
+if TYPE_CHECKING:
+    from shadan.bootstrap import Shadan
 
 
 @contextmanager

@@ -13,15 +13,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.markup import escape
 
-from shadan.bootstrap import build_witness
 from shadan.cli.command_support import jst, show_failure, show_key
 from shadan.domain.errors import DomainError
 from shadan.services.witness import SplitView, WitnessRefused, WitnessService
-from shadan.web.witness_app import create_witness_app
 
 app = typer.Typer(
     help="証人（witness）: ログのチェックポイントに連署し、分岐を検出する", no_args_is_help=True
@@ -35,6 +32,8 @@ Home = Annotated[Path, typer.Option("--home", file_okay=False, help="証人の�
 
 @contextmanager
 def _witness(home: Path) -> Iterator[WitnessService]:
+    from shadan.bootstrap import build_witness
+
     try:
         yield build_witness(home)
     except WitnessRefused:
@@ -80,6 +79,10 @@ def serve(
     port: Annotated[int, typer.Option(help="待ち受けポート")] = 8480,
 ) -> None:
     """HTTP で add-checkpoint を受け付ける（POST /add-checkpoint、GET / は稼働確認）。"""
+    import uvicorn
+
+    from shadan.web.witness_app import create_witness_app
+
     with _witness(home) as witness:
         status = witness.status()
     console.print(f"証人 / witness: {status.verifier_key}（ログ {status.logs} 件）", markup=False)

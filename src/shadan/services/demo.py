@@ -39,7 +39,7 @@ from shadan.services.identity import Actor
 from shadan.services.switching_cases import SwitchingCaseService
 from shadan.services.switching_events import SwitchingActor
 from shadan.services.synthetic.applications import demo_applications
-from shadan.services.synthetic.generator import DEFAULT_SEED, DEFAULT_SIZE
+from shadan.services.synthetic.defaults import DEFAULT_SEED, DEFAULT_SIZE
 
 DEMO_DIRECTORY = "demo"
 TOTP_STEPS_FILE = "totp_steps.json"

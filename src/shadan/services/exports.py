@@ -15,10 +15,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-
 from shadan.domain.japan_time import in_japan
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -79,6 +75,12 @@ def _csv(table: ExportTable) -> str:
 
 
 def _xlsx(table: ExportTable) -> bytes:
+    # openpyxl (0.15 s to import) only when a workbook is written: the CLI's commands list this module's
+    # formats at start.
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_sheet_title(table.title))
     bold = Font(bold=True)

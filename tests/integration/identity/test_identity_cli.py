@@ -10,6 +10,7 @@ from identity_support import COMPANIES_CSV, STAFF_CSV, Identity
 from typer.testing import CliRunner
 
 import shadan.cli.identity as cli
+from shadan import bootstrap
 
 
 class _Services:
@@ -24,7 +25,7 @@ class _Services:
 
 @pytest.fixture
 def app(identity: Identity, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
-    monkeypatch.setattr(cli, "build", lambda _settings: _Services(identity))
+    monkeypatch.setattr(bootstrap, "build", lambda _settings: _Services(identity))  # imported when run
     app = typer.Typer()
     cli.register(app)
     return app

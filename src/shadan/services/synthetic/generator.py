@@ -10,14 +10,13 @@ from shadan.domain.identity import Company
 from shadan.domain.registry import ReadingDay, Retailer, SupplyPoint
 from shadan.domain.vocabulary import Area
 from shadan.services.synthetic.calendar import reading_calendar
+from shadan.services.synthetic.defaults import DEFAULT_SEED, DEFAULT_SIZE
 from shadan.services.synthetic.market import MARKET
 from shadan.services.synthetic.names import name_pools
 from shadan.services.synthetic.points import PointFactory
 from shadan.services.synthetic.staff import COMPANIES, StaffMember, generate_staff
 
 AREA = Area.KANSAI
-DEFAULT_SIZE = 100_000
-DEFAULT_SEED = 6
 CALENDAR_MONTHS = 26  # the month before `start`, then two years ahead: every 次々回検針日 is covered
 
 
