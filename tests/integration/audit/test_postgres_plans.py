@@ -1,0 +1,61 @@
+"""PostgreSQL's plans for the verification workers' reads: each a range scan of an index in the order
+asked for, never a scan of the whole table or a sort of the rows read.
+
+On the small tables of a test the planner rightly prefers scanning the table (or a bitmap of it, sorted
+afterwards), so both are switched off for the session: what is checked is that an index serves each read
+in the order asked for, as it does for a chunk of a log of millions of events. The plan that cost most
+before was a join of a chunk's leaves and events that hashed every event and sorted the result again
+(columnar_chunks.chunk_queries).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from audit_support import append
+from sqlalchemy import Connection, Engine
+
+from shadan.audit.columnar_chunks import chunk_queries
+from shadan.services.audit_log import AuditLogService
+
+pytestmark = pytest.mark.postgres
+
+
+def plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+def explain(connection: Connection, statement: str, low: int, high: int) -> list[dict[str, Any]]:
+    connection.exec_driver_sql(f"PREPARE worker_read AS {statement}")
+    try:
+        rows = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE worker_read({low}, {high})").all()
+    finally:
+        connection.exec_driver_sql("DEALLOCATE worker_read")
+    document = rows[0][0]
+    plan = (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
+    return list(plan_nodes(plan))
+
+
+def test_every_worker_read_is_an_index_range_scan_in_order(
+    engine: Engine, service: AuditLogService, db_url: str
+) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's plans")
+    append(engine, 1, 40)
+    service.checkpoint()
+    with engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.exec_driver_sql("SET enable_seqscan = off")
+        connection.exec_driver_sql("SET enable_bitmapscan = off")
+        for statement in chunk_queries("postgresql"):
+            nodes = explain(connection, statement, 0, 1 << 20)
+            kinds = [node["Node Type"] for node in nodes]
+            assert kinds[0] in {"Index Scan", "Index Only Scan"}, (statement, kinds)
+            assert not {"Sort", "Seq Scan"} & set(kinds), (statement, kinds)
+            assert "Index Cond" in nodes[0], statement  # the range bounds the scan, not a filter after it
+            assert nodes[0].get("Scan Direction") == "Forward", statement
