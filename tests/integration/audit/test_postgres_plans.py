@@ -19,6 +19,8 @@ from audit_support import append
 from sqlalchemy import Connection, Engine
 
 from shadan.audit.columnar_chunks import chunk_queries
+from shadan.audit.merkle import NodeId
+from shadan.audit.node_keys import node_key
 from shadan.services.audit_log import AuditLogService
 
 pytestmark = pytest.mark.postgres
@@ -59,3 +61,27 @@ def test_every_worker_read_is_an_index_range_scan_in_order(
             assert not {"Sort", "Seq Scan"} & set(kinds), (statement, kinds)
             assert "Index Cond" in nodes[0], statement  # the range bounds the scan, not a filter after it
             assert nodes[0].get("Scan Direction") == "Forward", statement
+
+
+def test_a_proofs_reads_look_up_the_keys_in_their_indexes(
+    engine: Engine, service: AuditLogService, db_url: str
+) -> None:
+    """An inclusion proof reads its 2·log2(n) hashes by key (tree_store.node_reader): index lookups."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's plans")
+    append(engine, 1, 40)
+    service.checkpoint()
+    keys = ", ".join(str(node_key(NodeId(level, 1))) for level in range(1, 5))
+    reads = [
+        f"SELECT node_key, hash FROM log_nodes WHERE node_key IN ({keys})",
+        "SELECT leaf_index, leaf_hash FROM log_leaves WHERE leaf_index IN (3, 17)",
+    ]
+    with engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.exec_driver_sql("SET enable_seqscan = off")
+        connection.exec_driver_sql("SET enable_bitmapscan = off")
+        for statement in reads:
+            document = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}").scalar_one()
+            plan = (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
+            assert plan["Node Type"] in {"Index Scan", "Index Only Scan"}, statement
+            assert "Index Cond" in plan, statement
