@@ -26,62 +26,59 @@ from shadan.services.audit_log import AuditLogService
 pytestmark = pytest.mark.postgres
 
 
+@pytest.fixture
+def planner(engine: Engine, service: AuditLogService, db_url: str) -> Iterator[Connection]:
+    """A connection to a logged and analysed database that plans as for a large log."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's plans")
+    append(engine, 1, 40)
+    service.checkpoint()
+    with engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.exec_driver_sql("SET enable_seqscan = off")
+        connection.exec_driver_sql("SET enable_bitmapscan = off")
+        yield connection
+
+
 def plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield plan
     for child in plan.get("Plans", []):
         yield from plan_nodes(child)
 
 
-def explain(connection: Connection, statement: str, low: int, high: int) -> list[dict[str, Any]]:
+def explain(connection: Connection, statement: str) -> list[dict[str, Any]]:
+    """The plan's nodes, the top first."""
+    document = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}").scalar_one()
+    return list(plan_nodes((json.loads(document) if isinstance(document, str) else document)[0]["Plan"]))
+
+
+def explain_prepared(connection: Connection, statement: str, low: int, high: int) -> list[dict[str, Any]]:
+    """The plan of a statement with $1 and $2, for these values."""
     connection.exec_driver_sql(f"PREPARE worker_read AS {statement}")
     try:
-        rows = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE worker_read({low}, {high})").all()
+        return explain(connection, f"EXECUTE worker_read({low}, {high})")
     finally:
         connection.exec_driver_sql("DEALLOCATE worker_read")
-    document = rows[0][0]
-    plan = (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
-    return list(plan_nodes(plan))
 
 
-def test_every_worker_read_is_an_index_range_scan_in_order(
-    engine: Engine, service: AuditLogService, db_url: str
-) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's plans")
-    append(engine, 1, 40)
-    service.checkpoint()
-    with engine.connect() as connection:
-        connection.exec_driver_sql("ANALYZE")
-        connection.exec_driver_sql("SET enable_seqscan = off")
-        connection.exec_driver_sql("SET enable_bitmapscan = off")
-        for statement in chunk_queries("postgresql"):
-            nodes = explain(connection, statement, 0, 1 << 20)
-            kinds = [node["Node Type"] for node in nodes]
-            assert kinds[0] in {"Index Scan", "Index Only Scan"}, (statement, kinds)
-            assert not {"Sort", "Seq Scan"} & set(kinds), (statement, kinds)
-            assert "Index Cond" in nodes[0], statement  # the range bounds the scan, not a filter after it
-            assert nodes[0].get("Scan Direction") == "Forward", statement
+def test_every_worker_read_is_an_index_range_scan_in_order(planner: Connection) -> None:
+    for statement in chunk_queries("postgresql"):
+        nodes = explain_prepared(planner, statement, 0, 1 << 20)
+        kinds = [node["Node Type"] for node in nodes]
+        assert kinds[0] in {"Index Scan", "Index Only Scan"}, (statement, kinds)
+        assert not {"Sort", "Seq Scan"} & set(kinds), (statement, kinds)
+        assert "Index Cond" in nodes[0], statement  # the range bounds the scan, not a filter after it
+        assert nodes[0].get("Scan Direction") == "Forward", statement
 
 
-def test_a_proofs_reads_look_up_the_keys_in_their_indexes(
-    engine: Engine, service: AuditLogService, db_url: str
-) -> None:
+def test_a_proofs_reads_look_up_the_keys_in_their_indexes(planner: Connection) -> None:
     """An inclusion proof reads its 2·log2(n) hashes by key (tree_store.node_reader): index lookups."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's plans")
-    append(engine, 1, 40)
-    service.checkpoint()
     keys = ", ".join(str(node_key(NodeId(level, 1))) for level in range(1, 5))
     reads = [
         f"SELECT node_key, hash FROM log_nodes WHERE node_key IN ({keys})",
         "SELECT leaf_index, leaf_hash FROM log_leaves WHERE leaf_index IN (3, 17)",
     ]
-    with engine.connect() as connection:
-        connection.exec_driver_sql("ANALYZE")
-        connection.exec_driver_sql("SET enable_seqscan = off")
-        connection.exec_driver_sql("SET enable_bitmapscan = off")
-        for statement in reads:
-            document = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}").scalar_one()
-            plan = (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
-            assert plan["Node Type"] in {"Index Scan", "Index Only Scan"}, statement
-            assert "Index Cond" in plan, statement
+    for statement in reads:
+        top = explain(planner, statement)[0]
+        assert top["Node Type"] in {"Index Scan", "Index Only Scan"}, statement
+        assert "Index Cond" in top, statement
