@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from shadan.audit.merkle import edge_of
 from shadan.audit.merkle_columns import leaf_hash_column, subtree_level_columns
-from shadan.audit.node_keys import level_keys, tier_of
+from shadan.audit.node_keys import level_keys, tier_key_ranges, tier_of
 from shadan.audit.seq_span import SeqSpan
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
@@ -180,13 +180,14 @@ class ChunkChecker:
         A tier's nodes of the chunk are one key range (node_keys.py). When every key of the range is
         stored, a node's place in it follows from its key; otherwise (a chunk smaller than a tile, whose
         range holds places of nodes the tree does not have yet; a node gone) the keys are read too."""
-        by_tier: dict[int, list[int]] = {}
-        for lvl in range(1, len(levels)):
-            if len(levels[lvl]):
-                by_tier.setdefault(tier_of(lvl), []).append(lvl)
-        for lvls in by_tier.values():
-            keys = {lvl: level_keys(lvl, _indices(begin >> lvl, len(levels[lvl]))) for lvl in lvls}
-            low, high = min(int(k[0]) for k in keys.values()), max(int(k[-1]) for k in keys.values())
+        wanted = {
+            lvl: range(begin >> lvl, (begin >> lvl) + len(levels[lvl]))
+            for lvl in range(1, len(levels))
+            if len(levels[lvl])
+        }
+        for tier, (low, high) in tier_key_ranges(wanted).items():
+            lvls = [lvl for lvl in wanted if tier_of(lvl) == tier]
+            keys = {lvl: level_keys(lvl, np.arange(wanted[lvl].start, wanted[lvl].stop)) for lvl in lvls}
             # Reading the keys as well costs a third more: only when the places are not known.
             cursor.execute(self._nodes_sql, parameters=(low, high))
             stored = cursor.fetch_arrow_table().column("hash").combine_chunks().cast(pa.binary())
@@ -274,7 +275,3 @@ def _places(
             return None
         places[level] = at
     return places
-
-
-def _indices(first: int, count: int) -> np.ndarray[Any, Any]:
-    return np.arange(first, first + count, dtype=np.int64)

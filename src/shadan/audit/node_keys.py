@@ -19,6 +19,7 @@ SQLAlchemy.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from shadan.audit.merkle import NodeId
@@ -87,6 +88,17 @@ def node_of(key: int) -> NodeId:
     else:
         place = (half - 1) * (_HALF_WIDTH >> step) + part
     return NodeId(tier * TILE_HEIGHT + step + 1, tile * (TILE_WIDTH >> step) + place)
+
+
+def tier_key_ranges(wanted: Mapping[int, range]) -> dict[int, tuple[int, int]]:
+    """The first and last key, in each tier, of the nodes `wanted` (level: its indices, none empty): what
+    one range read of the tier returns, with the nodes of other leaves that lie between."""
+    ranges: dict[int, tuple[int, int]] = {}
+    for level, indices in wanted.items():
+        low, high = level_keys(level, indices[0]), level_keys(level, indices[-1])
+        known = ranges.get(tier_of(level))
+        ranges[tier_of(level)] = (low, high) if known is None else (min(low, known[0]), max(high, known[1]))
+    return ranges
 
 
 def tile_key_range(tier: int, first_tile: int, last_tile: int) -> tuple[int, int]:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, bindparam, insert, or_, select, text
 
 from shadan.audit.merkle import NodeId, NodeReader
-from shadan.audit.node_keys import node_key, node_of, tier_levels, tier_of
+from shadan.audit.node_keys import node_key, node_of, tier_key_ranges
 from shadan.audit.tree_tables import log_leaves, log_nodes
 
 # One application-wide key for pg_advisory_xact_lock: "shadan log" in ASCII.
@@ -82,12 +82,7 @@ def read_level_ranges(connection: Connection, begin: int, end: int) -> dict[Node
         if begin >> level <= (end >> level) - 1:
             wanted[level] = range(begin >> level, end >> level)
         level += 1
-    ranges = []
-    for tier in sorted({tier_of(level) for level in wanted}):
-        levels = [level for level in tier_levels(tier) if level in wanted]
-        low = min(node_key(NodeId(level, wanted[level][0])) for level in levels)
-        high = max(node_key(NodeId(level, wanted[level][-1])) for level in levels)
-        ranges.append(log_nodes.c.node_key.between(low, high))
+    ranges = [log_nodes.c.node_key.between(low, high) for low, high in tier_key_ranges(wanted).values()]
     if not ranges:
         return {}
     rows = connection.execute(select(log_nodes.c.node_key, log_nodes.c.hash).where(or_(*ranges)))

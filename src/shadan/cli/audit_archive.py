@@ -72,14 +72,14 @@ def verify_archive(
     key: Annotated[list[Path], typer.Option("--key", dir_okay=False, help="検証鍵ファイル（複数指定可）")],
 ) -> None:
     """アーカイブを検証鍵だけで検証する（データベース・設定は使わない）。"""
+    from shadan.bootstrap import build_archive_checker
+
     try:
         keys = [k.read_text(encoding="utf-8") for k in key]
     except (OSError, UnicodeDecodeError) as exc:
         console.print(f"[red]検証鍵ファイルを読めません / cannot read the key file[/red]: {escape(str(exc))}")
         raise typer.Exit(ArchiveProblem.KEY.exit_code) from exc
     with progress_bar(console, "検証中 / verifying") as progress:
-        from shadan.bootstrap import build_archive_checker
-
         report = build_archive_checker().check(directory, keys, progress)
     _show_archive_report(report)
     raise typer.Exit(report.exit_code)

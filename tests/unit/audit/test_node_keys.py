@@ -13,6 +13,7 @@ from shadan.audit.node_keys import (
     level_width,
     node_key,
     node_of,
+    tier_key_ranges,
     tier_levels,
     tier_of,
     tier_start,
@@ -79,3 +80,19 @@ def test_a_proofs_stored_nodes_lie_in_one_tile_a_tier(size: int, data: st.DataOb
     inclusion_proof(index, size, read)
     tiles = {(tier_of(n.level), n.index // level_width(n.level)) for n in asked if n.level >= 1}
     assert len(tiles) == len({tier for tier, _ in tiles})
+
+
+@given(st.integers(0, 1 << 20), st.integers(1, 1 << 12))
+def test_a_tiers_key_range_spans_exactly_the_nodes_wanted_in_it(begin: int, count: int) -> None:
+    """What verification reads for leaves [begin, begin + count): one range a tier, from the smallest key
+    of the nodes completed there to the largest."""
+    end = begin + count
+    wanted = {
+        level: range(begin >> level, end >> level)
+        for level in range(1, end.bit_length())
+        if begin >> level < end >> level
+    }
+    expected: dict[int, list[int]] = {}
+    for level, indices in wanted.items():
+        expected.setdefault(tier_of(level), []).extend(node_key(NodeId(level, i)) for i in indices)
+    assert tier_key_ranges(wanted) == {tier: (min(keys), max(keys)) for tier, keys in expected.items()}
