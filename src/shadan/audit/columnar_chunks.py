@@ -38,20 +38,19 @@ _EVENT_ROWS = pa.schema([("seq", pa.int64()), ("entry", pa.string())])
 _INDEX_ROWS = pa.schema([("resource_id", pa.string()), ("seq", pa.int64())])
 # Whether the search index rows of the chunk's events (search_index.indexed_ids: the distinct strings of
 # the entry's JSON `resource_ids` list) are the ones the index holds for them; 0 when they are.
-# `chunk_events` gives each event (seq, entry) the number of index rows with its seq and, when it has one,
-# that row's id (_with_index_counts); `chunk_index` holds the rows themselves.
+# `chunk_events` gives each event (seq, entry) the text its list would have if it were exactly the ids of
+# its seq's index rows, in their order (`index_list`, _with_index_lists); `chunk_index` holds the rows.
 #
-# Each entry is parsed once. The usual event is settled by equal text: its list, as DuckDB writes it, is
-# '[]' with no index row, or '[' || to_json(id) || ']' with the one row of id: to_json quotes the id, so
-# the text is that one-string list. Only the events this does not settle (several ids, another spelling,
-# anything odd) take the exact set comparison, which a chunk's events partition by seq.
+# Each entry is parsed once. The usual event is settled by equal text: the list as DuckDB writes it is
+# the expected one, and as no id in the chunk holds a quote or a backslash, equal text means the same
+# strings in the same order. Every other event (no expected text, a list spelled otherwise, repeated
+# ids, no list at all, anything odd) takes the exact set comparison, which a chunk's events partition by seq.
 _INDEX_DIFFERENCES = """
 WITH unsettled AS MATERIALIZED (
     SELECT seq, resource_ids FROM (
-        SELECT seq, CAST(json_extract(entry, '$.resource_ids') AS VARCHAR) AS resource_ids, indexed, one_id
+        SELECT seq, CAST(json_extract(entry, '$.resource_ids') AS VARCHAR) AS resource_ids, index_list
         FROM chunk_events
-    ) WHERE resource_ids IS DISTINCT FROM
-        CASE indexed WHEN 0 THEN '[]' WHEN 1 THEN '[' || to_json(one_id) || ']' END
+    ) WHERE index_list IS NULL OR resource_ids IS DISTINCT FROM index_list
 ), expected AS (
     SELECT DISTINCT item ->> '$' AS resource_id, seq FROM (
         SELECT seq, unnest(json_extract(
@@ -229,10 +228,10 @@ class ChunkChecker:
 def index_agrees(duck: duckdb.DuckDBPyConnection, events: pa.Table, index: pa.Table) -> bool:
     """Whether `index` (rows of resource_id and seq, in seq order) holds exactly the search index rows of
     `events` (rows of seq and entry) for their seqs; rows of other seqs are not looked at."""
-    counted = _with_index_counts(events, index)
-    if counted is None:
+    listed = _with_index_lists(events, index)
+    if listed is None:
         return False
-    duck.register("chunk_events", counted)
+    duck.register("chunk_events", listed)
     duck.register("chunk_index", index)
     try:
         return duck.execute(_INDEX_DIFFERENCES).fetchall() == [(0,)]
@@ -241,22 +240,35 @@ def index_agrees(duck: duckdb.DuckDBPyConnection, events: pa.Table, index: pa.Ta
         duck.unregister("chunk_index")
 
 
-def _with_index_counts(events: pa.Table, index: pa.Table) -> pa.Table | None:
-    """`events` with the number of index rows of each one's seq (`indexed`) and the id of the row when it
-    has exactly one (`one_id`); None if the index is not in seq order (the counts would be wrong)."""
+def _with_index_lists(events: pa.Table, index: pa.Table) -> pa.Table | None:
+    """`events` with the JSON text of the list of their index rows' ids, in the rows' order (`index_list`:
+    '[]' for none, '["a","b"]'); null throughout when an id in `index` holds a character JSON escapes
+    as text would not show it (a quote or a backslash). None if the index is not in seq order (the rows
+    of a seq would not be found together)."""
     index_seqs = index.column("seq").to_numpy()
     if np.any(index_seqs[1:] < index_seqs[:-1]):
         return None
+    ids = index.column("resource_id").combine_chunks()
+    if _holds_any(ids, b'"\\'):
+        return events.append_column("index_list", pa.nulls(events.num_rows, pa.string()))
     seqs = events.column("seq").to_numpy()
     first = np.searchsorted(index_seqs, seqs, "left")
-    indexed = np.searchsorted(index_seqs, seqs, "right") - first
-    one = indexed == 1
-    if one.any():
-        rows = index.column("resource_id").take(pa.array(np.where(one, first, 0)))
-        one_id = pc.if_else(pa.array(one), rows, pa.scalar(None, pa.string()))
-    else:
-        one_id = pa.nulls(len(seqs), pa.string())
-    return events.append_column("indexed", pa.array(indexed)).append_column("one_id", one_id)
+    counts = np.searchsorted(index_seqs, seqs, "right") - first
+    offsets = np.concatenate(([0], np.cumsum(counts)))
+    rows = np.arange(offsets[-1]) + np.repeat(first - offsets[:-1], counts)
+    lists = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), ids.take(pa.array(rows)))
+    texts = pc.binary_join_element_wise('["', pc.binary_join(lists, '","'), '"]', "")
+    return events.append_column("index_list", pc.if_else(pa.array(counts > 0), texts, pa.scalar("[]")))
+
+
+def _holds_any(texts: pa.Array, characters: bytes) -> bool:
+    """Whether a byte of these ASCII characters is in the column's text. The whole data buffer is looked
+    at (a slice's neighbours too), which can only make the answer yes where it could have been no."""
+    data = texts.buffers()[2]
+    if data is None:
+        return False
+    text = np.frombuffer(data, dtype=np.uint8)
+    return any(bool((text == character).any()) for character in characters)
 
 
 def edges_at(levels: Sequence[pa.Array], begin: int, sizes: Sequence[int]) -> dict[int, tuple[bytes, ...]]:

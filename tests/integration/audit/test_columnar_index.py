@@ -108,11 +108,12 @@ def _events_and_index(draw: st.DrawFn) -> tuple[list[tuple[int, str]], list[tupl
     events = [(seq, draw(_entry(seq))) for seq in seqs]
     rows = {(resource_id, seq) for seq, entry in events for resource_id in indexed_ids(entry)}
     index = set(rows)
-    for _ in range(draw(st.integers(min_value=0, max_value=2))):
+    for _ in range(draw(st.integers(min_value=0, max_value=3))):
         if index and draw(st.booleans()):
             index.discard(draw(st.sampled_from(sorted(index))))
-        else:
-            index.add((draw(_IDS), draw(st.integers(min_value=0, max_value=41))))
+        else:  # mostly a row for one of the events, now and then one for another seq
+            seq = draw(st.sampled_from(seqs) | st.integers(min_value=0, max_value=41))
+            index.add((draw(_IDS), seq))
     wanted = {row for row in index if row[1] in seqs}
     return events, sorted(index, key=lambda row: (row[1], row[0])), wanted == rows
 
@@ -157,3 +158,23 @@ def test_one_row_that_spells_a_list_of_two_is_not_taken_for_it(duck: duckdb.Duck
     assert not index_agrees(duck, events, forged)
     real = pa.table({"resource_id": ["a", "b"], "seq": pa.array([1, 1], pa.int64())})
     assert index_agrees(duck, events, real)
+
+
+@pytest.mark.parametrize(
+    "entry", ['{"seq":1}', '{"seq":1,"resource_ids":null}', '{"seq":1,"resource_ids":"a"}']
+)
+@pytest.mark.parametrize("ids", [["a"], ["a", "b"], ["a", "b", "c"]])
+def test_rows_for_an_event_without_a_list_are_never_vouched_for(
+    duck: duckdb.DuckDBPyConnection, entry: str, ids: list[str]
+) -> None:
+    events = pa.table({"seq": pa.array([1], pa.int64()), "entry": [entry]})
+    index = pa.table({"resource_id": ids, "seq": pa.array([1] * len(ids), pa.int64())})
+    assert not index_agrees(duck, events, index)
+    assert index_agrees(duck, events, index.slice(0, 0))
+
+
+def test_rows_in_another_order_than_the_list_are_still_the_same_ids(duck: duckdb.DuckDBPyConnection) -> None:
+    events = pa.table({"seq": pa.array([1, 2], pa.int64()), "entry": ['{"resource_ids":["b","a"]}', "[]"]})
+    index = pa.table({"resource_id": ["a", "b"], "seq": pa.array([1, 1], pa.int64())})
+    assert index_agrees(duck, events, index)
+    assert not index_agrees(duck, events, index.slice(0, 1))
