@@ -11,15 +11,22 @@ import pytest
 from shadan.audit.readahead import Readahead, requests, window_end
 
 
-def test_a_file_within_the_budget_is_asked_for_whole_at_once() -> None:
-    assert window_end(0.0, 100, 100) == 100
-    assert window_end(0.0, 100, 1_000) == 100
+def test_the_window_starts_small_and_grows_twice_as_fast_as_the_reader() -> None:
+    assert window_end(0.0, 1_000, 10_000, start=10) == 10
+    assert window_end(0.1, 1_000, 10_000, start=10) == 100 + 10 + 200
+    assert window_end(0.3, 1_000, 10_000, start=10) == 300 + 10 + 600
+    assert window_end(0.4, 1_000, 10_000, start=10) == 1_000  # never past the file's end
 
 
-def test_the_window_moves_with_the_work_and_ends_at_the_file() -> None:
-    assert window_end(0.0, 100, 30) == 30
-    assert window_end(0.5, 100, 30) == 80
-    assert window_end(0.9, 100, 30) == 100
+def test_the_window_reaches_no_further_than_the_budget_past_the_reader() -> None:
+    assert window_end(0.0, 100, 30, start=50) == 30
+    assert window_end(0.5, 100, 30, start=10) == 80
+    assert window_end(0.9, 100, 30, start=10) == 100
+
+
+def test_a_file_within_the_first_window_is_asked_for_whole_at_once() -> None:
+    assert window_end(0.0, 100, 1_000, start=100) == 100
+    assert window_end(0.0, 100, 1_000, start=1_000) == 100
 
 
 def test_requests_are_steps_the_last_one_shorter() -> None:
@@ -53,7 +60,7 @@ class _Kernel:
 
 def test_a_file_within_the_budget_is_asked_for_without_the_reader_moving() -> None:
     kernel = _Kernel()
-    readahead = Readahead(25, 100, kernel.advise, kernel.release, step=10)
+    readahead = Readahead(25, 100, kernel.advise, kernel.release, step=10, start=100)
     assert kernel.reached(25).wait(10)
     readahead.stop()
     assert kernel.asked == [(0, 10), (10, 10), (20, 5)]
@@ -62,9 +69,11 @@ def test_a_file_within_the_budget_is_asked_for_without_the_reader_moving() -> No
 
 def test_a_larger_file_is_asked_for_as_the_reader_moves_never_further() -> None:
     kernel = _Kernel()
-    readahead = Readahead(100, 30, kernel.advise, kernel.release, step=10)
-    assert kernel.reached(30).wait(10)
-    readahead.advance(0.5)
+    readahead = Readahead(100, 30, kernel.advise, kernel.release, step=10, start=10)
+    assert kernel.reached(10).wait(10)
+    readahead.advance(0.1)  # 10 past the reader and twice its 10
+    assert kernel.reached(40).wait(10)
+    readahead.advance(0.5)  # now the budget: 30 past the reader
     assert kernel.reached(80).wait(10)
     readahead.stop()
     assert kernel.asked == requests(0, 80, 10)  # each byte asked for once, none past the window
@@ -73,7 +82,7 @@ def test_a_larger_file_is_asked_for_as_the_reader_moves_never_further() -> None:
 
 def test_stopping_ends_a_thread_that_waits_for_the_reader() -> None:
     kernel = _Kernel()
-    readahead = Readahead(100, 10, kernel.advise, kernel.release, step=10)
+    readahead = Readahead(100, 10, kernel.advise, kernel.release, step=10, start=10)
     assert kernel.reached(10).wait(10)
     readahead.stop()
     readahead.advance(1.0)  # after the end: asks for nothing
@@ -83,7 +92,7 @@ def test_stopping_ends_a_thread_that_waits_for_the_reader() -> None:
 
 def test_a_failing_request_ends_the_readahead_quietly() -> None:
     kernel = _Kernel(fail_at=10)
-    readahead = Readahead(100, 100, kernel.advise, kernel.release, step=10)
+    readahead = Readahead(100, 100, kernel.advise, kernel.release, step=10, start=100)
     assert kernel.ended.wait(10)
     readahead.stop()
     assert kernel.asked == [(0, 10)]
