@@ -14,6 +14,7 @@ other's.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,23 +68,34 @@ SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT SELECT * FROM stored
 _CHUNK_ERRORS = (adbc_driver_manager.Error, duckdb.Error, pa.ArrowException, UnicodeError)
 
 
-def chunk_queries(dialect: str) -> tuple[str, str, str, str, str]:
+_NODES = "FROM log_nodes WHERE node_key BETWEEN {low} AND {high} ORDER BY node_key"
+
+
+def chunk_queries() -> tuple[str, str, str, str, str]:
     """A worker's statements: a chunk's leaves, the events between two seqs, a range of subtree hashes
-    (alone, and with their keys), the index rows between two seqs; each in key order.
+    (alone, and with their keys), the index rows between two seqs; each in key order, its bounds to be
+    written in (`bounded`).
 
     Leaves and events are read apart and matched by seq in the worker: two range scans of primary keys.
     PostgreSQL joined them by hashing every event of the chunk and sorting the result again, often on
     disk (376 ms a chunk where the two scans take 56)."""
-    low, high = ("$1", "$2") if dialect == "postgresql" else ("?", "?")
-    nodes = f"FROM log_nodes WHERE node_key BETWEEN {low} AND {high} ORDER BY node_key"
     return (
-        f"SELECT leaf_index, seq, leaf_hash FROM log_leaves WHERE leaf_index >= {low} AND leaf_index < {high}"  # noqa: S608 -- fixed text
+        "SELECT leaf_index, seq, leaf_hash FROM log_leaves WHERE leaf_index >= {low} AND leaf_index < {high}"
         " ORDER BY leaf_index",
-        f"SELECT seq, entry FROM access_log_entries WHERE seq BETWEEN {low} AND {high} ORDER BY seq",  # noqa: S608
-        f"SELECT hash {nodes}",
-        f"SELECT node_key, hash {nodes}",
-        f"SELECT resource_id, seq FROM log_resource_ids WHERE seq BETWEEN {low} AND {high} ORDER BY seq",  # noqa: S608
+        "SELECT seq, entry FROM access_log_entries WHERE seq BETWEEN {low} AND {high} ORDER BY seq",
+        "SELECT hash " + _NODES,
+        "SELECT node_key, hash " + _NODES,
+        "SELECT resource_id, seq FROM log_resource_ids WHERE seq BETWEEN {low} AND {high} ORDER BY seq",
     )
+
+
+def bounded(statement: str, low: int, high: int) -> str:
+    """A worker's statement with its bounds written in, not bound as parameters: ADBC's PostgreSQL driver
+    reads the result of a statement without parameters with COPY in binary (a chunk's events 0.56–0.71 µs
+    an event against 1.12–1.15 for a prepared statement's rows), its SQLite driver a little faster too.
+    The bounds are integers (operator.index refuses anything else), so only digits and a sign are
+    written."""
+    return statement.format(low=operator.index(low), high=operator.index(high))
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +129,7 @@ class ChunkChecker:
         if snapshot is not None and not _SNAPSHOT_ID.fullmatch(snapshot):
             raise ValueError("not a snapshot id")
         self._dialect = database.dialect
-        queries = chunk_queries(self._dialect)
+        queries = chunk_queries()
         self._leaves_sql, self._entries_sql, self._nodes_sql, self._keyed_nodes_sql, self._index_sql = queries
         self._connection = database.connect()
         self._snapshot = snapshot
@@ -155,7 +167,7 @@ class ChunkChecker:
         cursor.execute(f"SET TRANSACTION SNAPSHOT '{self._snapshot}'")  # checked: hex digits and '-'
 
     def _check(self, cursor: Any, begin: int, end: int, level: int) -> IntactChunk | None:
-        cursor.execute(self._leaves_sql, parameters=(begin, end))
+        cursor.execute(bounded(self._leaves_sql, begin, end))
         leaves = cursor.fetch_arrow_table().cast(_LEAF_ROWS).combine_chunks()
         if not np.array_equal(leaves.column("leaf_index").to_numpy(), np.arange(begin, end)):
             return None
@@ -188,11 +200,11 @@ class ChunkChecker:
             lvls = [lvl for lvl in wanted if tier_of(lvl) == tier]
             keys = {lvl: level_keys(lvl, np.arange(wanted[lvl].start, wanted[lvl].stop)) for lvl in lvls}
             # Reading the keys as well costs a third more: only when the places are not known.
-            cursor.execute(self._nodes_sql, parameters=(low, high))
+            cursor.execute(bounded(self._nodes_sql, low, high))
             stored = cursor.fetch_arrow_table().column("hash").combine_chunks().cast(pa.binary())
             places = {lvl: k - low for lvl, k in keys.items()}
             if len(stored) != high - low + 1:
-                cursor.execute(self._keyed_nodes_sql, parameters=(low, high))
+                cursor.execute(bounded(self._keyed_nodes_sql, low, high))
                 table = cursor.fetch_arrow_table()
                 stored = table.column("hash").combine_chunks().cast(pa.binary())
                 found = _places(table.column("node_key").to_numpy(), keys)
@@ -207,7 +219,7 @@ class ChunkChecker:
         """The events (seq, entry) of the leaves' seqs, in the leaves' order, and the span of those seqs;
         None if one is missing."""
         lowest, highest = int(seqs.min()), int(seqs.max())
-        cursor.execute(self._entries_sql, parameters=(lowest, highest))
+        cursor.execute(bounded(self._entries_sql, lowest, highest))
         stored = cursor.fetch_arrow_table().cast(_EVENT_ROWS).combine_chunks()
         span = SeqSpan(lowest, highest, stored.num_rows)
         stored_seqs = stored.column("seq").to_numpy()
@@ -221,7 +233,7 @@ class ChunkChecker:
 
     def _index_agrees(self, cursor: Any, events: pa.Table) -> bool:
         low, high = (bound.as_py() for bound in pc.min_max(events.column("seq")).values())
-        cursor.execute(self._index_sql, parameters=(low, high))
+        cursor.execute(bounded(self._index_sql, low, high))
         return index_agrees(self._duck, events, cursor.fetch_arrow_table().cast(_INDEX_ROWS))
 
 
