@@ -42,10 +42,10 @@ _INDEX_ROWS = pa.schema([("resource_id", pa.string()), ("seq", pa.int64())])
 # `chunk_events` gives each event (seq, entry) the text its list would have if it were exactly the ids of
 # its seq's index rows, in their order (`index_list`, _with_index_lists); `chunk_index` holds the rows.
 #
-# Each entry is parsed once. The usual event is settled by equal text: the list as DuckDB writes it is
-# the expected one, and as no id in the chunk holds a quote or a backslash, equal text means the same
-# strings in the same order. Every other event (no expected text, a list spelled otherwise, repeated
-# ids, no list at all, anything odd) takes the exact set comparison, which a chunk's events partition by seq.
+# Each entry is parsed once. The usual event is settled by equal text: its list as DuckDB writes it is
+# `index_list`, and as no id in the chunk holds a quote or a backslash, equal text means the same strings
+# in the same order. Every other event (no `index_list`, a list spelled otherwise, repeated ids, no list
+# at all, anything odd) takes the exact set comparison, which a chunk's events partition by seq.
 _INDEX_DIFFERENCES = """
 WITH unsettled AS MATERIALIZED (
     SELECT seq, resource_ids FROM (
@@ -254,8 +254,8 @@ def index_agrees(duck: duckdb.DuckDBPyConnection, events: pa.Table, index: pa.Ta
 
 def _with_index_lists(events: pa.Table, index: pa.Table) -> pa.Table | None:
     """`events` with the JSON text of the list of their index rows' ids, in the rows' order (`index_list`:
-    '[]' for none, '["a","b"]'); null throughout when an id in `index` holds a character JSON escapes
-    as text would not show it (a quote or a backslash). None if the index is not in seq order (the rows
+    '[]' for none, '["a","b"]'); null throughout when an id holds a quote or a backslash, which JSON
+    escapes: equal text would no longer mean equal ids. None if the index is not in seq order (the rows
     of a seq would not be found together)."""
     index_seqs = index.column("seq").to_numpy()
     if np.any(index_seqs[1:] < index_seqs[:-1]):

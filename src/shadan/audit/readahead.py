@@ -124,10 +124,11 @@ class Readahead:
     def _next_end(self, offset: int) -> int | None:
         """Wait until the window reaches past `offset`; None once stopped or past the file's end."""
         with self._changed:
-            while not self._stopped and offset >= window_end(
-                self._done, self._size, self._budget, self._start
-            ):
+            while not self._stopped and offset >= self._window_end():
                 if offset >= self._size:
                     return None
                 self._changed.wait()
-            return None if self._stopped else window_end(self._done, self._size, self._budget, self._start)
+            return None if self._stopped else self._window_end()
+
+    def _window_end(self) -> int:
+        return window_end(self._done, self._size, self._budget, self._start)
