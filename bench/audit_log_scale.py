@@ -4,7 +4,9 @@ their extrapolation to 100M (DESIGN §6: verification ≥ 1,000,000 events/s; an
 
 At each size of `--sizes` in turn, on one database: load synthetic events up to that size (the append path
 of audit/log.py, 20,000 events a transaction — the durable append of the request path is
-bench/log_append.py), sequence them into the Merkle tree, sign a checkpoint, verify the whole log
+bench/log_append.py) and sequence them into the Merkle tree every 100,000 events, as the periodic job
+of `shadan serve` does while requests append (until 2026-11-29 all events were loaded first and
+sequenced at once, which wrote the tree after all events in the file), sign a checkpoint, verify the whole log
 (`AuditLogService.verify`, with its worker processes: on SQLite first with the file dropped from the page
 cache, as a log larger than memory is read, once without the readahead of the file for comparison and
 once with it; then again with the file read; at the first size also in one process), and time
@@ -61,6 +63,8 @@ from shadan.services.audit_log import AuditLogService
 from shadan.store.database import make_engine, migrate
 
 CHUNK = 20_000
+# `shadan serve` sequences every 5 s (log_tick_seconds): 100,000 events at the appends' target rate.
+SEQUENCE_EVERY = 100_000
 ORIGIN = "bench.example/log"
 RUN_BY = "system:bench"
 TARGET = 100_000_000
@@ -148,9 +152,9 @@ class Bench:
 
     def stage(self, size: int, samples: int, compare_one_process: bool) -> dict[str, Any]:
         console.rule(f"{size:,} events")
-        loaded = load(self.engine, self.loaded, size)
-        added, self.loaded = size - self.loaded, size
-        tree, sequencing = timed("sequencing", self.tlog.sequence)
+        added = size - self.loaded
+        tree, loaded, sequencing = self.grow(size)
+        console.print(f"load: {loaded:.1f} s, sequencing: {sequencing:.1f} s")
         _, signing = timed("checkpoint", self.service.checkpoint)
         # Gigabytes just written are still going to the disk: reads timed meanwhile would measure that.
         os.sync()
@@ -197,6 +201,21 @@ class Bench:
             f" ({figures['verification_again_events_per_s']:,} again)"
         )
         return figures
+
+    def grow(self, size: int) -> tuple[int, float, float]:
+        """Load events up to `size`, sequencing every SEQUENCE_EVERY of them, as `shadan serve`'s periodic
+        job does while requests append (the file's pages then follow the order of the events, as in a
+        log that grew over months); the tree's size and the seconds spent loading and sequencing."""
+        loading = sequencing = 0.0
+        tree = 0
+        while self.loaded < size:
+            end = min(size, self.loaded + SEQUENCE_EVERY)
+            loading += load(self.engine, self.loaded, end)
+            began = time.perf_counter()
+            tree = self.tlog.sequence()
+            sequencing += time.perf_counter() - began
+            self.loaded = end
+        return tree, loading, sequencing
 
     def evict(self) -> None:
         """Drop the SQLite files from the page cache, as a log larger than memory or read long ago would be:
