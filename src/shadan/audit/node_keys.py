@@ -66,7 +66,7 @@ def level_keys(level: int, index: Indices) -> Indices:
     """The key of the node of `level` at `index`, or the keys of an array of indices (numpy's, for the
     verification workers: the same arithmetic, a column at a time)."""
     tier, step = divmod(level - 1, TILE_HEIGHT)
-    tile, place = divmod(index, TILE_WIDTH >> step)
+    tile, place = divmod(index, level_width(level))
     if step >= _HALF:  # the tile's upper half
         inner = _HALF_OFFSETS[step - _HALF] + place
     else:
