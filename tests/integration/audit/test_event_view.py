@@ -21,9 +21,10 @@ HOSTILE = [
     event(1, detail='say "x" \\ y', extra={"n": 1, "a": ["東京", None, True]}),
     event(
         2,
-        detail="line\x01\t\u2028end",
+        # U+001E separates the entries of a batch on their way to PostgreSQL (audit/log.py)
+        detail="line\x01\x1e\t\u2028end",
         purpose="託送業務（緊急）",
-        resource_ids=('x"y', "0600000000000000000001"),
+        resource_ids=('x"y', "0600000000000000000001", "\x1e"),
     ),
     event(3, terminal_id="端末 ' OR 1=1 --", categories=(), extra={"ratio": 0.25, "deep": {"z": [1.5]}}),
 ]
