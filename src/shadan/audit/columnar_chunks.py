@@ -189,7 +189,8 @@ class ChunkChecker:
         """Whether the stored subtree hashes of the chunk's levels above the leaves are the rebuilt ones.
 
         A tier's nodes of the chunk are one key range (node_keys.py). When every key of the range is
-        stored, a node's place in it follows from its key; otherwise (a chunk smaller than a tile, whose
+        stored, a node's place in it follows from its key (the keys are unique: verification reports a
+        dropped constraint, key_constraints.py); otherwise (a chunk smaller than a tile, whose
         range holds places of nodes the tree does not have yet; a node gone) the keys are read too."""
         wanted = {
             lvl: range(begin >> lvl, (begin >> lvl) + len(levels[lvl]))

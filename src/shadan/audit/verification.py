@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine, Row, func, select
 from shadan.audit.checkpoint import Checkpoint, open_checkpoint
 from shadan.audit.deletion_records import DeletedRanges, check_deletion_records
 from shadan.audit.event_view import definition_differs
+from shadan.audit.key_constraints import first_duplicate, keys_without_constraint
 from shadan.audit.log_completeness import first_unlogged, nodes_outside, pending_events
 from shadan.audit.merkle import CompactRange, NodeId, leaf_hash
 from shadan.audit.note import Verifier
@@ -127,6 +128,7 @@ class LogAudit:
         workers: ChunkWorkers | None,
     ) -> VerificationReport:
         targets: dict[int, list[_Target]] = {}
+        self._check_keys(connection, found)
         trusted_head = self._trusted(trusted, found)
         if trusted is not None and trusted_head is None:
             return self._report(0, 0, 0, 0, found, None)
@@ -153,6 +155,25 @@ class LogAudit:
                 "ビュー access_events の定義が shadan の作成したものと異なります",
                 "the definition of the view access_events is not the one shadan created",
             )
+
+    @staticmethod
+    def _check_keys(connection: Connection, found: _Findings) -> None:
+        missing = keys_without_constraint(connection)
+        if not missing:
+            return
+        names = ", ".join(f"{column.table.name}.{column.name}" for column in missing)
+        duplicate = first_duplicate(connection, missing[0])
+        seq = duplicate if missing[0].name == "seq" else None
+        leaf = duplicate if missing[0].name == "leaf_index" else None
+        again_ja = "" if duplicate is None else f"（{missing[0].name} = {duplicate} の行が複数あります）"
+        again_en = "" if duplicate is None else f" ({missing[0].name} {duplicate} is held by several rows)"
+        found.add(
+            LogFailureKind.KEY_CONSTRAINT,
+            seq,
+            leaf,
+            f"{names} に一意制約がありません{again_ja}",
+            f"{names} no longer has a unique constraint{again_en}",
+        )
 
     def _report(
         self,

@@ -1,7 +1,7 @@
 """`shadan audit`: checkpoints, proofs and verification of the tamper-evident access log.
 
 Exit codes (docs/access-log.md): 0 success; 1 the command could not be carried out (unknown event, log
-refuses to sign, bad key file); 2 usage error; 10-20 `verify` found tampering, one code per kind;
+refuses to sign, bad key file); 2 usage error; 10-22 `verify` found tampering, one code per kind;
 30-34 `verify-proof` refused the proof file, one code per reason.
 """
 

@@ -44,6 +44,7 @@ class LogFailureKind(StrEnum):
     CHECKPOINT_MISMATCH = "checkpoint_mismatch"
     SEARCH_INDEX = "search_index"
     EVENT_VIEW = "event_view"
+    KEY_CONSTRAINT = "key_constraint"
 
     @property
     def exit_code(self) -> int:
@@ -68,6 +69,7 @@ FAILURE_EXIT_CODES: dict[LogFailureKind, int] = {
     LogFailureKind.SEARCH_INDEX: 19,
     LogFailureKind.TRUSTED_CHECKPOINT_INVALID: 20,
     LogFailureKind.EVENT_VIEW: 21,
+    LogFailureKind.KEY_CONSTRAINT: 22,
 }
 
 FAILURE_TITLES: dict[LogFailureKind, tuple[str, str]] = {
@@ -100,6 +102,10 @@ FAILURE_TITLES: dict[LogFailureKind, tuple[str, str]] = {
     LogFailureKind.EVENT_VIEW: (
         "イベントのビュー定義が変更されています（検索や画面がイベントの記録内容と異なる列を示しうる）",
         "the view of the events was changed (searches and pages may show columns other than the entries)",
+    ),
+    LogFailureKind.KEY_CONSTRAINT: (
+        "ログの表の一意制約が外されています（同じ連番・葉番号・ノードの行を複数置ける）",
+        "a unique key of the log's tables was dropped (rows can share a seq, leaf index or node)",
     ),
     LogFailureKind.CHECKPOINT_MISMATCH: (
         "署名済みチェックポイントとイベントが一致しません（履歴の書き換え）",

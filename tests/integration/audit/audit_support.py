@@ -19,6 +19,14 @@ ORIGIN = "test.example/access-log"
 SETTLE = dt.timedelta(seconds=30)
 AUDITOR = "system:auditor"  # who runs `verify` in these tests (recorded with every run)
 
+# Each key column of the log and the constraint that keeps it unique, as the migrations make it.
+KEY_CONSTRAINTS = {
+    "access_log_entries.seq": ("pk_access_log_entries", "PRIMARY KEY"),
+    "log_leaves.leaf_index": ("pk_log_leaves", "PRIMARY KEY"),
+    "log_leaves.seq": ("uq_log_leaves_seq", "UNIQUE"),
+    "log_nodes.node_key": ("pk_log_nodes", "PRIMARY KEY"),
+}
+
 
 class Clock:
     def __init__(self) -> None:

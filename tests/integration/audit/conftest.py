@@ -4,12 +4,12 @@ as bootstrap wires it (the owner role for deletions)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from audit_support import ORIGIN, SETTLE, Clock
-from sqlalchemy import Engine
+from audit_support import KEY_CONSTRAINTS, ORIGIN, SETTLE, Clock
+from sqlalchemy import Engine, text
 
 from shadan.audit.archive import SqlSegmentArchive
 from shadan.audit.keys import FileKeyStore
@@ -73,3 +73,31 @@ def archive(
         "shadan",
         5,
     )
+
+
+@pytest.fixture
+def drop_key(owner_engine: Engine) -> Iterator[Callable[[str], None]]:
+    """What the table owner can do to a key of KEY_CONSTRAINTS: drop its constraint on PostgreSQL; on
+    SQLite, where a table keeps its constraints, rebuild the table without any. PostgreSQL's database is
+    shared by the session: its constraints are put back (on emptied tables) afterwards."""
+    dropped: list[str] = []
+
+    def drop(key: str) -> None:
+        table = key.split(".", maxsplit=1)[0]
+        with owner_engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {KEY_CONSTRAINTS[key][0]}"))
+                dropped.append(key)
+                return
+            connection.execute(text(f"CREATE TABLE {table}_plain AS SELECT * FROM {table}"))
+            connection.execute(text(f"DROP TABLE {table}"))
+            connection.execute(text("PRAGMA legacy_alter_table = ON"))  # the view is not checked on rename
+            connection.execute(text(f"ALTER TABLE {table}_plain RENAME TO {table}"))
+
+    yield drop
+    with owner_engine.begin() as connection:
+        for key in dropped:
+            table, column = key.split(".")
+            name, kind = KEY_CONSTRAINTS[key]
+            connection.execute(text(f"TRUNCATE {table}"))
+            connection.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT {name} {kind} ({column})"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from audit_support import ORIGIN, SETTLE, Clock, append, append_at, edit_sql, event
@@ -19,7 +19,7 @@ from shadan.audit.chunk_worker import ChunkResult
 from shadan.audit.keys import FileKeyStore
 from shadan.audit.log import SqlAccessLog, access_log_entries
 from shadan.audit.merkle import CompactRange, NodeId, leaf_hash
-from shadan.audit.node_keys import node_key
+from shadan.audit.node_keys import TILE_NODES, node_key
 from shadan.audit.tree_tables import log_leaves, log_nodes
 from shadan.audit.verification import LogAudit
 from shadan.audit.verify_chunks import ChunkWorkers, Parallelism, snapshot_of
@@ -120,6 +120,45 @@ def test_an_event_inserted_into_a_settled_gap_is_found_alike(
     expected = [(LogFailureKind.EVENT_UNLOGGED, 35)] if forged else []
     assert [(f.kind, f.seq) for f in serial.failures] == expected
     assert parallel == serial
+
+
+FORGED_BESIDE_SEQ_12 = (
+    "INSERT INTO access_log_entries SELECT seq, replace(replace(entry, '託送業務', '営業活動'),"
+    " 'ev-000012', 'ev-forged') FROM access_log_entries WHERE seq = 12"
+)
+# The hash of node (1, 2) stored under the key before it too, its own row moved to where no node is: the
+# range of the chunk's tier still holds as many rows as it has keys, so a worker places them by order.
+NODE_2 = node_key(NodeId(1, 2))
+NODE_SHIFT = (
+    f"INSERT INTO log_nodes SELECT node_key - 1, hash FROM log_nodes WHERE node_key = {NODE_2}",
+    f"UPDATE log_nodes SET node_key = {TILE_NODES * 4} WHERE node_key = {NODE_2}",
+)
+
+
+@pytest.mark.parametrize(
+    ("key", "statements"),
+    [
+        ("access_log_entries.seq", [FORGED_BESIDE_SEQ_12]),
+        ("log_nodes.node_key", list(NODE_SHIFT)),
+    ],
+)
+def test_rows_under_a_key_whose_constraint_was_dropped_are_found_by_both(
+    engine: Engine,
+    owner_engine: Engine,
+    keys: FileKeyStore,
+    logged: None,
+    drop_key: Callable[[str], None],
+    key: str,
+    statements: list[str],
+) -> None:
+    """A worker reads by key and places a tier's hashes by their keys' order: with the constraint gone,
+    both processes' reports name it (what else each finds may differ)."""
+    drop_key(key)
+    with owner_engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+    for report in _both(engine, keys):
+        assert LogFailureKind.KEY_CONSTRAINT in {f.kind for f in report.failures}
 
 
 def test_history_rewritten_without_the_key(

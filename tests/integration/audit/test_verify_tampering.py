@@ -4,10 +4,20 @@ SQL), and names the first bad sequence number and the failure kind (DESIGN §6 r
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from audit_support import AUDITOR, ORIGIN, SETTLE, Clock, append, append_at, edit_entry
+from audit_support import (
+    AUDITOR,
+    KEY_CONSTRAINTS,
+    ORIGIN,
+    SETTLE,
+    Clock,
+    append,
+    append_at,
+    edit_entry,
+)
 from sqlalchemy import Connection, Engine, text
 
 from shadan.audit.checkpoint import Checkpoint, sign_checkpoint
@@ -359,3 +369,40 @@ def test_an_access_shown_falsely_by_the_search_index(
         "INSERT INTO log_resource_ids (resource_id, seq) VALUES ('0600001111222233300017', 4)",
     )
     assert only(service.verify(trusted, run_by=AUDITOR)) == (LogFailureKind.SEARCH_INDEX, 4)
+
+
+@pytest.mark.parametrize("key", list(KEY_CONSTRAINTS))
+def test_a_dropped_key_constraint(
+    drop_key: Callable[[str], None], service: AuditLogService, trusted: str, key: str
+) -> None:
+    """Without its constraint a key column can hold a second row under a key; the rows are all still
+    there and right, so only the missing constraint tells."""
+    drop_key(key)
+    report = service.verify(trusted, run_by=AUDITOR)
+    assert [f.kind for f in report.failures] == [LogFailureKind.KEY_CONSTRAINT]
+    assert report.exit_code == 22
+    assert key in report.failures[0].detail_en
+    assert report.failures[0].seq is None  # no key is held twice yet
+
+
+def test_a_forged_event_beside_the_logged_one_under_its_seq(
+    engine: Engine,
+    owner_engine: Engine,
+    drop_key: Callable[[str], None],
+    service: AuditLogService,
+    trusted: str,
+) -> None:
+    """Every read by seq still finds the logged event, but the pages show the forged one too."""
+    drop_key("access_log_entries.seq")
+    forged = "replace(replace(entry, '託送業務', '営業活動'), 'ev-000012', 'ev-forged')"
+    tamper(
+        owner_engine,
+        f"INSERT INTO access_log_entries SELECT seq, {forged} FROM access_log_entries WHERE seq = 12",
+    )
+    with engine.connect() as connection:
+        shown = connection.execute(text("SELECT purpose FROM access_events WHERE seq = 12")).scalars().all()
+    assert sorted(shown) == ["営業活動", "託送業務"]
+    report = service.verify(trusted, run_by=AUDITOR)
+    failure = next(f for f in report.failures if f.kind is LogFailureKind.KEY_CONSTRAINT)
+    assert (failure.seq, report.first_bad_seq) == (12, 12)
+    assert "seq 12 is held by several rows" in failure.detail_en
