@@ -6,7 +6,6 @@ import typer
 from rich.console import Console
 
 from shadan.cli.command_support import built, terminal_operator
-from shadan.config import Settings
 
 app = typer.Typer(help="データベース（スキーマの作成・更新、ログイン状態の整理）", no_args_is_help=True)
 
@@ -14,11 +13,10 @@ app = typer.Typer(help="データベース（スキーマの作成・更新、�
 @app.command("upgrade")
 def upgrade() -> None:
     """Create or update the schema to the newest revision (SHADAN_MIGRATION_DATABASE_URL if set)."""
-    from shadan.bootstrap import build
-
-    shadan = build(Settings())
-    shadan.close()
-    Console().print("[green]スキーマは最新です。[/green]")
+    console = Console()
+    with built(console):
+        pass  # building the services migrates the schema
+    console.print("[green]スキーマは最新です。[/green]")
 
 
 @app.command("housekeeping")

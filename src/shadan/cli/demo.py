@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from shadan.cli.command_support import os_user
@@ -64,7 +65,7 @@ def _run(shadan: Shadan, options: DemoOptions) -> DemoSummary:
         with _progress() as progress:
             return run_demo(shadan, tools, options, actor, progress)
     except DomainError as exc:
-        console.print(f"[red]{exc.message}[/red]")
+        console.print(f"[red]{escape(exc.message)}[/red]")
         raise typer.Exit(1) from None
 
 

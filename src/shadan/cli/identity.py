@@ -8,24 +8,21 @@ so they stay out of shell history and process listings.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Protocol
+from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from shadan.cli.command_support import terminal_operator
-from shadan.config import Settings
+from shadan.cli.command_support import built, terminal_operator
 from shadan.domain.errors import DomainError
 from shadan.domain.identity import AccountKind
 from shadan.domain.japan_time import local_day
-from shadan.services.accounts import AccountService, NewAccount
-from shadan.services.hr_master import HrMasterService, LoadResult
+from shadan.services.accounts import NewAccount
+from shadan.services.hr_master import LoadResult
 from shadan.services.hr_master_format import FileKind, detect_kind
-from shadan.services.transfers import TransferService
 
 console = Console()
 account_app = typer.Typer(
@@ -46,39 +43,10 @@ COUNT_LABELS = {
 }
 
 
-class IdentityServices(Protocol):
-    """What these commands need from bootstrap's `build(settings)`."""
-
-    @property
-    def accounts(self) -> AccountService: ...
-
-    @property
-    def transfers(self) -> TransferService: ...
-
-    @property
-    def hr_master(self) -> HrMasterService: ...
-
-    def close(self) -> None: ...
-
-
 def register(app: typer.Typer) -> None:
     """Add `shadan load` and `shadan account` to the main command."""
     app.command("load")(load)
     app.add_typer(account_app, name="account")
-
-
-@contextmanager
-def _services() -> Iterator[IdentityServices]:
-    from shadan.bootstrap import build
-
-    shadan: IdentityServices = build(Settings())
-    try:
-        yield shadan
-    except DomainError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
-    finally:
-        shadan.close()
 
 
 # shadan load
@@ -99,12 +67,12 @@ def load(
     contents = [(path, path.read_bytes()) for path in files]
     contents.sort(key=lambda item: 0 if _kind_or_none(item[1]) is FileKind.COMPANIES else 1)
     refused = False
-    with _services() as shadan:
+    with built(console) as shadan:
         for path, data in contents:
             try:
                 result = shadan.hr_master.load(data, terminal_operator(), skip_invalid=skip_invalid)
             except DomainError as exc:
-                console.print(f"[red]{path}: {exc.message}[/red]")
+                console.print(f"[red]{escape(f'{path}: {exc.message}')}[/red]")
                 refused = True
                 continue
             _report(path, result, show_errors)
@@ -128,7 +96,7 @@ def _report(path: Path, result: LoadResult, show_errors: int) -> None:
         status = "[yellow]一部読み込み（誤りのある行を除外）[/yellow]"
     else:
         status = "[green]読み込み済み[/green]"
-    console.print(f"{path}（{kind}、{result.encoding}、{result.rows}行）: {status}")
+    console.print(f"{escape(str(path))}（{kind}、{result.encoding}、{result.rows}行）: {status}")
     table = Table(show_header=True, header_style="bold")
     table.add_column("変更")
     table.add_column("件数", justify="right")
@@ -140,7 +108,7 @@ def _report(path: Path, result: LoadResult, show_errors: int) -> None:
     elif result.committed:
         console.print(table)
     for error in result.errors[:show_errors]:
-        console.print(f"  [red]{error}[/red]")
+        console.print(f"  [red]{escape(str(error))}[/red]")
     if len(result.errors) > show_errors:
         console.print(f"  …ほか {len(result.errors) - show_errors} 件の誤り")
 
@@ -161,7 +129,7 @@ def create(
     """個人アカウント（またはサービスアカウント）を作成する。共用IDは作成できない。"""
     password = _ask_password() if set_password else None
     new = NewAccount(account_id, person, frozenset(role or ()), kind, password)
-    with _services() as shadan:
+    with built(console) as shadan:
         account = shadan.accounts.create(new, terminal_operator())
     console.print(f"[green]アカウント {account.account_id} を作成しました（{account.person_id}）。[/green]")
     if password is None:
@@ -172,7 +140,7 @@ def create(
 def set_password(account_id: Annotated[str, typer.Argument(help="アカウントID")]) -> None:
     """パスワードを設定・再設定する（そのアカウントのセッションはすべて終了）。"""
     password = _ask_password()
-    with _services() as shadan:
+    with built(console) as shadan:
         shadan.accounts.set_password(account_id, password, terminal_operator())
     console.print(f"[green]{account_id} のパスワードを設定しました。[/green]")
 
@@ -180,7 +148,7 @@ def set_password(account_id: Annotated[str, typer.Argument(help="アカウント
 @account_app.command("enroll-totp")
 def enroll_totp(account_id: Annotated[str, typer.Argument(help="アカウントID")]) -> None:
     """二要素認証（TOTP）を登録し、認証アプリ用の otpauth URI を表示する。"""
-    with _services() as shadan:
+    with built(console) as shadan:
         enrollment = shadan.accounts.enroll_totp(account_id, terminal_operator())
     console.print(
         "認証アプリにこのURIを登録してください（表示はこの一度だけです。本人にのみ渡してください）:"
@@ -195,7 +163,7 @@ def disable(
     reason: Annotated[str, typer.Option("--reason", help="理由（ログに記録）")] = "",
 ) -> None:
     """アカウントを無効にし、そのセッションを直ちに終了する。"""
-    with _services() as shadan:
+    with built(console) as shadan:
         revoked = shadan.accounts.disable(account_id, terminal_operator(), reason)
     console.print(f"[green]{account_id} を無効にしました（終了したセッション: {revoked}）。[/green]")
 
@@ -203,7 +171,7 @@ def disable(
 @account_app.command("enable")
 def enable(account_id: Annotated[str, typer.Argument(help="アカウントID")]) -> None:
     """無効にしたアカウントを有効に戻す。"""
-    with _services() as shadan:
+    with built(console) as shadan:
         shadan.accounts.enable(account_id, terminal_operator())
     console.print(f"[green]{account_id} を有効にしました。[/green]")
 
@@ -211,7 +179,7 @@ def enable(account_id: Annotated[str, typer.Argument(help="アカウントID")])
 @account_app.command("unlock")
 def unlock(account_id: Annotated[str, typer.Argument(help="アカウントID")]) -> None:
     """連続失敗によるロックを解除する。"""
-    with _services() as shadan:
+    with built(console) as shadan:
         shadan.accounts.unlock(account_id, terminal_operator())
     console.print(f"[green]{account_id} のロックを解除しました。[/green]")
 
@@ -224,7 +192,7 @@ def roles(
     ] = None,
 ) -> None:
     """アカウントのロールを指定したものに置き換える。"""
-    with _services() as shadan:
+    with built(console) as shadan:
         shadan.accounts.set_roles(account_id, role or [], terminal_operator())
     console.print(f"[green]{account_id} のロール: {', '.join(sorted(role or [])) or '（なし）'}[/green]")
 
@@ -241,7 +209,7 @@ def transfer(
 ) -> None:
     """人事異動: 所属とロールを変更し、その人のセッションを同じトランザクションで終了する。"""
     day = _date(effective)
-    with _services() as shadan:
+    with built(console) as shadan:
         result = shadan.transfers.transfer(
             person_id, company, department, day, role or [], terminal_operator()
         )

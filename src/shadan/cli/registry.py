@@ -14,12 +14,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shadan.cli.command_support import operator_account
-from shadan.config import Settings
-from shadan.domain.errors import DomainError
+from shadan.cli.command_support import built, operator_account
 from shadan.services.registry_import import (
     FileImportResult,
     ImportOutcome,
@@ -94,21 +93,13 @@ def import_(
         raise typer.BadParameter(
             "--supply-points, --retailers, --calendar のいずれか1つ以上を指定してください。"
         )
-    from shadan.bootstrap import build
-
     console = Console()
-    shadan = build(Settings())
-    try:
+    with built(console) as shadan:
         results = _run(shadan.registry_import, sources, skip_invalid, console)
-    except DomainError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from exc
-    finally:
-        shadan.close()
     report(results, console, show_errors)
     if errors_csv is not None:
         write_errors_csv(results, errors_csv)
-        console.print(f"不正行の一覧を {errors_csv} に書き出しました。")
+        console.print(f"不正行の一覧を {escape(str(errors_csv))} に書き出しました。")
     if any(r.outcome is ImportOutcome.REJECTED for r in results):
         raise typer.Exit(1)
 
@@ -144,7 +135,7 @@ def report(results: Sequence[FileImportResult], console: Console, show_errors: i
         summary.add_column(header)
     for r in results:
         summary.add_row(
-            r.source_name,
+            escape(r.source_name),
             r.encoding or "不明",
             str(r.rows_read),
             str(r.rows_written),
@@ -162,12 +153,12 @@ def report(results: Sequence[FileImportResult], console: Console, show_errors: i
 
 
 def _errors_table(result: FileImportResult, limit: int) -> Table:
-    table = Table(title=f"不正な行: {result.source_name}")
+    table = Table(title=f"不正な行: {escape(result.source_name)}")
     table.add_column("行", justify="right")
     table.add_column("列")
     table.add_column("理由")
     for error in result.rejected[:limit]:
-        table.add_row(str(error.line), error.column, error.reason)
+        table.add_row(str(error.line), escape(error.column), escape(error.reason))
     return table
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from shadan.cli.command_support import operator_account, progress_bar
@@ -108,7 +109,7 @@ def _write(
 ) -> None:
     with output.open("wb") as out:
         write_results(results, out, encoding)
-    console.print(f"結果を {output}（{encoding.value}）に書き出しました。")
+    console.print(f"結果を {escape(str(output))}（{encoding.value}）に書き出しました。")
 
 
 def _stored(
@@ -149,7 +150,7 @@ def print_summary(summary: ValidationSummary, console: Console) -> None:
 
 def _results_table(summary: ValidationSummary) -> Table:
     mode = "厳密照合（--strict）" if summary.strict else "正規化して照合"
-    table = Table(title=f"照合結果: {summary.source_name}（{summary.encoding}、{mode}）")
+    table = Table(title=f"照合結果: {escape(summary.source_name)}（{summary.encoding}、{mode}）")
     for header in ("結果", "件数", "割合"):
         table.add_column(header, justify="left" if header == "結果" else "right")
     for kind in ResultKind:

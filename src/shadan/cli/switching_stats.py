@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from shadan.cli.command_support import built, operator_account
@@ -59,7 +60,7 @@ def stats(
     _print_statistics(result, console)
     if output is not None and fmt is not None:
         output.write_bytes(export(statistics_table(result), fmt))
-        console.print(f"表を {output} に書き出しました。")
+        console.print(f"表を {escape(str(output))} に書き出しました。")
 
 
 def fraud(first: FromOption, last: ToOption, period: PeriodOption = Period.MONTH) -> None:
@@ -162,5 +163,5 @@ def _print_signals(found: FraudSignals, console: Console) -> None:
             table.add_column(header)
         for s in signals:
             ids = (" ".join(s.supply_point_ids), " ".join(s.application_ids))
-            table.add_row(s.retailer_code, s.staff, s.period, *ids, s.reason)
+            table.add_row(*(escape(cell) for cell in (s.retailer_code, s.staff, s.period, *ids, s.reason)))
         console.print(table)

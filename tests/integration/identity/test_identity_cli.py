@@ -57,6 +57,15 @@ def test_load_with_bad_rows_exits_1_and_names_line_and_column(app: typer.Typer, 
     assert "ファイルごと不採用" in result.output
 
 
+def test_a_value_that_looks_like_console_markup_is_shown_as_it_is(app: typer.Typer, tmp_path: Path) -> None:
+    """The errors name the file's values; rich would read "[/x]" as a closing tag and stop the command."""
+    companies = _write(tmp_path, "companies.csv", COMPANIES_CSV)
+    staff = _write(tmp_path, "staff.csv", STAFF_CSV.replace("2023-10-01", "[/x]2023-10-01"))
+    result = CliRunner().invoke(app, ["load", companies, staff])
+    assert result.exit_code == 1, result.output
+    assert "[/x]2023-10-01" in result.output
+
+
 def test_account_commands(app: typer.Typer, tmp_path: Path, identity: Identity) -> None:
     runner = CliRunner()
     runner.invoke(

@@ -81,3 +81,12 @@ def test_at_least_one_file_is_required(home: Path) -> None:
     code, output = run()
     assert code == 2
     assert "いずれか1つ以上" in output
+
+
+def test_a_value_that_looks_like_console_markup_is_shown_as_it_is(home: Path, tmp_path: Path) -> None:
+    """The errors name the file's values; rich would read "[/x]" as a closing tag and stop the command."""
+    bad = points_csv([1], [point_cells(2, kind="[/x][bold]需要")])
+    code, output = run("--supply-points", write(tmp_path / "sp[1].csv", bad))
+    assert code == 1
+    assert "「[/x][bold]需要」は使えません" in output
+    assert "sp[1].csv" in output
