@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
 import sqlite3
 import statistics
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,7 +35,26 @@ def machine() -> dict[str, Any]:
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         # Other work on the machine takes cores from the benchmark: the 1-minute load when it finished.
         "load_average_1min": round(os.getloadavg()[0], 2),
+        **speed(),
     }
+
+
+def speed() -> dict[str, float]:
+    """How fast one core of this machine ran just now, for comparing runs of different days: a shared
+    virtual machine ran the same code at less than half its usual speed on some days. SHA-256 is what
+    the log's verification mostly does; the interpreter's loop is what the request path mostly does."""
+    block = bytes(1 << 20)
+    digest = hashlib.sha256()
+    began = time.perf_counter()
+    for _ in range(256):
+        digest.update(block)
+    hashing = time.perf_counter() - began
+    began = time.perf_counter()
+    total = 0
+    for i in range(5_000_000):
+        total += i
+    looping = time.perf_counter() - began
+    return {"sha256_mb_per_s": round(256 / hashing), "python_loop_m_per_s": round(5 / looping, 1)}
 
 
 def _cpu_model() -> str:

@@ -44,7 +44,8 @@ def summary(policy: dict[str, Any], http: dict[str, Any], log: dict[str, Any]) -
     ]
     machine_line = (
         f"Measured {info['date'][:10]} on {info['cpu_model']}, {info['cores']} cores, "
-        f"Python {info['python']}, SQLite {info['sqlite']}, 1-min load {info['load_average_1min']} "
+        f"Python {info['python']}, SQLite {info['sqlite']}, 1-min load {info['load_average_1min']}, "
+        f"one core's SHA-256 {info['sha256_mb_per_s']:,} MB/s "
         "(`make bench`; method in docs/benchmarks.md)."
     )
     return "\n".join([*rows, "", machine_line])
