@@ -38,14 +38,13 @@ import datetime as dt
 import math
 import os
 import random
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Engine, text
 
 from common import Latency, console, latency, latency_table, write_result
 from shadan.audit.archive import SqlSegmentArchive
@@ -307,8 +306,6 @@ def main() -> None:
     if len(stages) >= 2:
         figures["extrapolated"] = extrapolate(stages)
         console.print(figures["extrapolated"])
-    # The result file records the command line: never a database password.
-    sys.argv = [make_url(a).render_as_string(hide_password=True) if a == args.url else a for a in sys.argv]
     name = "audit_log_postgresql" if figures["database"].startswith("postgresql") else "audit_log_sqlite"
     console.print(f"written to {write_result(name, figures)}")
 

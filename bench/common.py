@@ -18,6 +18,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # Wide enough for the tables when the output is not a terminal (make bench | tee ...).
@@ -112,8 +114,18 @@ def latency(
 
 
 def _portable(argv: list[str]) -> list[str]:
-    """Arguments as recorded in a committed result: this machine's paths are replaced by a placeholder."""
-    return ["<path>" if arg.startswith("/") else arg for arg in argv]
+    """Arguments as recorded in a committed result: this machine's paths are replaced by a placeholder,
+    and a database URL keeps no password."""
+    return [
+        _without_password(arg) if "://" in arg else "<path>" if arg.startswith("/") else arg for arg in argv
+    ]
+
+
+def _without_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<url>"
 
 
 def write_result(name: str, figures: dict[str, Any]) -> Path:

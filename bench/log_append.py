@@ -1,7 +1,8 @@
 """Durable access-log appends from concurrent requests: group commit against one commit per event.
 
 Each of `--threads` threads plays a request: it records one event and waits until it is durable (SQLite
-WAL, synchronous=FULL, in a fresh temporary SHADAN_HOME), then records the next. Two runs on the same
+WAL, synchronous=FULL, in a fresh temporary SHADAN_HOME; or the migrated database of `--url`, e.g.
+PostgreSQL, whose result file is `<name>_postgresql.json`), then records the next. Two runs on the same
 database: `GroupCommit` (the app servers' sink: concurrent events share a transaction) and
 `UnitOfWorkLogSink` (a unit of work and a commit per event, as every read did before). Reported:
 events/s, the latency of `record` as a request sees it, and how many events each commit carried.
@@ -87,11 +88,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="concurrent requests")
     parser.add_argument("--events", type=int, default=8_000, help="events per run")
+    parser.add_argument("--url", help="migrated database URL (default: SQLite in a temporary directory)")
     args = parser.parse_args(argv)
     per_thread = max(1, args.events // args.threads)
     with tempfile.TemporaryDirectory(prefix="shadan-bench-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'shadan.db'}"
-        migrate(url)
+        url = args.url or f"sqlite:///{Path(tmp) / 'shadan.db'}"
+        if args.url is None:
+            migrate(url)
         engine = make_engine(url)
         try:
             counting = CountingWrite(sql_write(engine))
@@ -104,8 +107,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 def report(args: argparse.Namespace, grouped: Latency, single: Latency, commits: int) -> dict[str, Any]:
     rows = {"group commit": grouped, "one commit per event": single}
+    database = "PostgreSQL" if args.url and args.url.startswith("postgresql") else "SQLite FULL"
     console.print(
-        latency_table(f"durable log appends, {args.threads} concurrent requests (SQLite FULL)", rows)
+        latency_table(f"durable log appends, {args.threads} concurrent requests ({database})", rows)
     )
     per_commit = round(grouped.count / max(commits, 1), 2)
     console.print(f"group commit: {commits:,} commits for {grouped.count:,} events ({per_commit} per commit)")
@@ -117,6 +121,7 @@ def report(args: argparse.Namespace, grouped: Latency, single: Latency, commits:
     }
     # `make bench` and the README read log_append.json: a run with other threads keeps its own file.
     name = "log_append" if args.threads == DEFAULT_THREADS else f"log_append_threads{args.threads}"
+    name += "_postgresql" if database == "PostgreSQL" else ""
     console.print(f"[dim]→ {write_result(name, figures)}[/dim]")
     return figures
 
