@@ -104,6 +104,9 @@ def test_verify_proof_refusals_have_their_exit_codes(
     other_key = tmp_path / "other.pub"
     other_key.write_text(key.read_text().replace(key.read_text().split("+")[1], "00000000"))
     assert cli("verify-proof", str(proof), "--key", str(other_key)).exit_code == 33
+    # A quorum of witnesses with no witness key given cannot be met; a quorum of none is a usage error.
+    assert cli("verify-proof", str(proof), "--key", str(key), "--witness-quorum", "1").exit_code == 33
+    assert cli("verify-proof", str(proof), "--key", str(key), "--witness-quorum", "0").exit_code == 2
 
     stranger = tmp_path / "stranger.pub"
     cli_other = CliRunner().invoke(

@@ -102,12 +102,17 @@ def verify_cosignature(checkpoint_text: str, cosignature: Cosignature, witness: 
         raise CosignatureError(f"the cosignature by {witness.name} does not verify")
 
 
+def lines_of(signatures: Sequence[NoteSignature], witness: Verifier) -> list[NoteSignature]:
+    """The signature lines of the witness's key (its name and key id), verified or not."""
+    return [s for s in signatures if (s.name, s.key_id) == (witness.name, witness.key_id)]
+
+
 def cosignatures_by(
     checkpoint_text: str, signatures: Sequence[NoteSignature], witness: Verifier
 ) -> tuple[Cosignature, ...]:
     """The witness's verified cosignatures among note signature lines, as a note is verified: lines of
     other keys are ignored, a failing line of the witness's key rejects all, and one at least is needed."""
-    mine = [s for s in signatures if (s.name, s.key_id) == (witness.name, witness.key_id)]
+    mine = lines_of(signatures, witness)
     if not mine:
         raise CosignatureError(f"no cosignature by witness key {witness.name}+{witness.key_id:08x}")
     cosignatures = tuple(Cosignature.of(s) for s in mine)

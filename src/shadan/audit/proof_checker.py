@@ -26,16 +26,24 @@ _PROBLEMS = {
 
 class TlogProofChecker:
     def check(
-        self, proof_file: bytes, verifier_keys: Sequence[str], witness_keys: Sequence[str] = ()
+        self,
+        proof_file: bytes,
+        verifier_keys: Sequence[str],
+        witness_keys: Sequence[str] = (),
+        witness_quorum: int | None = None,
     ) -> CheckedProof:
         verifiers = _keys(verifier_keys, Verifier.parse, "verifier key")
         if not verifiers:
             raise ProofCheckFailed(ProofProblem.KEY, "no verifier key given")
         witnesses = _keys(witness_keys, witness_verifier, "witness key")
+        if witness_quorum is not None and not 1 <= witness_quorum <= len(witnesses):
+            raise ProofCheckFailed(
+                ProofProblem.KEY, f"a quorum of {witness_quorum} needs 1 to {len(witnesses)} witness keys"
+            )
         try:
             parsed = parse_proof_file(proof_file)
             head = check_proof_file(parsed, verifiers)
-            cosignatures = cosignatures_of(parsed, witnesses)
+            cosignatures = cosignatures_of(parsed, witnesses, witness_quorum)
         except ProofFileError as exc:
             raise ProofCheckFailed(_PROBLEMS[exc.problem], exc.detail) from exc
         witnessed = tuple(

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from shadan.audit.checkpoint import CheckpointError, SignedTreeHead, open_checkpoint
-from shadan.audit.cosignature import Cosignature, CosignatureError, cosignatures_by
+from shadan.audit.cosignature import Cosignature, CosignatureError, cosignatures_by, lines_of
 from shadan.audit.merkle import ProofError, leaf_hash, verify_inclusion
 from shadan.audit.note import NoteError, NoteVerificationError, Verifier, parse_note
 
@@ -101,19 +101,33 @@ def check_proof_file(proof_file: ProofFile, verifiers: Sequence[Verifier]) -> Si
     return head
 
 
-def cosignatures_of(proof_file: ProofFile, witnesses: Sequence[Verifier]) -> tuple[Cosignature, ...]:
-    """Each given witness's verified cosignatures on the proof's checkpoint (c2sp.org/tlog-cosignature);
-    ProofFileError if a witness has none, or a line of its key does not verify."""
+def cosignatures_of(
+    proof_file: ProofFile, witnesses: Sequence[Verifier], quorum: int | None = None
+) -> tuple[Cosignature, ...]:
+    """The given witnesses' verified cosignatures on the proof's checkpoint (c2sp.org/tlog-cosignature).
+    ProofFileError if a line of a witness's key does not verify, or if fewer than `quorum` of the
+    witnesses (all of them by default) cosigned: a witness without lines is only not counted."""
     try:
         note = parse_note(proof_file.checkpoint_note)
     except NoteError as exc:
         raise _malformed(f"the checkpoint is malformed: {exc}") from exc
     found: list[Cosignature] = []
+    absent: list[str] = []
     for witness in witnesses:
+        if not lines_of(note.signatures, witness):
+            absent.append(f"{witness.name}+{witness.key_id:08x}")
+            continue
         try:
             found += cosignatures_by(note.text, note.signatures, witness)
         except CosignatureError as exc:
             raise ProofFileError(ProofFileProblem.WITNESS, str(exc)) from exc
+    needed = len(witnesses) if quorum is None else quorum
+    if len(witnesses) - len(absent) < needed:
+        raise ProofFileError(
+            ProofFileProblem.WITNESS,
+            f"{len(witnesses) - len(absent)} of {len(witnesses)} witnesses cosigned the checkpoint,"
+            f" {needed} needed; no cosignature by {', '.join(absent)}",
+        )
     return tuple(found)
 
 

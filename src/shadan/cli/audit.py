@@ -120,6 +120,14 @@ def verify_proof(
             help="連署を求める監視者（ウィットネス）の検証鍵（複数指定可）",
         ),
     ] = None,
+    witness_quorum: Annotated[
+        int | None,
+        typer.Option(
+            "--witness-quorum",
+            min=1,
+            help="連署が必要な監視者の数（--witness-key の鍵のうち。既定: 全員）",
+        ),
+    ] = None,
 ) -> None:
     """証明ファイルを検証鍵だけで検証する（データベース・設定は使わない）。"""
     from shadan.bootstrap import build_proof_checker
@@ -127,7 +135,7 @@ def verify_proof(
     keys = [k.read_text(encoding="utf-8") for k in key]
     witnesses = [k.read_text(encoding="utf-8") for k in witness_key or []]
     try:
-        checked = build_proof_checker().check(file.read_bytes(), keys, witnesses)
+        checked = build_proof_checker().check(file.read_bytes(), keys, witnesses, witness_quorum)
     except ProofCheckFailed as exc:
         console.print(f"[red]証明を受け入れられません / proof rejected ({exc.problem.value})[/red]")
         console.print(f"  {escape(exc.message)}")

@@ -299,9 +299,15 @@ class ProofChecker(Protocol):
     """Checks a tlog-proof file with verifier keys only: no database, no settings."""
 
     def check(
-        self, proof_file: bytes, verifier_keys: Sequence[str], witness_keys: Sequence[str] = ()
+        self,
+        proof_file: bytes,
+        verifier_keys: Sequence[str],
+        witness_keys: Sequence[str] = (),
+        witness_quorum: int | None = None,
     ) -> CheckedProof:
-        """`witness_keys`: each must have cosigned the proof's checkpoint (ProofProblem.WITNESS if not)."""
+        """`witness_keys` must have cosigned the proof's checkpoint, each of them or at least
+        `witness_quorum` (ProofProblem.WITNESS if not); every cosignature line of a given key must verify.
+        A quorum outside 1..the number of witness keys is ProofProblem.KEY."""
         ...
 
 
