@@ -122,10 +122,14 @@ def _portable(argv: list[str]) -> list[str]:
 
 
 def _without_password(url: str) -> str:
+    """The URL with no password, and a database file's path (SQLite) replaced by the placeholder too."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except ArgumentError:
         return "<url>"
+    if parsed.database is not None and parsed.database.startswith("/"):
+        return f"{parsed.drivername}:///<path>"
+    return parsed.render_as_string(hide_password=True)
 
 
 def write_result(name: str, figures: dict[str, Any]) -> Path:

@@ -172,7 +172,7 @@ class LogAudit:
             seq,
             leaf,
             f"{names} に一意制約がありません{again_ja}",
-            f"{names} no longer has a unique constraint{again_en}",
+            f"no unique constraint any more on {names}{again_en}",
         )
 
     def _report(
