@@ -31,7 +31,7 @@ from shadan.services.audit_log import AuditLogService, CheckpointPolicy, ProofCh
 from shadan.services.audit_review import AuditReviewService
 from shadan.services.authentication import AuthService
 from shadan.services.clock import Clock, utc_now
-from shadan.services.cosigning import CosigningService
+from shadan.services.cosigning import CosigningService, Witness
 from shadan.services.credentials import TEST_ARGON2, Argon2Hasher
 from shadan.services.housekeeping import Housekeeping, SweepingLog
 from shadan.services.hr_master import HrMasterService
@@ -50,6 +50,7 @@ from shadan.services.totp_sealing import TotpSealer
 from shadan.services.transfers import TransferService
 from shadan.services.vault import VaultService
 from shadan.services.witness import WitnessService
+from shadan.services.witness_list import parse_witness_list
 from shadan.store.database import make_engine, migrate
 from shadan.store.unit_of_work import SqlUnitOfWorkFactory
 
@@ -148,7 +149,10 @@ def _audit_log(settings: Settings, engine: Engine, clock: Clock) -> AuditLogServ
     keys = _log_keys(settings)
     policy = CheckpointPolicy(settings.log_checkpoint_events, settings.log_checkpoint_seconds)
     return AuditLogService(
-        SqlTransparencyLog(engine, keys, clock), clock, policy, system=settings.system_name
+        SqlTransparencyLog(engine, keys, clock, witness_quorum=settings.log_witness_quorum),
+        clock,
+        policy,
+        system=settings.system_name,
     )
 
 
@@ -177,18 +181,35 @@ def build_server_job(shadan: Shadan) -> PeriodicLog:
 
 
 def build_periodic_log(shadan: Shadan) -> PeriodicLog:
-    """What the periodic job ticks: the log, and with SHADAN_LOG_WITNESS_URL its witness too. The witness
-    key is read and checked here, so a wrong key file stops the start, not the first tick."""
-    settings = shadan.settings
-    if settings.log_witness_url is None or settings.log_witness_key is None:
+    """What the periodic job ticks: the log, and with SHADAN_LOG_WITNESS_URL or SHADAN_LOG_WITNESSES its
+    witnesses too. Their keys are read and checked here, so a wrong file stops the start, not a tick."""
+    witnesses = _configured_witnesses(shadan.settings)
+    if not witnesses:
         return shadan.audit_log
+    return WitnessedLog(shadan.audit_log, build_cosigning(shadan), witnesses)
+
+
+def _configured_witnesses(settings: Settings) -> tuple[Witness, ...]:
+    """The single witness of SHADAN_LOG_WITNESS_URL and _KEY, then those of SHADAN_LOG_WITNESSES."""
+    checks = WitnessCosignatureChecks()
+    witnesses: list[Witness] = []
+    if settings.log_witness_url is not None and settings.log_witness_key is not None:
+        key = _read_setting_file(settings.log_witness_key, "証人の検証鍵ファイル（SHADAN_LOG_WITNESS_KEY）")
+        witnesses.append(Witness(settings.log_witness_url, checks.witness_key(key)))
+    if settings.log_witnesses is not None:
+        listed = _read_setting_file(settings.log_witnesses, "証人の一覧（SHADAN_LOG_WITNESSES）")
+        for witness in parse_witness_list(listed, checks.witness_key):
+            if witness.key in (w.key for w in witnesses):
+                raise InvalidInput("SHADAN_LOG_WITNESSES に SHADAN_LOG_WITNESS_KEY と同じ証人があります。")
+            witnesses.append(witness)
+    return tuple(witnesses)
+
+
+def _read_setting_file(path: Path, what: str) -> str:
     try:
-        key = settings.log_witness_key.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"監視者の検証鍵ファイルを読めません（SHADAN_LOG_WITNESS_KEY）: {exc}") from exc
-    WitnessCosignatureChecks().witness_key(key)
-    cosigning = build_cosigning(shadan)
-    return WitnessedLog(shadan.audit_log, cosigning, settings.log_witness_url, key)
+        raise InvalidInput(f"{what}を読めません: {exc}") from exc
 
 
 def build_witness(home: Path, clock: Clock = utc_now) -> WitnessService:

@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     log_witness_key: Path | None = Field(
         default=None, description="File holding that witness's verifier key (cosignature/v1)."
     )
+    log_witnesses: Path | None = Field(
+        default=None,
+        description="File listing more witnesses for the periodic job: one a line, verifier key and URL.",
+    )
+    log_witness_quorum: int = Field(
+        default=1, ge=1, description="Witnesses that must cosign a checkpoint before proofs rest on it."
+    )
     log_retention_years: int = Field(
         default=5, ge=5, description="Years the access log is kept before whole segments may be deleted."
     )

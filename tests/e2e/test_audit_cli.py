@@ -180,7 +180,7 @@ def test_the_periodic_job_checks_its_witness_key_and_outlives_an_absent_witness(
 
     missing = run_once()
     assert missing.exit_code == 1
-    assert "監視者の検証鍵ファイルを読めません" in missing.output
+    assert "証人の検証鍵ファイル（SHADAN_LOG_WITNESS_KEY）を読めません" in missing.output
 
     key_file.write_text(Signer.generate("witness.example.jp/egc").verifier.text() + "\n", encoding="utf-8")
     assert run_once().exit_code == 1  # a log key (0x01) is no witness key (0x04)
@@ -190,3 +190,43 @@ def test_the_periodic_job_checks_its_witness_key_and_outlives_an_absent_witness(
     absent = run_once()
     assert absent.exit_code == 0, absent.output
     assert "チェックポイント / checkpoint" in absent.output  # the log's own work was done all the same
+
+
+def test_the_periodic_job_asks_every_listed_witness_and_refuses_a_bad_list(
+    db_url: str,
+    shadan: Any,
+    client: TestClient,
+    world: World,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    listed = tmp_path / "witnesses.txt"
+    egc, audit = (
+        Cosigner.generate(name).verifier.text() for name in ("egc.example.jp/w", "audit.example.jp/w")
+    )
+    env = {
+        "SHADAN_HOME": str(tmp_path / "home"),
+        "SHADAN_DATABASE_URL": db_url,
+        "SHADAN_ENVIRONMENT": "test",
+        "SHADAN_LOG_WITNESSES": str(listed),
+        "SHADAN_LOG_WITNESS_QUORUM": "2",
+    }
+
+    def run_once() -> Result:
+        return CliRunner().invoke(app, ["audit", "run", "--once"], env=env)
+
+    listed.write_text(f"{egc} http://127.0.0.1:9\n{audit} ftp://127.0.0.1:9\n", encoding="utf-8")
+    bad = run_once()
+    assert bad.exit_code == 1
+    assert "証人の一覧 2 行目" in bad.output
+
+    listed.write_text(
+        f"# two witnesses, nobody listening\n{egc} http://egc:token-secret@127.0.0.1:9\n{audit} http://127.0.0.1:9/\n"
+    )
+    _read_a_point(client, world)
+    absent = run_once()
+    assert absent.exit_code == 0, absent.output
+    assert "チェックポイント / checkpoint" in absent.output
+    for name in ("egc.example.jp/w", "audit.example.jp/w"):
+        assert f"witness submission failed: {name}: 証人 http://127.0.0.1:9/add-checkpoint" in caplog.text
+    assert "token-secret" not in caplog.text + absent.output

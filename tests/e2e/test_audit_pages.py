@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +19,11 @@ from world import JST, TestClient, World, bearer, page_login
 
 from shadan.audit.log import access_events, row_to_event
 from shadan.audit.log_search import SqlLogSearch
-from shadan.bootstrap import build_proof_checker
+from shadan.bootstrap import build_cosigning, build_proof_checker, build_witness
 from shadan.domain.events import AccessEvent
 from shadan.services.audit_log import ProofCheckFailed
 from shadan.services.audit_review import AuditReviewService
+from shadan.services.identity import Actor
 from shadan.services.log_sink import UnitOfWorkLogSink
 from shadan.web.app import create_app
 
@@ -237,10 +239,28 @@ def test_status_shows_checkpoint_verification_and_cosignatures(
     assert body["tree_size"] == head.size
     assert body["events_total"] >= head.size
     assert body["cosignatures"] == []
+    assert (body["witness_quorum"], body["witnessed_checkpoint"]) == (1, None)
     log.verify(run_by="e.yamada")
     body = client.get("/api/v1/audit/status", headers=auditor).json()
     run = body["last_verification"]
     assert (run["ok"], run["run_by"], run["findings"]) == (True, "e.yamada", [])
+
+
+def test_status_names_the_newest_checkpoint_the_witnesses_cosigned(
+    client: TestClient, world: World, auditor: dict[str, str], tmp_path: Path
+) -> None:
+    witness = build_witness(tmp_path / "witness")
+    witness.init("egc.example.jp/witness")
+    witness.trust(world.shadan.audit_log.public_key())
+    cosigning = build_cosigning(world.shadan)
+    cosigned = witness.add_checkpoint(cosigning.request(0))  # the offline hand-over, both sides real
+    cosigning.import_cosigned(cosigned.cosigned_note, witness.public_key(), Actor.operator("auditor"))
+    body = client.get("/api/v1/audit/status", headers=auditor).json()
+    assert body["witnessed_checkpoint"]["size"] == cosigned.head.size
+    assert [c["witness_name"] for c in body["cosignatures"]] == ["egc.example.jp/witness"]
+    page_login(client, world, "auditor")
+    page = client.get("/audit")
+    assert f"定足数の連署がある最新のチェックポイントは木のサイズ {cosigned.head.size:,}件" in page.text
 
 
 def test_hostile_filters_are_harmless(client: TestClient, world: World, auditor: dict[str, str]) -> None:
@@ -299,6 +319,7 @@ def test_auditor_pages_search_and_download(client: TestClient, world: World) -> 
     assert status.status_code == 200
     for heading in ("アクセスログの状態", "最新のチェックポイント", "最後の検証", "証人の連署"):
         assert heading in status.text
+    assert "定足数: 証人 1 人の連署。定足数の連署があるチェックポイントはまだありません。" in status.text
 
 
 def test_a_bad_filter_comes_back_on_the_form(client: TestClient, world: World) -> None:

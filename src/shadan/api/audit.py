@@ -91,6 +91,12 @@ class CheckpointOut(BaseModel):
     created_at: dt.datetime = Field(description="署名日時（UTC）")
 
 
+def _checkpoint_out(head: CheckpointInfo | None) -> CheckpointOut | None:
+    if head is None:
+        return None
+    return CheckpointOut(size=head.size, root_hash=root_hash_text(head), created_at=head.created_at)
+
+
 class VerificationOut(BaseModel):
     started_at: dt.datetime
     finished_at: dt.datetime
@@ -118,6 +124,10 @@ class AuditStatusResponse(BaseModel):
     latest_checkpoint: CheckpointOut | None
     last_verification: VerificationOut | None
     cosignatures: list[CosignatureOut] = Field(description="最近のチェックポイントへの証人の連署（新しい順）")
+    witness_quorum: int = Field(description="証明ファイルの基にするチェックポイントに必要な証人の連署の数")
+    witnessed_checkpoint: CheckpointOut | None = Field(
+        description="定足数の証人が連署した最新のチェックポイント（まだないときは null）"
+    )
 
     @classmethod
     def of(cls, status: LogStatus) -> AuditStatusResponse:
@@ -128,13 +138,7 @@ class AuditStatusResponse(BaseModel):
             events_total=status.counts.events_total,
             tree_size=status.counts.tree_size,
             pending_events=status.counts.pending_events,
-            latest_checkpoint=CheckpointOut(
-                size=head.size,
-                root_hash=root_hash_text(head),
-                created_at=head.created_at,
-            )
-            if head
-            else None,
+            latest_checkpoint=_checkpoint_out(head),
             last_verification=VerificationOut(
                 started_at=run.started_at,
                 finished_at=run.finished_at,
@@ -157,6 +161,8 @@ class AuditStatusResponse(BaseModel):
                 )
                 for c in status.cosignatures
             ],
+            witness_quorum=status.witnessed.quorum,
+            witnessed_checkpoint=_checkpoint_out(status.witnessed.checkpoint),
         )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, and_, insert, select
+from sqlalchemy import ColumnElement, Connection, Engine, Row, and_, distinct, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from shadan.audit.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
@@ -33,6 +33,7 @@ from shadan.services.audit_log import (
     Progress,
     VerificationReport,
     VerificationRun,
+    WitnessQuorum,
 )
 from shadan.services.log_sink import UNAVAILABLE_MESSAGE
 
@@ -44,10 +45,14 @@ class SqlTransparencyLog:
         keys: FileKeyStore,
         clock: Clock,
         settle: dt.timedelta = dt.timedelta(seconds=60),
+        witness_quorum: int = 1,
     ) -> None:
+        if witness_quorum < 1:
+            raise ValueError("the witness quorum must be at least 1")
         self._engine = engine
         self._keys = keys
         self._clock = clock
+        self._quorum = witness_quorum
         self._sequencer = Sequencer(engine, clock, settle)
 
     def sequence(self) -> int:
@@ -73,7 +78,7 @@ class SqlTransparencyLog:
             stored = connection.execute(
                 select(access_log_entries.c.entry).where(access_log_entries.c.seq == seq)
             ).scalar_one_or_none()
-            head = None if leaf is None else _witnessed(connection, leaf.leaf_index) or _latest(connection)
+            head = None if leaf is None else self._proof_head(connection, leaf.leaf_index)
             if leaf is None or stored is None or head is None or head.size <= leaf.leaf_index:
                 raise NotFound(f"連番 {seq} のイベントは、署名済みの木にありません。")
             checkpoint = open_checkpoint(head.note, self._keys.verifiers(), head.origin)
@@ -85,6 +90,19 @@ class SqlTransparencyLog:
         # Never hand out a proof that would not verify: check it exactly as an auditor will.
         verify_inclusion(leaf.leaf_index, head.size, leaf_hash(entry), proof, checkpoint.checkpoint.root_hash)
         return ProofFile(entry, leaf.leaf_index, tuple(proof), note).render()
+
+    def _proof_head(self, connection: Connection, leaf_index: int) -> CheckpointInfo | None:
+        """The checkpoint a proof rests on: the newest covering the leaf that the quorum of witnesses
+        cosigned; failing that the newest any witness cosigned; failing that the latest."""
+        return (
+            _witnessed(connection, leaf_index, self._quorum)
+            or (_witnessed(connection, leaf_index, 1) if self._quorum > 1 else None)
+            or _latest(connection)
+        )
+
+    def witness_quorum(self) -> WitnessQuorum:
+        with self._engine.connect() as connection:
+            return WitnessQuorum(self._quorum, _witnessed(connection, -1, self._quorum))
 
     def verifier_key(self) -> str:
         return self._keys.signer().verifier.text()
@@ -185,15 +203,20 @@ def _cosigned(size: Any, root_hash: Any) -> ColumnElement[bool]:
     return and_(log_cosignatures.c.tree_size == size, log_cosignatures.c.root_hash == root_hash)
 
 
-def _witnessed(connection: Connection, leaf_index: int) -> CheckpointInfo | None:
-    """The newest checkpoint covering the leaf that a witness cosigned, if any: a proof against it shows
-    the auditor the log showed the witness the same tree."""
+def _witnessed(connection: Connection, leaf_index: int, quorum: int) -> CheckpointInfo | None:
+    """The newest checkpoint covering the leaf that at least `quorum` witnesses cosigned, if any: a proof
+    against it shows the auditor the log showed those witnesses the same tree. Checkpoints are walked
+    from the newest, each one's cosignatures counted by the index on their size."""
     c = log_checkpoints.c
-    witnessed = select(log_cosignatures.c.cosignature_id).where(_cosigned(c.tree_size, c.root_hash)).exists()
+    witnesses = (
+        select(func.count(distinct(log_cosignatures.c.witness_key)))
+        .where(_cosigned(c.tree_size, c.root_hash))
+        .scalar_subquery()
+    )
     return _checkpoint_info(
         connection.execute(
             select(log_checkpoints)
-            .where(c.tree_size > leaf_index, witnessed)
+            .where(c.tree_size > leaf_index, witnesses >= quorum)
             .order_by(c.tree_size.desc(), c.checkpoint_id.desc())
             .limit(1)
         ).first()

@@ -21,6 +21,9 @@ class HttpWitnessClient:
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise InvalidInput(f"証人の URL は http:// か https:// で始まる必要があります: {url}")
         self._endpoint = url.rstrip("/") + "/add-checkpoint"
+        # What messages name: the endpoint without a user and password the URL may carry.
+        endpoint = urllib.parse.urlsplit(self._endpoint)
+        self._shown = urllib.parse.urlunsplit(endpoint._replace(netloc=endpoint.netloc.rpartition("@")[2]))
         self._timeout = timeout
 
     def add_checkpoint(self, body: bytes) -> WitnessReply:
@@ -33,7 +36,7 @@ class HttpWitnessClient:
         except urllib.error.HTTPError as exc:
             return _reply(exc.code, exc.headers, exc.read(_MAX_REPLY_BYTES))
         except (urllib.error.URLError, OSError) as exc:
-            raise DomainError(f"証人 {self._endpoint} に接続できません: {exc}") from exc
+            raise DomainError(f"証人 {self._shown} に接続できません: {exc}") from exc
 
 
 def _reply(status: int, headers: Message, body: bytes) -> WitnessReply:

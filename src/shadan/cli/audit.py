@@ -117,7 +117,7 @@ def verify_proof(
             exists=True,
             dir_okay=False,
             readable=True,
-            help="連署を求める監視者（ウィットネス）の検証鍵（複数指定可）",
+            help="連署を求める証人（ウィットネス）の検証鍵（複数指定可）",
         ),
     ] = None,
     witness_quorum: Annotated[
@@ -125,7 +125,7 @@ def verify_proof(
         typer.Option(
             "--witness-quorum",
             min=1,
-            help="連署が必要な監視者の数（--witness-key の鍵のうち。既定: 全員）",
+            help="連署が必要な証人の数（--witness-key の鍵のうち。既定: 全員）",
         ),
     ] = None,
 ) -> None:
@@ -180,7 +180,8 @@ def run(
     """順序付けとチェックポイント作成を定期的に行う（N件ごと・T秒ごと）。Ctrl-C で終了。
 
     `shadan serve` も同じ処理を行います（SHADAN_LOG_TICK_SECONDS）。失敗しても次の回に再試行します。
-    SHADAN_LOG_WITNESS_URL があれば、新しいチェックポイントを監視者に渡して連署を受け取ります。
+    SHADAN_LOG_WITNESS_URL か SHADAN_LOG_WITNESSES があれば、新しいチェックポイントを各証人に渡して
+    連署を受け取ります。
     """
     from shadan.bootstrap import build_periodic_log
 
@@ -211,8 +212,7 @@ def _show_checked_proof(checked: CheckedProof) -> None:
     )
     for signature in checked.witnessed_by:
         console.print(
-            f"  監視者の連署 / witness cosignature: {escape(signature.witness)}"
-            f"（{jst(signature.cosigned_at)}）"
+            f"  証人の連署 / witness cosignature: {escape(signature.witness)}（{jst(signature.cosigned_at)}）"
         )
     try:
         event = json.dumps(json.loads(checked.entry), ensure_ascii=False, indent=2, sort_keys=True)

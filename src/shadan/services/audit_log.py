@@ -204,6 +204,14 @@ class CheckpointInfo:
     created_at: dt.datetime
 
 
+@dataclass(frozen=True, slots=True)
+class WitnessQuorum:
+    """How many witnesses must cosign a checkpoint before proofs rest on it, and the newest they did."""
+
+    quorum: int
+    checkpoint: CheckpointInfo | None
+
+
 class ProofProblem(StrEnum):
     MALFORMED = "malformed"
     SIGNATURE = "signature"
@@ -262,6 +270,8 @@ class TransparencyLog(Protocol):
     def sign_checkpoint(self) -> CheckpointInfo:
         """Sign and store a checkpoint of the current tree (LogIntegrityError if it contradicts history)."""
         ...
+
+    def witness_quorum(self) -> WitnessQuorum: ...
 
     def leaf_index_of(self, seq: int) -> int | None: ...
 
@@ -348,6 +358,9 @@ class AuditLogService:
 
     def latest_checkpoint(self) -> CheckpointInfo | None:
         return self._log.latest_checkpoint()
+
+    def witness_quorum(self) -> WitnessQuorum:
+        return self._log.witness_quorum()
 
     def proof(self, seq: int) -> str:
         """The stand-alone proof file of one event, signing a covering checkpoint first if needed."""

@@ -23,7 +23,7 @@ from shadan.domain.japan_time import JST
 from shadan.domain.roles import RoleCatalog
 from shadan.domain.vocabulary import Action, AdminArea, AuditTag, CompanyKind, Outcome, ResourceType
 from shadan.services.audit_filters import EventFilters, FilterInput
-from shadan.services.audit_log import CheckpointInfo, VerificationRun
+from shadan.services.audit_log import CheckpointInfo, VerificationRun, WitnessQuorum
 from shadan.services.event_origin import request_origin
 from shadan.services.exports import ExportFormat, ExportTable, export
 from shadan.services.ports import AccessLogSink, UnitOfWorkFactory
@@ -84,6 +84,7 @@ class LogStatus:
     latest_checkpoint: CheckpointInfo | None
     last_verification: VerificationRun | None
     cosignatures: tuple[Cosignature, ...]
+    witnessed: WitnessQuorum
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,8 @@ class SignedLog(Protocol):
     def latest_checkpoint(self) -> CheckpointInfo | None: ...
 
     def last_verification(self) -> VerificationRun | None: ...
+
+    def witness_quorum(self) -> WitnessQuorum: ...
 
     def proof(self, seq: int) -> str:
         """The event's tlog-proof file (NotFound for an unknown event)."""
@@ -200,6 +203,7 @@ class AuditReviewService:
             latest_checkpoint=latest,
             last_verification=self._signed_log.last_verification(),
             cosignatures=tuple(self._search.recent_cosignatures(COSIGNATURES_SHOWN)),
+            witnessed=self._signed_log.witness_quorum(),
         )
         self._record(principal, context, Action.VIEW, AuditTag.LOG_STATUS_VIEWED)
         return status

@@ -9,7 +9,8 @@ the same way. Every cosignature kept is also an access event, in the same transa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -120,6 +121,29 @@ class Stored:
     new: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Witness:
+    """A witness the periodic job hands checkpoints to: its tlog-witness URL and its verifier key."""
+
+    url: str
+    key: str
+
+    @property
+    def name(self) -> str:
+        """The witness's name, from its verifier key (`<name>+<key id>+<key>`); never its URL, which
+        could carry credentials into a log line."""
+        return self.key.split("+", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What one witness made of the latest checkpoint: cosigned and stored, or the failure."""
+
+    witness: Witness
+    stored: Stored | None = None
+    failure: Exception | None = None
+
+
 class CosigningService:
     def __init__(
         self,
@@ -148,16 +172,32 @@ class CosigningService:
         """Checkpoint now and ask the witness to cosign it; one retry when it holds another old size."""
         return self._submit(url, self._checks.witness_key(witness_key), actor, self._log.checkpoint())
 
-    def submit_latest(self, url: str, witness_key: str, actor: Actor) -> Stored | None:
-        """The latest checkpoint to the witness unless it has cosigned it already (the periodic job, which
-        signs checkpoints by its own rule: every N events or T seconds); None when there is nothing new."""
-        witness_key = self._checks.witness_key(witness_key)
+    def submit_latest(self, witnesses: Sequence[Witness], actor: Actor) -> tuple[Submission, ...]:
+        """The latest checkpoint to every witness that has not cosigned it yet (the periodic job, which
+        signs checkpoints by its own rule: every N events or T seconds). The witnesses are asked at once,
+        so that one away for its whole timeout delays no other, and one's failure is its own; what they
+        return is checked and stored one after the other."""
         head = self._log.latest_checkpoint()
-        if head is None or self._ledger.last_cosigned_size(witness_key) >= head.size:
-            return None
-        return self._submit(url, witness_key, actor, head)
+        if head is None:
+            return ()
+        keyed = [(w, self._checks.witness_key(w.key)) for w in witnesses]
+        due = [(w, key) for w, key in keyed if self._ledger.last_cosigned_size(key) < head.size]
+        if not due:
+            return ()
+        with ThreadPoolExecutor(max_workers=len(due), thread_name_prefix="shadan-witness") as pool:
+            asked = [(w, pool.submit(self._cosignature, w.url, key, head)) for w, key in due]
+        return tuple(self._keep(witness, answer, actor) for witness, answer in asked)
+
+    def _keep(self, witness: Witness, answer: Future[ReceivedCosignature], actor: Actor) -> Submission:
+        try:
+            return Submission(witness, stored=self._store(answer.result(), actor, "http"))
+        except Exception as exc:  # a refusal, the network or a bad reply: this witness's failure only
+            return Submission(witness, failure=exc)
 
     def _submit(self, url: str, witness_key: str, actor: Actor, head: CheckpointInfo) -> Stored:
+        return self._store(self._cosignature(url, witness_key, head), actor, "http")
+
+    def _cosignature(self, url: str, witness_key: str, head: CheckpointInfo) -> ReceivedCosignature:
         witness = self._connect(url)
         old = self._ledger.last_cosigned_size(witness_key)
         reply = witness.add_checkpoint(self._request_body(self._not_above(old, head), head))
@@ -166,8 +206,7 @@ class CosigningService:
             reply = witness.add_checkpoint(self._request_body(self._not_above(stated, head), head))
         if reply.status != 200:
             raise _refusal(reply)
-        cosignature = self._checks.verify(witness_key, head.note + reply.body.decode("utf-8", "replace"))
-        return self._store(cosignature, actor, "http")
+        return self._checks.verify(witness_key, head.note + reply.body.decode("utf-8", "replace"))
 
     def import_cosigned(self, cosigned_note: str, witness_key: str, actor: Actor) -> Stored:
         """A cosigned checkpoint brought back from an offline witness: checked against this log's tree."""

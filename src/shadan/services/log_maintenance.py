@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from shadan.domain.errors import DomainError
 from shadan.services.audit_log import CheckpointInfo, LogIntegrityError
-from shadan.services.cosigning import Stored
+from shadan.services.cosigning import Submission, Witness
 from shadan.services.identity import Actor
 
 logger = logging.getLogger(__name__)
@@ -86,32 +86,47 @@ class LogMaintainer:
 
 
 class Witnessing(Protocol):
-    def submit_latest(self, url: str, witness_key: str, actor: Actor) -> Stored | None: ...
+    def submit_latest(self, witnesses: Sequence[Witness], actor: Actor) -> tuple[Submission, ...]: ...
 
 
 class WitnessedLog:
-    """The periodic job with a witness (SHADAN_LOG_WITNESS_URL): after each tick, the latest checkpoint
-    goes to the witness unless it has cosigned it already, so proofs can rest on a witnessed checkpoint.
+    """The periodic job with witnesses (SHADAN_LOG_WITNESS_URL, SHADAN_LOG_WITNESSES): after each tick,
+    the latest checkpoint goes to every witness that has not cosigned it yet, so that proofs can rest on
+    a checkpoint their quorum cosigned.
 
-    A witness that is away or refuses does not stop the log: the failure is logged (its kind only) and
-    the same checkpoint, or a newer one, is offered again at the next tick.
+    A witness that is away or refuses stops neither the log nor the other witnesses: the failure is
+    logged (its kind only) and the same checkpoint, or a newer one, is offered again at the next tick.
     """
 
-    def __init__(self, log: PeriodicLog, witnessing: Witnessing, url: str, witness_key: str) -> None:
+    def __init__(self, log: PeriodicLog, witnessing: Witnessing, witnesses: Sequence[Witness]) -> None:
         self._log = log
         self._witnessing = witnessing
-        self._url = url
-        self._witness_key = witness_key
+        self._witnesses = tuple(witnesses)
 
     def tick(self) -> CheckpointInfo | None:
         signed = self._log.tick()
         try:
-            stored = self._witnessing.submit_latest(self._url, self._witness_key, PERIODIC_JOB)
-        except Exception as exc:  # a refusal or a network failure must not stop the log's own job
-            detail = exc.message if isinstance(exc, DomainError) else type(exc).__name__
-            logger.warning("監視者への連署依頼に失敗しました / witness submission failed: %s", detail)
-        else:
-            if stored is not None:
-                cosignature = stored.cosignature
-                logger.info("連署 / cosigned: %s, size %d", cosignature.witness_name, cosignature.tree_size)
+            submissions = self._witnessing.submit_latest(self._witnesses, PERIODIC_JOB)
+        except Exception as exc:  # e.g. the database away: the log's own job must go on
+            logger.warning("証人への連署依頼に失敗しました / witness submission failed: %s", _kind(exc))
+            return signed
+        for submission in submissions:
+            _log_submission(submission)
         return signed
+
+
+def _log_submission(submission: Submission) -> None:
+    if submission.failure is not None:
+        logger.warning(
+            "証人への連署依頼に失敗しました / witness submission failed: %s: %s",
+            submission.witness.name,
+            _kind(submission.failure),
+        )
+    elif submission.stored is not None:
+        cosignature = submission.stored.cosignature
+        logger.info("連署 / cosigned: %s, size %d", cosignature.witness_name, cosignature.tree_size)
+
+
+def _kind(exc: Exception) -> str:
+    """A domain error's own message; of anything else its type only (its text may quote addresses)."""
+    return exc.message if isinstance(exc, DomainError) else type(exc).__name__

@@ -10,12 +10,12 @@ from pathlib import Path
 import independent_verifier
 import pytest
 from audit_support import Clock, append, naive_root
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
+from witness_support import OPERATOR, URL, AppClient, cosigning
 
 from shadan.audit.checkpoint import Checkpoint, sign_checkpoint
 from shadan.audit.cosignature import Cosigner, cosignatures_by, witness_verifier
-from shadan.audit.cosignatures import SqlCosignatureLedger, WitnessCosignatureChecks
+from shadan.audit.cosignatures import SqlCosignatureLedger
 from shadan.audit.keys import FileKeyStore
 from shadan.audit.log import access_events
 from shadan.audit.merkle import EMPTY_ROOT, verify_consistency
@@ -27,33 +27,8 @@ from shadan.bootstrap import build_witness
 from shadan.domain.errors import DomainError
 from shadan.domain.vocabulary import AuditTag
 from shadan.services.audit_log import AuditLogService, ProofCheckFailed, ProofProblem
-from shadan.services.cosigning import (
-    CosignatureProblem,
-    CosignatureRejected,
-    CosigningService,
-    WitnessClient,
-    WitnessReply,
-)
-from shadan.services.identity import Actor
+from shadan.services.cosigning import CosignatureProblem, CosignatureRejected, Witness, WitnessReply
 from shadan.services.witness import Refusal, WitnessRefused, WitnessService
-from shadan.web.witness_app import create_witness_app
-
-OPERATOR = Actor.operator("auditor", terminal_id="AUD-01")
-URL = "http://witness.test"
-
-
-class AppClient:
-    """The witness's real HTTP app, reached in process (the port's contract: status, type, body)."""
-
-    def __init__(self, witness: WitnessService) -> None:
-        self._client = TestClient(create_witness_app(witness))
-        self.bodies: list[bytes] = []
-
-    def add_checkpoint(self, body: bytes) -> WitnessReply:
-        self.bodies.append(body)
-        response = self._client.post("/add-checkpoint", content=body)
-        content_type = response.headers.get("content-type", "").split(";")[0]
-        return WitnessReply(response.status_code, content_type, response.content)
 
 
 class Canned:
@@ -75,18 +50,6 @@ def witness(tmp_path: Path, keys: FileKeyStore, clock: Clock) -> WitnessService:
 @pytest.fixture
 def witness_key(witness: WitnessService) -> str:
     return witness.public_key() + "\n"
-
-
-def cosigning(
-    engine: Engine, service: AuditLogService, clock: Clock, client: WitnessClient
-) -> CosigningService:
-    def connect(url: str) -> WitnessClient:
-        assert url == URL
-        return client
-
-    return CosigningService(
-        service, SqlCosignatureLedger(engine), WitnessCosignatureChecks(), connect, clock, "shadan"
-    )
 
 
 def stored_rows(engine: Engine) -> list[tuple[int, str]]:
@@ -308,18 +271,20 @@ def test_the_periodic_job_offers_each_checkpoint_once(
 ) -> None:
     client = AppClient(witness)
     log_side = cosigning(engine, service, clock, client)
-    assert log_side.submit_latest(URL, witness_key, OPERATOR) is None  # no checkpoint yet
+    witnesses = [Witness(URL, witness_key)]
+    assert log_side.submit_latest(witnesses, OPERATOR) == ()  # no checkpoint yet
     append(engine, 1, 5)
     service.checkpoint()
-    first = log_side.submit_latest(URL, witness_key, OPERATOR)
-    assert first is not None
-    assert first.cosignature.tree_size == 5
-    assert log_side.submit_latest(URL, witness_key, OPERATOR) is None  # cosigned already: nothing sent
+    (first,) = log_side.submit_latest(witnesses, OPERATOR)
+    assert first.failure is None
+    assert first.stored is not None
+    assert first.stored.cosignature.tree_size == 5
+    assert log_side.submit_latest(witnesses, OPERATOR) == ()  # cosigned already: nothing sent
     assert len(client.bodies) == 1
     clock.advance(60)
     append(engine, 100, 2)  # the latest checkpoint is still the cosigned one: it signs none of its own
-    assert log_side.submit_latest(URL, witness_key, OPERATOR) is None
+    assert log_side.submit_latest(witnesses, OPERATOR) == ()
     service.checkpoint()
-    second = log_side.submit_latest(URL, witness_key, OPERATOR)
-    assert second is not None
-    assert second.cosignature.tree_size == 8  # 5 + the first cosignature's own event + 2
+    (second,) = log_side.submit_latest(witnesses, OPERATOR)
+    assert second.stored is not None
+    assert second.stored.cosignature.tree_size == 8  # 5 + the first cosignature's own event + 2

@@ -27,7 +27,13 @@ from shadan.domain.vocabulary import (
     ResourceType,
 )
 from shadan.services.audit_filters import EventFilters, FilterInput
-from shadan.services.audit_log import CheckpointInfo, LogFailure, LogFailureKind, VerificationRun
+from shadan.services.audit_log import (
+    CheckpointInfo,
+    LogFailure,
+    LogFailureKind,
+    VerificationRun,
+    WitnessQuorum,
+)
 from shadan.services.audit_review import (
     PAGE_SIZE,
     AuditAccess,
@@ -147,6 +153,9 @@ class FakeSignedLog:
 
     def last_verification(self) -> VerificationRun | None:
         return None
+
+    def witness_quorum(self) -> WitnessQuorum:
+        return WitnessQuorum(2, None)
 
     def proof(self, seq: int) -> str:
         if seq not in self.known:
@@ -289,6 +298,7 @@ def test_status_is_for_audit_and_the_regulator_only(harness: Harness, who: Princ
         status = harness.service.status(allowed, CONTEXT)
         assert status.origin == "test/access-log"
         assert status.cosignatures[0].witness_name == "witness.example/w1"
+        assert status.witnessed == WitnessQuorum(2, None)
     assert [(e.account_id, e.outcome, e.detail) for e in harness.sink.events] == [
         (who.account_id, Outcome.DENIED, AuditTag.LOG_STATUS_VIEWED),
         (AUDITOR.account_id, Outcome.ALLOWED, AuditTag.LOG_STATUS_VIEWED),

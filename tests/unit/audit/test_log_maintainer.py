@@ -7,12 +7,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Sequence
 
 import pytest
 
 from shadan.domain.errors import AuditUnavailable
 from shadan.services.audit_log import CheckpointInfo, LogIntegrityError
-from shadan.services.cosigning import CosignatureProblem, CosignatureRejected, ReceivedCosignature, Stored
+from shadan.services.cosigning import (
+    CosignatureProblem,
+    CosignatureRejected,
+    ReceivedCosignature,
+    Stored,
+    Submission,
+    Witness,
+)
 from shadan.services.identity import Actor
 from shadan.services.log_maintenance import PERIODIC_JOB, LogMaintainer, WitnessedLog
 
@@ -107,16 +115,20 @@ def test_the_interval_must_be_positive() -> None:
         LogMaintainer(ScriptedLog(), 0)
 
 
-class ScriptedWitness:
-    """`submit_latest` answers from a script like ScriptedLog, recording who asked."""
+EGC = Witness("https://egc:secret-token@witness.example.jp", "witness.example.jp/egc+1a2b3c4d+BAAA")
+AUDIT = Witness("http://10.0.8.5:8480", "audit.example.jp/witness+5e6f7a8b+BBBB")
 
-    def __init__(self, *script: Stored | BaseException | None) -> None:
+
+class ScriptedWitnesses:
+    """`submit_latest` answers from a script like ScriptedLog, recording whom it was asked to ask."""
+
+    def __init__(self, *script: tuple[Submission, ...] | BaseException) -> None:
         self.script = list(script)
-        self.asked: list[tuple[str, str, Actor]] = []
+        self.asked: list[tuple[tuple[Witness, ...], Actor]] = []
 
-    def submit_latest(self, url: str, witness_key: str, actor: Actor) -> Stored | None:
-        self.asked.append((url, witness_key, actor))
-        step = self.script.pop(0) if self.script else None
+    def submit_latest(self, witnesses: Sequence[Witness], actor: Actor) -> tuple[Submission, ...]:
+        self.asked.append((tuple(witnesses), actor))
+        step = self.script.pop(0) if self.script else ()
         if isinstance(step, BaseException):
             raise step
         return step
@@ -130,12 +142,12 @@ COSIGNED = Stored(
 )
 
 
-def test_each_tick_offers_the_latest_checkpoint_to_the_witness() -> None:
-    log, witness = ScriptedLog(SIGNED, None), ScriptedWitness(COSIGNED, None)
-    witnessed = WitnessedLog(log, witness, "https://witness.example.jp", "witness-key")
+def test_each_tick_offers_the_latest_checkpoint_to_every_witness() -> None:
+    log, witnesses = ScriptedLog(SIGNED, None), ScriptedWitnesses((Submission(EGC, stored=COSIGNED),), ())
+    witnessed = WitnessedLog(log, witnesses, [EGC, AUDIT])
     assert witnessed.tick() is SIGNED
     assert witnessed.tick() is None
-    assert witness.asked == [("https://witness.example.jp", "witness-key", PERIODIC_JOB)] * 2
+    assert witnesses.asked == [((EGC, AUDIT), PERIODIC_JOB)] * 2
     assert PERIODIC_JOB.account_id == "system:log-maintainer"
 
 
@@ -149,14 +161,25 @@ def test_each_tick_offers_the_latest_checkpoint_to_the_witness() -> None:
         (ConnectionRefusedError("10.0.0.9:443 secret-detail"), "ConnectionRefusedError"),
     ],
 )
-def test_a_witness_that_fails_never_stops_the_log(
-    caplog: pytest.LogCaptureFixture, failure: BaseException, logged: str
+def test_a_witness_that_fails_stops_neither_the_log_nor_the_other_witnesses(
+    caplog: pytest.LogCaptureFixture, failure: Exception, logged: str
 ) -> None:
     log = ScriptedLog(SIGNED, SIGNED)
-    witnessed = WitnessedLog(log, ScriptedWitness(failure, COSIGNED), "https://witness.example.jp", "k")
+    answers = (Submission(EGC, failure=failure), Submission(AUDIT, stored=COSIGNED))
+    witnessed = WitnessedLog(log, ScriptedWitnesses(answers, answers), [EGC, AUDIT])
     with caplog.at_level(logging.INFO):
         assert witnessed.tick() is SIGNED  # the checkpoint was signed all the same
         assert witnessed.tick() is SIGNED  # and the next tick offers it again
-    assert logged in caplog.text
+    assert f"witness submission failed: witness.example.jp/egc: {logged}" in caplog.text
     assert "secret-detail" not in caplog.text
-    assert "witness.example.jp/egc, size 12" in caplog.text
+    assert "secret-token" not in caplog.text  # a witness is named by its key, never by its URL
+    assert caplog.text.count("witness.example.jp/egc, size 12") == 2
+
+
+def test_the_log_goes_on_when_the_witnesses_cannot_be_asked(caplog: pytest.LogCaptureFixture) -> None:
+    leaky = RuntimeError("SELECT ... password=hunter2")
+    witnessed = WitnessedLog(ScriptedLog(SIGNED), ScriptedWitnesses(leaky), [EGC])
+    with caplog.at_level(logging.INFO):
+        assert witnessed.tick() is SIGNED
+    assert "witness submission failed: RuntimeError" in caplog.text
+    assert "hunter2" not in caplog.text
