@@ -39,6 +39,7 @@ from shadan.audit.note import Verifier
 from shadan.audit.search_index import first_index_difference, first_indexed_ahead
 from shadan.audit.seq_span import SeqSpan
 from shadan.audit.sequencer import read_state
+from shadan.audit.table_hooks import hooks_on_the_log
 from shadan.audit.tree_store import read_level_ranges
 from shadan.audit.tree_tables import log_checkpoints, log_leaves
 from shadan.audit.verify_chunks import (
@@ -129,6 +130,7 @@ class LogAudit:
     ) -> VerificationReport:
         targets: dict[int, list[_Target]] = {}
         self._check_keys(connection, found)
+        self._check_hooks(connection, found)
         trusted_head = self._trusted(trusted, found)
         if trusted is not None and trusted_head is None:
             return self._report(0, 0, 0, 0, found, None)
@@ -173,6 +175,19 @@ class LogAudit:
             leaf,
             f"{names} に一意制約がありません{again_ja}",
             f"no unique constraint any more on {names}{again_en}",
+        )
+
+    @staticmethod
+    def _check_hooks(connection: Connection, found: _Findings) -> None:
+        hooks = hooks_on_the_log(connection)
+        if not hooks:
+            return
+        found.add(
+            LogFailureKind.TABLE_HOOK,
+            None,
+            None,
+            "、".join(hook.ja() for hook in hooks) + " があります",
+            "found " + ", ".join(hook.en() for hook in hooks),
         )
 
     def _report(

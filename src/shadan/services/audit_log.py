@@ -45,6 +45,7 @@ class LogFailureKind(StrEnum):
     SEARCH_INDEX = "search_index"
     EVENT_VIEW = "event_view"
     KEY_CONSTRAINT = "key_constraint"
+    TABLE_HOOK = "table_hook"
 
     @property
     def exit_code(self) -> int:
@@ -70,6 +71,7 @@ FAILURE_EXIT_CODES: dict[LogFailureKind, int] = {
     LogFailureKind.TRUSTED_CHECKPOINT_INVALID: 20,
     LogFailureKind.EVENT_VIEW: 21,
     LogFailureKind.KEY_CONSTRAINT: 22,
+    LogFailureKind.TABLE_HOOK: 23,
 }
 
 FAILURE_TITLES: dict[LogFailureKind, tuple[str, str]] = {
@@ -106,6 +108,12 @@ FAILURE_TITLES: dict[LogFailureKind, tuple[str, str]] = {
     LogFailureKind.KEY_CONSTRAINT: (
         "ログの表の一意制約が外されています（同じ連番・葉番号・ノードの行を複数置ける）",
         "a unique key of the log's tables was dropped (rows can share a seq, leaf index or node)",
+    ),
+    LogFailureKind.TABLE_HOOK: (
+        "ログの表にトリガー・ルール・行セキュリティがあります（記録の際にイベントを書き換え・破棄し、"
+        "または隠しうる）",
+        "a trigger, rule or row-level security on the log's tables (events could be rewritten or dropped "
+        "as they are recorded, or hidden)",
     ),
     LogFailureKind.CHECKPOINT_MISMATCH: (
         "署名済みチェックポイントとイベントが一致しません（履歴の書き換え）",
