@@ -13,6 +13,7 @@ from shadan.audit.proof_file import (
     check_proof_file,
     cosignatures_of,
     parse_proof_file,
+    witness_names,
 )
 from shadan.services.audit_log import CheckedProof, ProofCheckFailed, ProofProblem, WitnessSignature
 
@@ -36,9 +37,10 @@ class TlogProofChecker:
         if not verifiers:
             raise ProofCheckFailed(ProofProblem.KEY, "no verifier key given")
         witnesses = _keys(witness_keys, witness_verifier, "witness key")
-        if witness_quorum is not None and not 1 <= witness_quorum <= len(witnesses):
+        distinct = len(witness_names(witnesses))
+        if witness_quorum is not None and not 1 <= witness_quorum <= distinct:
             raise ProofCheckFailed(
-                ProofProblem.KEY, f"a quorum of {witness_quorum} needs 1 to {len(witnesses)} witness keys"
+                ProofProblem.KEY, f"a quorum of {witness_quorum} needs 1 to {distinct} witnesses' keys"
             )
         try:
             parsed = parse_proof_file(proof_file)

@@ -106,29 +106,36 @@ def cosignatures_of(
 ) -> tuple[Cosignature, ...]:
     """The given witnesses' verified cosignatures on the proof's checkpoint (c2sp.org/tlog-cosignature).
     ProofFileError if a line of a witness's key does not verify, or if fewer than `quorum` of the
-    witnesses (all of them by default) cosigned: a witness without lines is only not counted."""
+    witnesses (all of them by default) cosigned: a witness without lines is only not counted. A witness
+    is its name: two keys of one name (before and after the witness rotated its key) count once."""
     try:
         note = parse_note(proof_file.checkpoint_note)
     except NoteError as exc:
         raise _malformed(f"the checkpoint is malformed: {exc}") from exc
     found: list[Cosignature] = []
-    absent: list[str] = []
     for witness in witnesses:
         if not lines_of(note.signatures, witness):
-            absent.append(f"{witness.name}+{witness.key_id:08x}")
             continue
         try:
             found += cosignatures_by(note.text, note.signatures, witness)
         except CosignatureError as exc:
             raise ProofFileError(ProofFileProblem.WITNESS, str(exc)) from exc
-    needed = len(witnesses) if quorum is None else quorum
-    if len(witnesses) - len(absent) < needed:
+    names = witness_names(witnesses)
+    cosigned = {c.name for c in found}
+    needed = len(names) if quorum is None else quorum
+    if len(cosigned) < needed:
+        absent = ", ".join(name for name in names if name not in cosigned)
         raise ProofFileError(
             ProofFileProblem.WITNESS,
-            f"{len(witnesses) - len(absent)} of {len(witnesses)} witnesses cosigned the checkpoint,"
-            f" {needed} needed; no cosignature by {', '.join(absent)}",
+            f"{len(cosigned)} of {len(names)} witnesses cosigned the checkpoint,"
+            f" {needed} needed; no cosignature by {absent}",
         )
     return tuple(found)
+
+
+def witness_names(witnesses: Sequence[Verifier]) -> list[str]:
+    """The distinct witnesses among the keys, in the keys' order."""
+    return list(dict.fromkeys(w.name for w in witnesses))
 
 
 def _b64(text: str) -> bytes:

@@ -205,11 +205,12 @@ def _cosigned(size: Any, root_hash: Any) -> ColumnElement[bool]:
 
 def _witnessed(connection: Connection, leaf_index: int, quorum: int) -> CheckpointInfo | None:
     """The newest checkpoint covering the leaf that at least `quorum` witnesses cosigned, if any: a proof
-    against it shows the auditor the log showed those witnesses the same tree. Checkpoints are walked
-    from the newest, each one's cosignatures counted by the index on their size."""
+    against it shows the auditor the log showed those witnesses the same tree. A witness is its name, so
+    its keys before and after a rotation count once. Checkpoints are walked from the newest, each one's
+    cosignatures counted by the index on their size."""
     c = log_checkpoints.c
     witnesses = (
-        select(func.count(distinct(log_cosignatures.c.witness_key)))
+        select(func.count(distinct(log_cosignatures.c.witness_name)))
         .where(_cosigned(c.tree_size, c.root_hash))
         .scalar_subquery()
     )

@@ -13,6 +13,7 @@ from audit_support import SETTLE, Clock, append
 from sqlalchemy import Engine
 from witness_support import OPERATOR, AppClient, cosigning
 
+from shadan.audit.cosignature import Cosigner
 from shadan.audit.cosignatures import SqlCosignatureLedger
 from shadan.audit.keys import FileKeyStore
 from shadan.audit.proof_checker import TlogProofChecker
@@ -162,7 +163,7 @@ def test_proofs_rest_on_the_newest_checkpoint_the_quorum_cosigned(
     assert [head.size if head else None for head in heads] == [5, 10]
 
 
-def test_a_quorum_counts_witnesses_not_cosignatures(
+def test_a_quorum_counts_witnesses_not_cosignatures_or_keys(
     engine: Engine,
     service: AuditLogService,
     quorum_of_two: AuditLogService,
@@ -176,8 +177,14 @@ def test_a_quorum_counts_witnesses_not_cosignatures(
         witnesses[:1], OPERATOR
     )
     assert stored.stored is not None
-    again = stored.stored.cosignature
-    restated = dataclasses.replace(again, signature_line=again.signature_line[:-4] + "AAA=")
+    first = stored.stored.cosignature
+    again = dataclasses.replace(first, signature_line=first.signature_line[:-4] + "AAA=")
+    rotated = Cosigner.generate(first.witness_name).verifier.text()  # the same witness's next key
+    rekeyed = dataclasses.replace(again, witness_key=rotated, signature_line=again.signature_line + "B")
     event = EventFactory("t").admin(clock(), OPERATOR, AuditTag.LOG_COSIGNED, ResourceType.ACCESS_LOG, ("o",))
-    assert SqlCosignatureLedger(engine).record(restated, event)  # a second line of the same witness
+    ledger = SqlCosignatureLedger(engine)
+    assert ledger.record(again, event)  # a second line of the same witness
+    assert ledger.record(
+        rekeyed, dataclasses.replace(event, event_id="rekeyed")
+    )  # and one by its rotated key
     assert quorum_of_two.witness_quorum().checkpoint is None

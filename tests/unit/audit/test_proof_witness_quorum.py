@@ -65,3 +65,20 @@ def test_a_forged_line_rejects_the_proof_though_the_quorum_is_met() -> None:
 @pytest.mark.parametrize(("quorum", "keys"), [(0, KEYS), (4, KEYS), (1, [])])
 def test_a_quorum_the_keys_cannot_meet_is_a_key_problem(quorum: int, keys: list[str]) -> None:
     assert problem(proof_cosigned_by(*WITNESSES), quorum, keys)[0] is ProofProblem.KEY
+
+
+def test_two_keys_of_one_witness_count_once() -> None:
+    """A witness that rotated its key cosigns with both for a while; an auditor holding both keys still
+    counts one witness."""
+    rotated = Cosigner.generate(WITNESSES[0].verifier.name)
+    proof = proof_cosigned_by(WITNESSES[0], rotated)
+    keys = [KEYS[0], rotated.verifier.text(), KEYS[1]]
+    with pytest.raises(ProofCheckFailed) as short:
+        TlogProofChecker().check(proof, [LOG.verifier.text()], keys, witness_quorum=2)
+    assert short.value.problem is ProofProblem.WITNESS
+    assert "1 of 2 witnesses cosigned" in str(short.value)
+    checked = TlogProofChecker().check(proof, [LOG.verifier.text()], keys[:2])  # all (one) witnesses
+    assert [w.witness for w in checked.witnessed_by] == [WITNESSES[0].verifier.name] * 2
+    with pytest.raises(ProofCheckFailed) as impossible:
+        TlogProofChecker().check(proof, [LOG.verifier.text()], keys[:2], witness_quorum=2)
+    assert impossible.value.problem is ProofProblem.KEY
