@@ -18,7 +18,8 @@ from shadan.audit.retention import SqlRetention
 from shadan.audit.transparency_log import SqlTransparencyLog
 from shadan.audit.witness_checks import SignedCheckpoints
 from shadan.audit.witness_client import HttpWitnessClient
-from shadan.audit.witness_store import SqlWitnessStore, WitnessKeyFile
+from shadan.audit.witness_key_file import WitnessKeyFile
+from shadan.audit.witness_store import SqlWitnessStore
 from shadan.config import Environment, Settings
 from shadan.domain.errors import InvalidInput
 from shadan.domain.roles import RoleCatalog

@@ -5,6 +5,7 @@ log and a replayed request, each with its documented exit code or HTTP answer.""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sqlite3
@@ -252,3 +253,40 @@ def _copy_database(db_url: str, target: Path) -> str:
     source.close()
     copy.close()
     return f"sqlite:///{target}"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_witness_rotates_its_key_while_it_serves(
+    cli: Cli, witness_url: str, witness_home: Path, world: World, tmp_path: Path
+) -> None:
+    old_key = tmp_path / "witness.pub"  # what the log holds: the key from before the rotation
+    home = str(witness_home)
+    assert _submit(cli, witness_url, tmp_path).exit_code == 0
+
+    rotated = cli("witness", "rotate-key", "--home", home)
+    assert rotated.exit_code == 0, rotated.output
+    new = rotated.output.split("\n")[1]
+    with urllib.request.urlopen(witness_url + "/", timeout=5) as health:  # noqa: S310 - loopback
+        assert json.loads(health.read())["verifier_keys"] == [old_key.read_text().strip(), new]
+    world.login("sysadmin")
+    assert _submit(cli, witness_url, tmp_path).exit_code == 0  # the running server cosigns with both
+
+    new_key = tmp_path / "witness-new.pub"
+    assert cli("witness", "public-key", "--home", home, "-o", str(new_key)).exit_code == 0
+    assert new_key.read_text().strip() == new
+    world.login("sysadmin")
+    switched = cli("audit", "witness", "submit", "--url", witness_url, "--witness-key", str(new_key))
+    assert switched.exit_code == 0, switched.output
+
+    assert cli("witness", "retire-keys", "--home", home).exit_code == 0
+    world.login("sysadmin")
+    assert _submit(cli, witness_url, tmp_path).exit_code == 57  # the retired key cosigns no more
+    history = cli("witness", "keys", "--home", home)
+    assert history.exit_code == 0
+    assert [
+        line.split()[-2] for line in history.output.splitlines() if "/ added" in line or "/ retired" in line
+    ] == [
+        "added",
+        "added",
+        "retired",
+    ]

@@ -1,8 +1,8 @@
-"""The witness's home directory: its key and its own small SQLite database (not shadan's schema).
+"""The witness's own small SQLite database in its home (not shadan's schema); its keys beside it are
+witness_key_file.py's.
 
-    <home>/witness.key   PRIVATE+KEY+<name>+<id>+<base64(0x04 || seed)>   (mode 0600, directory 0700)
-    <home>/witness.pub   the witness's verifier key (public: hand it to the logs it witnesses)
-    <home>/witness.db    trusted log keys, the latest cosigned checkpoint per log, split views
+    <home>/witness.db    trusted log keys, the latest cosigned checkpoint per log, split views, the
+                         witness's own keys as they were added and retired
 
 The witness is a separate tiny service run by another party, so its schema is made with
 `metadata.create_all`, not with shadan's migrations. The latest checkpoint moves with a compare-and-set
@@ -13,8 +13,6 @@ the tlog-witness spec warns of cannot roll a log back).
 from __future__ import annotations
 
 import datetime as dt
-import os
-import threading
 from pathlib import Path
 
 from sqlalchemy import (
@@ -38,14 +36,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from shadan.audit.cosignature import Cosigner
 from shadan.audit.entry import as_utc
-from shadan.audit.note import NoteError
-from shadan.domain.errors import InvalidInput
-from shadan.services.witness import SplitView, TreeHead, Witnessed, WitnessNotReady
+from shadan.services.witness import KeyChange, KeyEvent, SplitView, TreeHead, Witnessed
 
-KEY_FILE = "witness.key"
-PUBLIC_FILE = "witness.pub"
 DATABASE_FILE = "witness.db"
 
 metadata = MetaData()
@@ -82,6 +75,16 @@ witness_split_views = Table(
     Column("presented_note", Text, nullable=False),
     Column("detected_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("origin", "witnessed_note", "presented_note"),
+)
+
+
+witness_key_changes = Table(
+    "witness_key_changes",
+    metadata,
+    Column("change_id", Integer, primary_key=True, autoincrement=True),
+    Column("verifier_key", Text, nullable=False),
+    Column("event", String(16), nullable=False),  # services.witness.KeyEvent
+    Column("changed_at", DateTime(timezone=True), nullable=False),
 )
 
 
@@ -170,54 +173,19 @@ class SqlWitnessStore:
                 for r in connection.execute(query)
             ]
 
+    def record_key_change(self, change: KeyChange) -> None:
+        values = {"verifier_key": change.verifier_key, "event": change.event.value, "changed_at": change.at}
+        with self._engine.begin() as connection:
+            connection.execute(insert(witness_key_changes).values(values))
+
+    def key_changes(self) -> list[KeyChange]:
+        query = select(witness_key_changes).order_by(witness_key_changes.c.change_id)
+        with self._engine.connect() as connection:
+            return [
+                KeyChange(r.verifier_key, KeyEvent(r.event), as_utc(r.changed_at))
+                for r in connection.execute(query)
+            ]
+
     def log_count(self) -> int:
         with self._engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(witness_logs)).scalar_one())
-
-
-class WitnessKeyFile:
-    """The witness's signing key in its home; made once by `create`, read on first use."""
-
-    def __init__(self, home: Path) -> None:
-        self._home = home
-        self._lock = threading.Lock()
-        self._cosigner: Cosigner | None = None
-
-    def create(self, name: str) -> str:
-        try:
-            cosigner = Cosigner.generate(name)
-        except NoteError as exc:
-            raise InvalidInput(f"証人の名前が不正です（空白・'+' は使えません）: {name!r}") from exc
-        self._home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            # 0600 from the first byte, and never over an existing key: a witness keeps its identity.
-            fd = os.open(self._home / KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError as exc:
-            raise InvalidInput(f"{self._home} には既に証人の鍵があります。") from exc
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(cosigner.secret_text())
-            out.flush()
-            os.fsync(out.fileno())
-        verifier_key = cosigner.verifier.text()
-        (self._home / PUBLIC_FILE).write_text(verifier_key + "\n", encoding="ascii")
-        return verifier_key
-
-    def verifier_key(self) -> str:
-        return self._load().verifier.text()
-
-    def cosign(self, checkpoint_text: str, timestamp: int) -> str:
-        return self._load().cosign(checkpoint_text, timestamp).line()
-
-    def _load(self) -> Cosigner:
-        with self._lock:
-            if self._cosigner is None:
-                path = self._home / KEY_FILE
-                if not path.exists():
-                    raise WitnessNotReady(
-                        f"{self._home} に証人の鍵がありません。`shadan witness init` を先に実行してください。"
-                    )
-                try:
-                    self._cosigner = Cosigner.parse(path.read_text(encoding="ascii"))
-                except NoteError as exc:
-                    raise WitnessNotReady(f"証人の鍵ファイル {path} の形式が不正です: {exc}") from exc
-            return self._cosigner

@@ -18,7 +18,7 @@ from rich.markup import escape
 
 from shadan.cli.command_support import jst, show_failure, show_key
 from shadan.domain.errors import DomainError
-from shadan.services.witness import SplitView, WitnessRefused, WitnessService
+from shadan.services.witness import KeyEvent, SplitView, WitnessRefused, WitnessService
 
 app = typer.Typer(
     help="証人（witness）: ログのチェックポイントに連署し、分岐を検出する", no_args_is_help=True
@@ -126,6 +126,43 @@ def public_key(
     with _witness(home) as witness:
         key = witness.public_key()
     show_key(key, output, console)
+
+
+@app.command("rotate-key")
+def rotate_key(home: Home) -> None:
+    """新しい鍵（同じ名前）を作る。retire-keys までは新旧両方の鍵で連署するので、その間にログの運用者と
+    監査人は新しい鍵に切り替える。"""
+    with _witness(home) as witness:
+        key = witness.rotate_key()
+    console.print("[green]新しい鍵を作りました / new key added[/green]（新旧両方の鍵で連署します）")
+    console.print(key, markup=False)
+    console.print(
+        "ログの運用者と監査人が切り替えたら `shadan witness retire-keys` で古い鍵を退役させてください。"
+    )
+
+
+@app.command("retire-keys")
+def retire_keys(home: Home) -> None:
+    """鍵の更新を終える: 最新の鍵以外の鍵を破棄し、以後は最新の鍵だけで連署する。"""
+    with _witness(home) as witness:
+        retired = witness.retire_keys()
+    console.print("[green]古い鍵を退役させました / old keys retired[/green]:")
+    for key in retired:
+        console.print(f"  {key}", markup=False)
+
+
+@app.command("keys")
+def keys(home: Home) -> None:
+    """連署に使っている鍵と、鍵の追加・退役の履歴（日本時間）を示す。"""
+    with _witness(home) as witness:
+        status, history = witness.status(), witness.key_history()
+    console.print("連署に使う鍵 / cosigning keys:")
+    for key in status.verifier_keys:
+        console.print(f"  {key}", markup=False)
+    console.print("履歴 / history:")
+    for change in history:
+        event = "追加 / added" if change.event is KeyEvent.ADDED else "退役 / retired"
+        console.print(f"  {jst(change.at)}  {event}  {change.verifier_key}", markup=False)
 
 
 @app.command("conflicts")

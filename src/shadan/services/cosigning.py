@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from typing import Protocol
 
 from shadan.domain.errors import DomainError, InvalidInput
@@ -21,6 +21,7 @@ from shadan.domain.vocabulary import AuditTag, ResourceType
 from shadan.services.audit_log import AuditLogService, CheckpointInfo
 from shadan.services.clock import Clock
 from shadan.services.identity import Actor, EventFactory
+from shadan.services.patient_calls import GaveUp, PatientCalls
 from shadan.services.witness import (
     SIZE_CONTENT_TYPE,
     AddCheckpoint,
@@ -37,6 +38,9 @@ _STATUS_REFUSALS = {
     422: Refusal.INCONSISTENT,
 }
 _MESSAGE_CHARS = 500
+# How long the periodic job waits for its witnesses together: two calls (the 409 retry) of the client's
+# 30-second timeout each. A witness still answering then is left to finish on its own.
+WITNESS_PATIENCE_SECONDS = 60.0
 
 
 class CosignatureProblem(StrEnum):
@@ -153,6 +157,7 @@ class CosigningService:
         connect: Callable[[str], WitnessClient],
         clock: Clock,
         system_name: str,
+        patience_seconds: float = WITNESS_PATIENCE_SECONDS,
     ) -> None:
         self._log = log
         self._ledger = ledger
@@ -160,6 +165,7 @@ class CosigningService:
         self._connect = connect
         self._clock = clock
         self._events = EventFactory(system_name)
+        self._calls = PatientCalls[ReceivedCosignature](patience_seconds)
 
     def request(self, old_size: int) -> bytes:
         """The add-checkpoint body for the latest checkpoint, from a witness at `old_size` (offline)."""
@@ -174,24 +180,30 @@ class CosigningService:
 
     def submit_latest(self, witnesses: Sequence[Witness], actor: Actor) -> tuple[Submission, ...]:
         """The latest checkpoint to every witness that has not cosigned it yet (the periodic job, which
-        signs checkpoints by its own rule: every N events or T seconds). The witnesses are asked at once,
-        so that one away for its whole timeout delays no other, and one's failure is its own; what they
+        signs checkpoints by its own rule: every N events or T seconds). The witnesses are asked at once
+        and waited for no longer than the patience together, so a witness away, slow or trickling its
+        answer holds up neither the others nor the log's job; each one's failure is its own. What they
         return is checked and stored one after the other."""
         head = self._log.latest_checkpoint()
         if head is None:
             return ()
         keyed = [(w, self._checks.witness_key(w.key)) for w in witnesses]
         due = [(w, key) for w, key in keyed if self._ledger.last_cosigned_size(key) < head.size]
-        if not due:
-            return ()
-        with ThreadPoolExecutor(max_workers=len(due), thread_name_prefix="shadan-witness") as pool:
-            asked = [(w, pool.submit(self._cosignature, w.url, key, head)) for w, key in due]
-        return tuple(self._keep(witness, answer, actor) for witness, answer in asked)
+        busy = {key for _, key in due if self._calls.busy(key)}
+        asked = [(w, key) for w, key in due if key not in busy]
+        answers = self._calls.call([(key, partial(self._cosignature, w.url, key, head)) for w, key in asked])
+        waiting = GaveUp("前回の依頼にまだ答えていません（答えを待っています）")
+        return (
+            *(self._keep(w, answers[key], actor) for w, key in asked),
+            *(Submission(w, failure=waiting) for w, key in due if key in busy),
+        )
 
-    def _keep(self, witness: Witness, answer: Future[ReceivedCosignature], actor: Actor) -> Submission:
+    def _keep(self, witness: Witness, answer: ReceivedCosignature | Exception, actor: Actor) -> Submission:
+        if isinstance(answer, Exception):
+            return Submission(witness, failure=answer)
         try:
-            return Submission(witness, stored=self._store(answer.result(), actor, "http"))
-        except Exception as exc:  # a refusal, the network or a bad reply: this witness's failure only
+            return Submission(witness, stored=self._store(answer, actor, "http"))
+        except Exception as exc:  # e.g. the database away: this witness's failure, like its own
             return Submission(witness, failure=exc)
 
     def _submit(self, url: str, witness_key: str, actor: Actor, head: CheckpointInfo) -> Stored:

@@ -201,6 +201,20 @@ class Cosigned:
     cosigned_note: str  # the checkpoint with the cosignature appended (for offline hand-over)
 
 
+class KeyEvent(StrEnum):
+    ADDED = "added"
+    RETIRED = "retired"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChange:
+    """A key the witness began or stopped cosigning with (its own record of its identity over time)."""
+
+    verifier_key: str
+    event: KeyEvent
+    at: dt.datetime
+
+
 @dataclass(frozen=True, slots=True)
 class TrustedKey:
     origin: str
@@ -229,18 +243,30 @@ class Checkpoints(Protocol):
 
 
 class WitnessKey(Protocol):
-    """The witness's own signing key (cosignature/v1, Ed25519)."""
+    """The witness's own signing keys (cosignature/v1, Ed25519): one, or two while it rotates."""
 
     def create(self, name: str) -> str:
         """Make the key (refuses to replace one); returns its verifier key."""
         ...
 
     def verifier_key(self) -> str:
-        """WitnessNotReady when there is no key."""
+        """The newest key's verifier key; WitnessNotReady when there is no key."""
+        ...
+
+    def verifier_keys(self) -> tuple[str, ...]:
+        """Every key it cosigns with, oldest first."""
         ...
 
     def cosign(self, checkpoint_text: str, timestamp: int) -> str:
-        """The cosignature as a note signature line, newline included."""
+        """One note signature line per key, each ending in a newline."""
+        ...
+
+    def rotate(self) -> str:
+        """Add a new key of the same name (InvalidInput while a rotation is under way); its verifier key."""
+        ...
+
+    def retire(self) -> tuple[str, ...]:
+        """Destroy every key but the newest (InvalidInput when there is one); their verifier keys."""
         ...
 
 
@@ -267,11 +293,21 @@ class WitnessStore(Protocol):
 
     def log_count(self) -> int: ...
 
+    def record_key_change(self, change: KeyChange) -> None: ...
+
+    def key_changes(self) -> list[KeyChange]:
+        """Oldest first."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class WitnessStatus:
-    verifier_key: str
+    verifier_keys: tuple[str, ...]  # oldest first: two while the witness rotates its key
     logs: int
+
+    @property
+    def verifier_key(self) -> str:
+        return self.verifier_keys[-1]
 
 
 class WitnessService:
@@ -285,7 +321,29 @@ class WitnessService:
     def init(self, name: str) -> str:
         verifier_key = self._key.create(name)
         self._store.create()
+        self._store.record_key_change(KeyChange(verifier_key, KeyEvent.ADDED, self._clock()))
         return verifier_key
+
+    def rotate_key(self) -> str:
+        """A new key beside the current one: the witness cosigns with both until `retire_keys`, so the
+        logs and auditors can take up the new key without a moment in which they cannot verify."""
+        self._ready()
+        new = self._key.rotate()
+        self._store.record_key_change(KeyChange(new, KeyEvent.ADDED, self._clock()))
+        return new
+
+    def retire_keys(self) -> tuple[str, ...]:
+        """The end of a rotation: every key but the newest is destroyed."""
+        self._ready()
+        retired = self._key.retire()
+        now = self._clock()
+        for key in retired:
+            self._store.record_key_change(KeyChange(key, KeyEvent.RETIRED, now))
+        return retired
+
+    def key_history(self) -> list[KeyChange]:
+        self._ready()
+        return self._store.key_changes()
 
     def trust(self, verifier_keys: str) -> list[TrustedKey]:
         """Trust every log key in the text (one a line, e.g. a log's current and retired keys)."""
@@ -301,7 +359,8 @@ class WitnessService:
         ]
 
     def status(self) -> WitnessStatus:
-        return WitnessStatus(self._ready(), self._store.log_count())
+        self._ready()
+        return WitnessStatus(self._key.verifier_keys(), self._store.log_count())
 
     def public_key(self) -> str:
         return self._key.verifier_key()

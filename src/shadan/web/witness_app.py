@@ -36,7 +36,8 @@ def create_witness_app(witness: WitnessService) -> FastAPI:
     @app.get("/")
     def health() -> JSONResponse:
         status = witness.status()
-        return JSONResponse({"status": "ok", "verifier_key": status.verifier_key, "logs": status.logs})
+        keys = {"verifier_key": status.verifier_key, "verifier_keys": list(status.verifier_keys)}
+        return JSONResponse({"status": "ok", **keys, "logs": status.logs})
 
     @app.post("/add-checkpoint")
     async def add_checkpoint(request: Request) -> Response:

@@ -24,6 +24,7 @@ from shadan.domain.vocabulary import AuditTag, ResourceType
 from shadan.services.audit_log import AuditLogService, CheckedProof, ProofCheckFailed, ProofProblem
 from shadan.services.cosigning import CosigningService, Witness, WitnessClient, WitnessReply
 from shadan.services.identity import EventFactory
+from shadan.services.patient_calls import GaveUp
 from shadan.services.witness import WitnessService
 
 EGC_URL, AUDIT_URL = "http://egc.test", "http://audit.test"
@@ -62,6 +63,20 @@ def quorum_of_two(engine: Engine, keys: FileKeyStore, clock: Clock) -> AuditLogS
 class Unreachable:
     def add_checkpoint(self, body: bytes) -> WitnessReply:
         raise DomainError("証人 http://audit.test/add-checkpoint に接続できません: refused")
+
+
+class Trickling:
+    """A witness (or a proxy) that answers a byte at a time, each within the client's timeout: here, not
+    before the test lets it."""
+
+    def __init__(self) -> None:
+        self.released = threading.Event()
+        self.calls = 0
+
+    def add_checkpoint(self, body: bytes) -> WitnessReply:
+        self.calls += 1
+        self.released.wait(30)
+        return WitnessReply(503, "text/plain", b"too late\n")
 
 
 class Meeting:
@@ -119,6 +134,36 @@ def test_every_witness_is_asked_at_once_and_one_away_is_its_own_failure(
     assert submitted_sizes(cosigning(engine, service, clock, back), witnesses) == {
         "audit.example.jp/witness": 10
     }
+
+
+def test_a_witness_that_trickles_its_answer_holds_up_nothing(
+    engine: Engine,
+    service: AuditLogService,
+    clock: Clock,
+    egc: WitnessService,
+    witnesses: tuple[Witness, Witness],
+) -> None:
+    append(engine, 1, 5)
+    service.checkpoint()
+    trickling = Trickling()
+    clients: dict[str, WitnessClient] = {EGC_URL: AppClient(egc), AUDIT_URL: trickling}
+    log_side = cosigning(engine, service, clock, clients, patience_seconds=0.2)
+    first = log_side.submit_latest(witnesses, OPERATOR)
+    assert first[0].stored is not None  # egc cosigned within the patience
+    assert isinstance(first[1].failure, GaveUp)
+    clock.advance(60)
+    append(engine, 100, 2)
+    service.checkpoint()
+    again = {s.witness.name: s for s in log_side.submit_latest(witnesses, OPERATOR)}
+    assert again["egc.example.jp/witness"].stored is not None
+    assert "まだ答えていません" in str(again["audit.example.jp/witness"].failure)
+    assert trickling.calls == 1  # not asked again while its first answer is under way
+    trickling.released.set()
+    for thread in threading.enumerate():
+        if thread.name.startswith("shadan-call-audit.example.jp"):
+            thread.join(30)
+    log_side.submit_latest(witnesses, OPERATOR)
+    assert trickling.calls == 2  # its call ended (its late answer dropped): asked again
 
 
 def test_proofs_rest_on_the_newest_checkpoint_the_quorum_cosigned(

@@ -1,4 +1,4 @@
-"""The witness's home on disk: its key file (0600, never replaced), its own SQLite state made with
+"""The witness's home on disk: its key file (0600, never replaced by `init`), its own SQLite state made with
 create_all, the compare-and-set that keeps a slow request from rolling a log back, and split views kept
 once. The witness always uses its own SQLite file, whatever database shadan uses."""
 
@@ -15,7 +15,8 @@ from shadan.audit.checkpoint import Checkpoint, sign_checkpoint
 from shadan.audit.cosignature import witness_verifier
 from shadan.audit.merkle import EMPTY_ROOT
 from shadan.audit.note import Signer
-from shadan.audit.witness_store import DATABASE_FILE, KEY_FILE, PUBLIC_FILE, SqlWitnessStore, WitnessKeyFile
+from shadan.audit.witness_key_file import KEY_FILE, PUBLIC_FILE, WitnessKeyFile
+from shadan.audit.witness_store import DATABASE_FILE, SqlWitnessStore
 from shadan.bootstrap import build_witness
 from shadan.domain.errors import InvalidInput
 from shadan.services.witness import (
@@ -52,6 +53,7 @@ def test_the_schema_is_the_witness_own(tmp_path: Path, store: SqlWitnessStore) -
         "witness_logs",
         "witness_log_keys",
         "witness_split_views",
+        "witness_key_changes",
     }
     engine.dispose()
 

@@ -11,7 +11,12 @@ from sqlalchemy import Engine
 
 from shadan.audit.cosignatures import SqlCosignatureLedger, WitnessCosignatureChecks
 from shadan.services.audit_log import AuditLogService
-from shadan.services.cosigning import CosigningService, WitnessClient, WitnessReply
+from shadan.services.cosigning import (
+    WITNESS_PATIENCE_SECONDS,
+    CosigningService,
+    WitnessClient,
+    WitnessReply,
+)
 from shadan.services.identity import Actor
 from shadan.services.witness import WitnessService
 from shadan.web.witness_app import create_witness_app
@@ -39,8 +44,10 @@ def cosigning(
     service: AuditLogService,
     clock: Clock,
     client: WitnessClient | Mapping[str, WitnessClient],
+    patience_seconds: float = WITNESS_PATIENCE_SECONDS,
 ) -> CosigningService:
     """One client at URL, or a client for each URL; any other URL fails the test."""
     clients = client if isinstance(client, Mapping) else {URL: client}
     ledger, checks = SqlCosignatureLedger(engine), WitnessCosignatureChecks()
-    return CosigningService(service, ledger, checks, clients.__getitem__, clock, "shadan")
+    connect = clients.__getitem__
+    return CosigningService(service, ledger, checks, connect, clock, "shadan", patience_seconds)

@@ -18,6 +18,8 @@ from shadan.audit.witness_checks import SignedCheckpoints
 from shadan.domain.errors import InvalidInput
 from shadan.services.witness import (
     AddCheckpoint,
+    KeyChange,
+    KeyEvent,
     Refusal,
     SplitView,
     Witnessed,
@@ -67,6 +69,7 @@ class MemoryStore:
         self.heads: dict[str, Witnessed] = {}
         self.splits: list[SplitView] = []
         self.lose_next_race = False
+        self.key_history: list[KeyChange] = []
 
     def create(self) -> None:
         return None
@@ -104,23 +107,45 @@ class MemoryStore:
     def log_count(self) -> int:
         return len(self.keys)
 
+    def record_key_change(self, change: KeyChange) -> None:
+        self.key_history.append(change)
+
+    def key_changes(self) -> list[KeyChange]:
+        return list(self.key_history)
+
 
 class MemoryKey:
+    """The witness's keys in memory, oldest first (witness_key_file.py keeps them in its home)."""
+
     def __init__(self) -> None:
-        self.cosigner: Cosigner | None = None
+        self.cosigners: list[Cosigner] = []
 
     def create(self, name: str) -> str:
-        self.cosigner = Cosigner.generate(name)
-        return self.cosigner.verifier.text()
+        self.cosigners = [Cosigner.generate(name)]
+        return self.cosigners[0].verifier.text()
 
     def verifier_key(self) -> str:
-        if self.cosigner is None:
+        return self.verifier_keys()[-1]
+
+    def verifier_keys(self) -> tuple[str, ...]:
+        if not self.cosigners:
             raise WitnessNotReady("no key")
-        return self.cosigner.verifier.text()
+        return tuple(c.verifier.text() for c in self.cosigners)
 
     def cosign(self, checkpoint_text: str, timestamp: int) -> str:
-        assert self.cosigner is not None
-        return self.cosigner.cosign(checkpoint_text, timestamp).line()
+        return "".join(c.cosign(checkpoint_text, timestamp).line() for c in self.cosigners)
+
+    def rotate(self) -> str:
+        if len(self.cosigners) > 1:
+            raise InvalidInput("a rotation is under way")
+        self.cosigners.append(Cosigner.generate(self.cosigners[0].verifier.name))
+        return self.cosigners[-1].verifier.text()
+
+    def retire(self) -> tuple[str, ...]:
+        if len(self.cosigners) == 1:
+            raise InvalidInput("one key only")
+        retired, self.cosigners = self.cosigners[:-1], self.cosigners[-1:]
+        return tuple(c.verifier.text() for c in retired)
 
 
 class Clock:
@@ -169,8 +194,7 @@ def test_first_checkpoint_and_growth_with_a_real_proof_are_cosigned(
     assert first.head.size == 5
     assert first.cosigned_note.startswith(log.checkpoint())
     note = parse_note(first.cosigned_note)
-    assert key.cosigner is not None
-    assert cosignatures_by(note.text, note.signatures, key.cosigner.verifier)
+    assert cosignatures_by(note.text, note.signatures, key.cosigners[0].verifier)
 
     log.append(6)
     grown = witness.add_checkpoint(log.request(5))
@@ -318,3 +342,22 @@ def test_trusting_keys(witness: WitnessService, log_signer: Signer) -> None:
         witness.trust(Cosigner.generate("w.example").verifier.text())  # a witness key is not a log key
     with pytest.raises(InvalidInput):
         witness.trust("\n")
+
+
+def test_a_key_rotation_is_recorded_and_both_keys_cosign_until_the_old_is_retired(
+    witness: WitnessService, store: MemoryStore, log_signer: Signer
+) -> None:
+    old = witness.public_key()
+    new = witness.rotate_key()
+    assert witness.status().verifier_keys == (old, new)
+    assert witness.public_key() == new
+    during = witness.add_checkpoint(MemoryLog(log_signer).append(1).request(0))
+    assert during.signature_lines.count("\n") == 2
+    assert witness.retire_keys() == (old,)
+    assert witness.status().verifier_keys == (new,)
+    assert [(c.verifier_key, c.event) for c in witness.key_history()] == [
+        (old, KeyEvent.ADDED),
+        (new, KeyEvent.ADDED),
+        (old, KeyEvent.RETIRED),
+    ]
+    assert all(isinstance(c, KeyChange) and c.at > START for c in store.key_history)
