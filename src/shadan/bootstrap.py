@@ -51,7 +51,7 @@ from shadan.services.totp_sealing import TotpSealer
 from shadan.services.transfers import TransferService
 from shadan.services.vault import VaultService
 from shadan.services.witness import WitnessService
-from shadan.services.witness_list import parse_witness_list
+from shadan.services.witness_list import parse_witness_list, witness_url
 from shadan.store.database import make_engine, migrate
 from shadan.store.unit_of_work import SqlUnitOfWorkFactory
 
@@ -196,11 +196,11 @@ def _configured_witnesses(settings: Settings) -> tuple[Witness, ...]:
     witnesses: list[Witness] = []
     if settings.log_witness_url is not None and settings.log_witness_key is not None:
         key = _read_setting_file(settings.log_witness_key, "証人の検証鍵ファイル（SHADAN_LOG_WITNESS_KEY）")
-        witnesses.append(Witness(settings.log_witness_url, checks.witness_key(key)))
+        witnesses.append(Witness(witness_url(settings.log_witness_url), checks.witness_key(key)))
     if settings.log_witnesses is not None:
         listed = _read_setting_file(settings.log_witnesses, "証人の一覧（SHADAN_LOG_WITNESSES）")
         for witness in parse_witness_list(listed, checks.witness_key):
-            if witness.key in (w.key for w in witnesses):
+            if witness.name in (w.name for w in witnesses):
                 raise InvalidInput("SHADAN_LOG_WITNESSES に SHADAN_LOG_WITNESS_KEY と同じ証人があります。")
             witnesses.append(witness)
     return tuple(witnesses)

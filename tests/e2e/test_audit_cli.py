@@ -186,6 +186,11 @@ def test_the_periodic_job_checks_its_witness_key_and_outlives_an_absent_witness(
     assert run_once().exit_code == 1  # a log key (0x01) is no witness key (0x04)
 
     key_file.write_text(Cosigner.generate("witness.example.jp/egc").verifier.text() + "\n", encoding="utf-8")
+    not_http = CliRunner().invoke(
+        app, ["audit", "run", "--once"], env=env | {"SHADAN_LOG_WITNESS_URL": "file:///x"}
+    )
+    assert not_http.exit_code == 1
+    assert "証人の URL は http:// か https://" in not_http.output
     _read_a_point(client, world)
     absent = run_once()
     assert absent.exit_code == 0, absent.output

@@ -33,20 +33,14 @@ class TableHook:
     relation: str
 
     def ja(self) -> str:
-        what = _KIND_NAMES[self.kind][0]
-        return (
-            f"{self.relation} の{what}"
-            if self.kind == "row_security"
-            else f"{self.relation} の{what} {self.name}"
-        )
+        return f"{self.relation} の{self._what(0)}"
 
     def en(self) -> str:
-        what = _KIND_NAMES[self.kind][1]
-        return (
-            f"{what} on {self.relation}"
-            if self.kind == "row_security"
-            else f"{what} {self.name} on {self.relation}"
-        )
+        return f"{self._what(1)} on {self.relation}"
+
+    def _what(self, language: int) -> str:
+        what = _KIND_NAMES[self.kind][language]
+        return what if self.kind == "row_security" else f"{what} {self.name}"
 
 
 LOG_RELATIONS = tuple(sorted({table.name for table in metadata.sorted_tables} | {VIEW}))

@@ -6,8 +6,9 @@ line, its verifier key and its tlog-witness URL separated by blanks; `#` starts 
     # 内部監査部
     audit.example.jp/witness+5e6f7a8b+BHx… http://10.0.8.5:8480
 
-A line that is not a key and an http(s) URL, or a witness named twice, refuses the whole file: a job
-silently talking to fewer witnesses than the operator listed would leave proofs short of their quorum.
+A line that is not a key and an http(s) URL, or a witness named twice (even with two keys: a witness
+rotating its key answers for both), refuses the whole file: a job silently talking to fewer witnesses
+than the operator listed would leave proofs short of their quorum.
 """
 
 from __future__ import annotations
@@ -28,24 +29,27 @@ def parse_witness_list(text: str, canonical_key: Callable[[str], str]) -> tuple[
             continue
         if len(fields) != 2:
             raise InvalidInput(f"証人の一覧 {number} 行目: 検証鍵と URL の 2 項目が必要です。")
-        witness = Witness(_url(fields[1], number), _key(fields[0], number, canonical_key))
-        if any(w.key == witness.key for w in witnesses):
-            raise InvalidInput(f"証人の一覧 {number} 行目: 同じ証人の鍵が 2 回書かれています。")
+        witness = Witness(
+            _on_line(number, witness_url, fields[1]), _on_line(number, canonical_key, fields[0])
+        )
+        if any(w.name == witness.name for w in witnesses):  # a witness is its name, whatever its key
+            raise InvalidInput(f"証人の一覧 {number} 行目: 同じ証人が 2 回書かれています。")
         witnesses.append(witness)
     if not witnesses:
         raise InvalidInput("証人の一覧に証人が 1 人も書かれていません。")
     return tuple(witnesses)
 
 
-def _key(text: str, number: int, canonical_key: Callable[[str], str]) -> str:
-    try:
-        return canonical_key(text)
-    except InvalidInput as exc:
-        raise InvalidInput(f"証人の一覧 {number} 行目: {exc.message}") from exc
-
-
-def _url(text: str, number: int) -> str:
+def witness_url(text: str) -> str:
+    """A witness's URL: http or https with a host (urllib would also open file: and ftp: URLs)."""
     parsed = urllib.parse.urlsplit(text)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise InvalidInput(f"証人の一覧 {number} 行目: URL は http:// か https:// で始まる必要があります。")
+        raise InvalidInput("証人の URL は http:// か https:// で始まる必要があります。")
     return text
+
+
+def _on_line(number: int, check: Callable[[str], str], text: str) -> str:
+    try:
+        return check(text)
+    except InvalidInput as exc:
+        raise InvalidInput(f"証人の一覧 {number} 行目: {exc.message}") from exc

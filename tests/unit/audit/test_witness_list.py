@@ -14,6 +14,7 @@ from shadan.services.witness_list import parse_witness_list
 
 EGC = Cosigner.generate("egc.example.jp/witness").verifier.text()
 AUDIT = Cosigner.generate("audit.example.jp/witness").verifier.text()
+ROTATED = Cosigner.generate("egc.example.jp/witness").verifier.text()  # EGC's next key
 canonical = WitnessCosignatureChecks().witness_key
 
 
@@ -37,14 +38,15 @@ def test_witnesses_in_the_order_of_the_file_comments_and_blank_lines_aside() -> 
     [
         (f"{EGC} https://a.example.jp\n{EGC}\n", "2 行目: 検証鍵と URL の 2 項目"),
         (f"{EGC} https://a.example.jp extra\n", "1 行目: 検証鍵と URL の 2 項目"),
-        (f"{EGC} file:///etc/passwd\n", "1 行目: URL は http:// か https://"),
-        (f"{EGC} https://\n", "1 行目: URL は http:// か https://"),
+        (f"{EGC} file:///etc/passwd\n", "1 行目: 証人の URL は http:// か https://"),
+        (f"{EGC} https://\n", "1 行目: 証人の URL は http:// か https://"),
         (
             f"\n{Signer.generate('log.example.jp/log').verifier.text()} https://a.example.jp\n",
             "2 行目: 証人の検証鍵",
         ),
         ("not-a-key https://a.example.jp\n", "1 行目: 証人の検証鍵"),
         (f"{EGC} https://a.example.jp\n{EGC} https://b.example.jp\n", "2 行目: 同じ証人"),
+        (f"{EGC} https://a.example.jp\n{ROTATED} https://a.example.jp\n", "2 行目: 同じ証人"),
         ("# nobody yet\n\n", "証人が 1 人も"),
     ],
 )
