@@ -235,3 +235,26 @@ def test_the_periodic_job_asks_every_listed_witness_and_refuses_a_bad_list(
     for name in ("egc.example.jp/w", "audit.example.jp/w"):
         assert f"witness submission failed: {name}: 証人 http://127.0.0.1:9/add-checkpoint" in caplog.text
     assert "token-secret" not in caplog.text + absent.output
+
+
+def test_verify_proof_checks_several_files_together(
+    cli: Any, client: TestClient, world: World, owner_url: str, tmp_path: Path
+) -> None:
+    _read_a_point(client, world)
+    first, second, key = tmp_path / "first.tlog-proof", tmp_path / "second.tlog-proof", tmp_path / "log.pub"
+    cli("proof", str(_last_seq(owner_url)), "-o", str(first))
+    _read_a_point(client, world)
+    cli("proof", str(_last_seq(owner_url)), "-o", str(second))
+    cli("public-key", "-o", str(key))
+    both = cli("verify-proof", str(first), str(second), "--key", str(key))
+    assert both.exit_code == 0, both.output
+    assert "2 verified, 0 rejected" in both.output
+    assert "split view" not in both.output
+
+    index_line = first.read_text().split("\n")[2]
+    moved = tmp_path / "moved.tlog-proof"
+    moved.write_text(first.read_text().replace(index_line, f"index {int(index_line[6:]) + 1}"))
+    mixed = cli("verify-proof", str(first), str(moved), str(second), "--key", str(key))
+    assert mixed.exit_code == 32, mixed.output  # the moved file's own code
+    assert "2 verified, 1 rejected" in mixed.output
+    assert "moved.tlog-proof" in mixed.output

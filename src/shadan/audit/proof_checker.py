@@ -52,7 +52,9 @@ class TlogProofChecker:
             WitnessSignature(c.name, dt.datetime.fromtimestamp(c.timestamp, dt.UTC)) for c in cosignatures
         )
         checkpoint = head.checkpoint
-        return CheckedProof(checkpoint.origin, checkpoint.size, parsed.index, parsed.entry, witnessed)
+        return CheckedProof(
+            checkpoint.origin, checkpoint.size, checkpoint.root_hash, parsed.index, parsed.entry, witnessed
+        )
 
 
 def _keys(texts: Sequence[str], parse: Callable[[str], Verifier], what: str) -> list[Verifier]:

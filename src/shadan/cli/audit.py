@@ -1,8 +1,8 @@
 """`shadan audit`: checkpoints, proofs and verification of the tamper-evident access log.
 
 Exit codes (docs/access-log.md): 0 success; 1 the command could not be carried out (unknown event, log
-refuses to sign, bad key file); 2 usage error; 10-22 `verify` found tampering, one code per kind;
-30-34 `verify-proof` refused the proof file, one code per reason.
+refuses to sign, bad key file); 2 usage error; 10-23 `verify` found tampering, one code per kind;
+30-34 `verify-proof` refused a proof file, one code per reason; 35 several proof files show a split view.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from shadan.services.audit_log import (
     VerificationReport,
 )
 from shadan.services.log_maintenance import LogMaintainer
+from shadan.services.proof_batch import ProofBatch, ProofOutcome, check_proofs
 
 app = typer.Typer(help="アクセスログの改ざん検知（チェックポイント・証明・検証）", no_args_is_help=True)
 app.add_typer(witness_app, name="witness")
@@ -108,7 +109,10 @@ def rotate_key() -> None:
 
 @app.command("verify-proof")
 def verify_proof(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="証明ファイル")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(exists=True, dir_okay=False, readable=True, help="証明ファイル（複数指定可）"),
+    ],
     key: KeyFiles,
     witness_key: Annotated[
         list[Path] | None,
@@ -129,18 +133,24 @@ def verify_proof(
         ),
     ] = None,
 ) -> None:
-    """証明ファイルを検証鍵だけで検証する（データベース・設定は使わない）。"""
+    """証明ファイルを検証鍵だけで検証する（データベース・設定は使わない）。複数のファイルでは、同じサイズで
+    根の異なるチェックポイント（分岐）がないかも確かめる。"""
     from shadan.bootstrap import build_proof_checker
 
     keys = [k.read_text(encoding="utf-8") for k in key]
     witnesses = [k.read_text(encoding="utf-8") for k in witness_key or []]
+    named = [(str(f), f.read_bytes()) for f in files]
     try:
-        checked = build_proof_checker().check(file.read_bytes(), keys, witnesses, witness_quorum)
-    except ProofCheckFailed as exc:
-        console.print(f"[red]証明を受け入れられません / proof rejected ({exc.problem.value})[/red]")
-        console.print(f"  {escape(exc.message)}")
+        batch = check_proofs(build_proof_checker(), named, keys, witnesses, witness_quorum)
+    except ProofCheckFailed as exc:  # the keys themselves: the same for every file
+        _show_rejection(exc)
         raise typer.Exit(exc.problem.exit_code) from exc
-    _show_checked_proof(checked)
+    if len(files) == 1:
+        _show_one_proof(batch.outcomes[0])
+    else:
+        _show_proof_batch(batch)
+    if batch.exit_code:
+        raise typer.Exit(batch.exit_code)
 
 
 @app.command("verify")
@@ -205,6 +215,19 @@ def _show_checkpoint(info: CheckpointInfo) -> None:
     )
 
 
+def _show_rejection(exc: ProofCheckFailed, name: str = "") -> None:
+    where = f" {escape(name)}" if name else ""
+    console.print(f"[red]証明を受け入れられません / proof rejected ({exc.problem.value})[/red]{where}")
+    console.print(f"  {escape(exc.message)}")
+
+
+def _show_one_proof(outcome: ProofOutcome) -> None:
+    if isinstance(outcome.result, ProofCheckFailed):
+        _show_rejection(outcome.result)
+    else:
+        _show_checked_proof(outcome.result)
+
+
 def _show_checked_proof(checked: CheckedProof) -> None:
     console.print(
         f"[green]証明は正しく検証されました / proof verified[/green]: ログ {escape(checked.origin)}、"
@@ -219,6 +242,28 @@ def _show_checked_proof(checked: CheckedProof) -> None:
     except ValueError:
         event = checked.entry.decode("utf-8", "replace")
     console.print(event, markup=False)
+
+
+def _show_proof_batch(batch: ProofBatch) -> None:
+    for outcome in batch.outcomes:
+        checked = outcome.result
+        if isinstance(checked, ProofCheckFailed):
+            _show_rejection(checked, outcome.name)
+            continue
+        witnesses = f"、証人 {len(checked.witnessed_by)}" if checked.witnessed_by else ""
+        console.print(
+            f"[green]検証済み / verified[/green] {escape(outcome.name)}: 葉 {checked.leaf_index}"
+            f"（木のサイズ {checked.tree_size:,}{witnesses}）"
+        )
+    for split in batch.split_views:
+        console.print(
+            f"[red]分岐 / split view[/red]: ログ {escape(split.origin)} のサイズ {split.tree_size:,} の"
+            f"チェックポイントが 2 つの根で署名されています: {escape(split.first)} と {escape(split.second)}"
+        )
+    verified, rejected = batch.verified, len(batch.outcomes) - batch.verified
+    console.print(
+        f"{verified:,} 件検証済み、{rejected:,} 件不合格 / {verified:,} verified, {rejected:,} rejected"
+    )
 
 
 def _show_report(report: VerificationReport) -> None:

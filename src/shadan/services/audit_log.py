@@ -226,6 +226,7 @@ class ProofProblem(StrEnum):
     INCLUSION = "inclusion"
     KEY = "key"
     WITNESS = "witness"
+    SPLIT_VIEW = "split_view"  # among several proof files: one size, two roots (proof_batch.py)
 
     @property
     def exit_code(self) -> int:
@@ -238,6 +239,7 @@ PROOF_EXIT_CODES: dict[ProofProblem, int] = {
     ProofProblem.INCLUSION: 32,
     ProofProblem.KEY: 33,
     ProofProblem.WITNESS: 34,
+    ProofProblem.SPLIT_VIEW: 35,
 }
 
 
@@ -261,6 +263,7 @@ class WitnessSignature:
 class CheckedProof:
     origin: str
     tree_size: int
+    root_hash: bytes  # of the signed checkpoint the proof leads to
     leaf_index: int
     entry: bytes
     witnessed_by: tuple[WitnessSignature, ...] = ()
