@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, and_, distinct, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, and_, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from shadan.audit.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
@@ -206,22 +206,29 @@ def _cosigned(size: Any, root_hash: Any) -> ColumnElement[bool]:
 def _witnessed(connection: Connection, leaf_index: int, quorum: int) -> CheckpointInfo | None:
     """The newest checkpoint covering the leaf that at least `quorum` witnesses cosigned, if any: a proof
     against it shows the auditor the log showed those witnesses the same tree. A witness is its name, so
-    its keys before and after a rotation count once. Checkpoints are walked from the newest, each one's
-    cosignatures counted by the index on their size."""
-    c = log_checkpoints.c
-    witnesses = (
-        select(func.count(distinct(log_cosignatures.c.witness_name)))
-        .where(_cosigned(c.tree_size, c.root_hash))
-        .scalar_subquery()
-    )
-    return _checkpoint_info(
-        connection.execute(
-            select(log_checkpoints)
-            .where(c.tree_size > leaf_index, witnesses >= quorum)
-            .order_by(c.tree_size.desc(), c.checkpoint_id.desc())
-            .limit(1)
-        ).first()
-    )
+    its keys before and after a rotation count once. The cosignatures are read from the newest down (the
+    index on their size) until a checkpoint has enough witnesses: a log without witnesses costs one index
+    probe, not one probe for each of its checkpoints."""
+    witnesses: dict[tuple[int, bytes], set[str]] = {}
+    newest_first = cosignatures_newest_first(leaf_index)
+    with connection.execution_options(yield_per=256).execute(newest_first) as rows:
+        for size, root, name in rows:
+            names = witnesses.setdefault((int(size), bytes(root)), set())
+            names.add(name)
+            if len(names) >= quorum:
+                break
+        else:
+            return None
+    k = log_checkpoints.c
+    head = select(log_checkpoints).where(k.tree_size == size, k.root_hash == root)
+    return _checkpoint_info(connection.execute(head.order_by(k.checkpoint_id.desc()).limit(1)).first())
+
+
+def cosignatures_newest_first(leaf_index: int) -> Select[Any]:
+    """The cosignatures of checkpoints covering the leaf, the largest tree first (by the size's index)."""
+    c = log_cosignatures.c
+    query = select(c.tree_size, c.root_hash, c.witness_name).where(c.tree_size > leaf_index)
+    return query.order_by(c.tree_size.desc())
 
 
 def _cosignature_lines(connection: Connection, head: CheckpointInfo) -> list[str]:

@@ -7,8 +7,9 @@ import urllib.parse
 import urllib.request
 from email.message import Message
 
-from shadan.domain.errors import DomainError, InvalidInput
+from shadan.domain.errors import DomainError
 from shadan.services.cosigning import WitnessReply
+from shadan.services.witness_list import witness_url
 
 TIMEOUT_SECONDS = 30
 _MAX_REPLY_BYTES = 64 * 1024
@@ -16,11 +17,8 @@ _MAX_REPLY_BYTES = 64 * 1024
 
 class HttpWitnessClient:
     def __init__(self, url: str, timeout: float = TIMEOUT_SECONDS) -> None:
-        parsed = urllib.parse.urlsplit(url)
         # urlopen also reads file: and ftp: URLs; a witness is only ever reached over HTTP(S).
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise InvalidInput(f"証人の URL は http:// か https:// で始まる必要があります: {url}")
-        self._endpoint = url.rstrip("/") + "/add-checkpoint"
+        self._endpoint = witness_url(url).rstrip("/") + "/add-checkpoint"
         # What messages name: the endpoint without a user and password the URL may carry.
         endpoint = urllib.parse.urlsplit(self._endpoint)
         self._shown = urllib.parse.urlunsplit(endpoint._replace(netloc=endpoint.netloc.rpartition("@")[2]))

@@ -50,9 +50,6 @@ class WitnessKeyFile:
         _replace(self._home / PUBLIC_FILE, cosigner.verifier.text() + "\n", _PUBLIC)
         return cosigner.verifier.text()
 
-    def verifier_key(self) -> str:
-        return self.verifier_keys()[-1]
-
     def verifier_keys(self) -> tuple[str, ...]:
         return tuple(c.verifier.text() for c in self._load())
 
@@ -98,7 +95,7 @@ class WitnessKeyFile:
 
 def _parse(path: Path) -> tuple[Cosigner, ...]:
     try:
-        keys = tuple(Cosigner.parse(line) for line in path.read_text(encoding="ascii").split() if line)
+        keys = tuple(Cosigner.parse(line) for line in path.read_text(encoding="ascii").split())
     except (NoteError, UnicodeDecodeError) as exc:
         raise WitnessNotReady(f"証人の鍵ファイル {path} の形式が不正です: {exc}") from exc
     if not keys or len({k.verifier.name for k in keys}) != 1:

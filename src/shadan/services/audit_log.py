@@ -328,7 +328,8 @@ class ProofChecker(Protocol):
     ) -> CheckedProof:
         """`witness_keys` must have cosigned the proof's checkpoint, each of them or at least
         `witness_quorum` (ProofProblem.WITNESS if not); every cosignature line of a given key must verify.
-        A quorum outside 1..the number of witness keys is ProofProblem.KEY."""
+        A witness is its key's name (two keys of one witness count once); a quorum outside 1..the number
+        of witnesses is ProofProblem.KEY."""
         ...
 
 

@@ -95,7 +95,8 @@ class WitnessedLog:
     a checkpoint their quorum cosigned.
 
     A witness that is away or refuses stops neither the log nor the other witnesses: the failure is
-    logged (its kind only) and the same checkpoint, or a newer one, is offered again at the next tick.
+    logged (a domain error's message, of anything else its kind only) and the same checkpoint, or a
+    newer one, is offered again at the next tick.
     """
 
     def __init__(self, log: PeriodicLog, witnessing: Witnessing, witnesses: Sequence[Witness]) -> None:

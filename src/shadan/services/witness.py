@@ -249,12 +249,8 @@ class WitnessKey(Protocol):
         """Make the key (refuses to replace one); returns its verifier key."""
         ...
 
-    def verifier_key(self) -> str:
-        """The newest key's verifier key; WitnessNotReady when there is no key."""
-        ...
-
     def verifier_keys(self) -> tuple[str, ...]:
-        """Every key it cosigns with, oldest first."""
+        """Every key it cosigns with, oldest first; WitnessNotReady when there is no key."""
         ...
 
     def cosign(self, checkpoint_text: str, timestamp: int) -> str:
@@ -359,11 +355,11 @@ class WitnessService:
         ]
 
     def status(self) -> WitnessStatus:
-        self._ready()
-        return WitnessStatus(self._key.verifier_keys(), self._store.log_count())
+        return WitnessStatus(self._ready(), self._store.log_count())
 
     def public_key(self) -> str:
-        return self._key.verifier_key()
+        """The newest key: the one to hand to the logs."""
+        return self._key.verifier_keys()[-1]
 
     def split_views(self) -> list[SplitView]:
         self._ready()
@@ -389,13 +385,13 @@ class WitnessService:
             raise self._stale(head.origin, "別の要求が先に受け付けられました。")
         return Cosigned(head, line, request.checkpoint + line)
 
-    def _ready(self) -> str:
-        """The witness's verifier key; WitnessNotReady in a home that `init` has not prepared."""
-        verifier_key = self._key.verifier_key()
+    def _ready(self) -> tuple[str, ...]:
+        """The witness's verifier keys; WitnessNotReady in a home that `init` has not prepared."""
+        verifier_keys = self._key.verifier_keys()
         if not self._schema_checked:
             self._store.create()  # idempotent: a state file lost beside a kept key starts empty, not broken
             self._schema_checked = True
-        return verifier_key
+        return verifier_keys
 
     def _refuse_split_view(self, head: TreeHead, note: str, latest: Witnessed | None) -> None:
         # Whatever the old size says: two signed heads of one size with two roots are the evidence itself.

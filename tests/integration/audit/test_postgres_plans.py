@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine
 from shadan.audit.columnar_chunks import bounded, chunk_queries
 from shadan.audit.merkle import NodeId
 from shadan.audit.node_keys import node_key
+from shadan.audit.transparency_log import cosignatures_newest_first
 from shadan.services.audit_log import AuditLogService
 
 pytestmark = pytest.mark.postgres
@@ -73,3 +74,15 @@ def test_a_proofs_reads_look_up_the_keys_in_their_indexes(planner: Connection) -
         top = explain(planner, statement)[0]
         assert top["Node Type"] in {"Index Scan", "Index Only Scan"}, statement
         assert "Index Cond" in top, statement
+
+
+def test_the_witnessed_checkpoint_is_found_from_the_newest_cosignature_down(planner: Connection) -> None:
+    """A proof's checkpoint is looked for in the cosignatures, newest first: an index scan backward that
+    stops early, never a sort of them all (nor a walk of every checkpoint)."""
+    query = cosignatures_newest_first(3).compile(
+        dialect=planner.dialect, compile_kwargs={"literal_binds": True}
+    )
+    nodes = explain(planner, str(query))
+    assert nodes[0]["Node Type"] == "Index Scan", nodes[0]
+    assert nodes[0].get("Scan Direction") == "Backward"
+    assert "Sort" not in {node["Node Type"] for node in nodes}

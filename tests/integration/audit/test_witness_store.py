@@ -93,7 +93,7 @@ def test_the_key_file_is_private_and_never_replaced(tmp_path: Path) -> None:
     home = tmp_path / "witness"
     key = WitnessKeyFile(home)
     with pytest.raises(WitnessNotReady):
-        key.verifier_key()
+        key.verifier_keys()
     public = key.create("witness.example.jp/egc")
     assert stat.S_IMODE((home / KEY_FILE).stat().st_mode) == 0o600
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
@@ -101,7 +101,7 @@ def test_the_key_file_is_private_and_never_replaced(tmp_path: Path) -> None:
     assert witness_verifier(public).name == "witness.example.jp/egc"
     with pytest.raises(InvalidInput, match="既に"):
         WitnessKeyFile(home).create("witness.example.jp/other")
-    assert WitnessKeyFile(home).verifier_key() == public
+    assert WitnessKeyFile(home).verifier_keys() == (public,)
     with pytest.raises(InvalidInput):
         WitnessKeyFile(tmp_path / "bad").create("has space")
 
@@ -109,7 +109,7 @@ def test_the_key_file_is_private_and_never_replaced(tmp_path: Path) -> None:
 def test_a_broken_key_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / KEY_FILE).write_text("PRIVATE+KEY+garbage\n")
     with pytest.raises(WitnessNotReady, match="形式"):
-        WitnessKeyFile(tmp_path).verifier_key()
+        WitnessKeyFile(tmp_path).verifier_keys()
 
 
 def test_the_built_witness_cosigns_and_keeps_its_state_across_restarts(tmp_path: Path) -> None:

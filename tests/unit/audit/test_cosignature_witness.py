@@ -124,9 +124,6 @@ class MemoryKey:
         self.cosigners = [Cosigner.generate(name)]
         return self.cosigners[0].verifier.text()
 
-    def verifier_key(self) -> str:
-        return self.verifier_keys()[-1]
-
     def verifier_keys(self) -> tuple[str, ...]:
         if not self.cosigners:
             raise WitnessNotReady("no key")
