@@ -77,6 +77,7 @@ class Shadan:
     clock: Clock
     audit_log: AuditLogService
     audit_review: AuditReviewService
+    witnesses: tuple[Witness, ...]  # the log's witnesses (SHADAN_LOG_WITNESS_URL/_KEY, SHADAN_LOG_WITNESSES)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -84,6 +85,7 @@ class Shadan:
 
 def build(settings: Settings | None = None, clock: Clock = utc_now) -> Shadan:
     settings = settings or Settings()
+    witnesses = _configured_witnesses(settings)  # a wrong file stops here, before anything is opened
     settings.ensure_home()
     _migrate(settings)
     engine = make_engine(settings.resolved_database_url)
@@ -136,7 +138,9 @@ def build(settings: Settings | None = None, clock: Clock = utc_now) -> Shadan:
             access_log,
             catalog,
             settings.system_name,
+            witness_names=[w.name for w in witnesses],
         ),
+        witnesses=witnesses,
     )
 
 
@@ -183,11 +187,10 @@ def build_server_job(shadan: Shadan) -> PeriodicLog:
 
 def build_periodic_log(shadan: Shadan) -> PeriodicLog:
     """What the periodic job ticks: the log, and with SHADAN_LOG_WITNESS_URL or SHADAN_LOG_WITNESSES its
-    witnesses too. Their keys are read and checked here, so a wrong file stops the start, not a tick."""
-    witnesses = _configured_witnesses(shadan.settings)
-    if not witnesses:
+    witnesses too (their keys were read and checked by `build`, so a wrong file stops the start)."""
+    if not shadan.witnesses:
         return shadan.audit_log
-    return WitnessedLog(shadan.audit_log, build_cosigning(shadan), witnesses)
+    return WitnessedLog(shadan.audit_log, build_cosigning(shadan), shadan.witnesses)
 
 
 def _configured_witnesses(settings: Settings) -> tuple[Witness, ...]:

@@ -15,7 +15,17 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
-from world import JST, TestClient, World, bearer, page_login
+from world import (
+    JST,
+    TestClient,
+    TestClock,
+    World,
+    bearer,
+    build_container,
+    build_world,
+    make_settings,
+    page_login,
+)
 
 from shadan.audit.log import access_events, row_to_event
 from shadan.audit.log_search import SqlLogSearch
@@ -258,9 +268,53 @@ def test_status_names_the_newest_checkpoint_the_witnesses_cosigned(
     body = client.get("/api/v1/audit/status", headers=auditor).json()
     assert body["witnessed_checkpoint"]["size"] == cosigned.head.size
     assert [c["witness_name"] for c in body["cosignatures"]] == ["egc.example.jp/witness"]
+    (standing,) = body["witnesses"]
+    assert (standing["witness_name"], standing["asked"], standing["behind"]) == (
+        "egc.example.jp/witness",
+        False,
+        0,
+    )
+    assert standing["newest"]["tree_size"] == cosigned.head.size
+    assert body["quorum_out_of_reach"] is False
     page_login(client, world, "auditor")
     page = client.get("/audit")
     assert f"定足数の連署がある最新のチェックポイントは木のサイズ {cosigned.head.size:,}件" in page.text
+    assert "取り込みのみ" in page.text
+    assert "quorum-out-of-reach" not in page.text
+
+
+def test_status_lists_the_witnesses_the_log_asks_even_before_they_cosign(
+    db_url: str, tmp_path: Path, clock: TestClock
+) -> None:
+    """The witnesses of SHADAN_LOG_WITNESSES are on the page from the start: one that never answers is
+    the one the auditors must see. A quorum of three with two witnesses can never be met: the page says so."""
+    keys = []
+    for name in ("egc.example.jp/witness", "audit.example.jp/witness"):
+        witness = build_witness(tmp_path / name.split(".")[0])
+        witness.init(name)
+        keys.append(witness.public_key())
+    listed = tmp_path / "witnesses.txt"
+    listed.write_text(f"{keys[0]} http://127.0.0.1:9\n{keys[1]} http://127.0.0.1:9/w\n", encoding="utf-8")
+    settings = make_settings(db_url, tmp_path / "home").model_copy(
+        update={"log_witnesses": listed, "log_witness_quorum": 3}
+    )
+    shadan = build_container(settings, clock)
+    try:
+        world = build_world(shadan, clock)
+        with TestClient(create_app(shadan), follow_redirects=False) as client:
+            shadan.audit_log.checkpoint()
+            body = client.get("/api/v1/audit/status", headers=bearer(world.login("auditor"))).json()
+            assert [(w["witness_name"], w["asked"], w["newest"]) for w in body["witnesses"]] == [
+                ("egc.example.jp/witness", True, None),
+                ("audit.example.jp/witness", True, None),
+            ]
+            assert body["quorum_out_of_reach"] is True
+            page_login(client, world, "auditor")
+            page = client.get("/audit").text
+            assert page.count("連署なし") == 2
+            assert 'id="quorum-out-of-reach"' in page
+    finally:
+        shadan.close()
 
 
 def test_hostile_filters_are_harmless(client: TestClient, world: World, auditor: dict[str, str]) -> None:

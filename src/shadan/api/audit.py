@@ -24,6 +24,7 @@ from shadan.services.audit_log import CheckpointInfo
 from shadan.services.audit_review import (
     EXPORT_ROW_CAP,
     PAGE_SIZE,
+    Cosignature,
     ExportFile,
     LoggedEvent,
     LogStatus,
@@ -116,6 +117,24 @@ class CosignatureOut(BaseModel):
     received_at: dt.datetime
 
 
+class WitnessStandingOut(BaseModel):
+    witness_name: str
+    asked: bool = Field(
+        description="ログが新しいチェックポイントを渡して連署を依頼している証人か（取り込みのみなら false）"
+    )
+    newest: CosignatureOut | None = Field(description="連署した最大の木のサイズの連署（まだないときは null）")
+    behind: int | None = Field(description="最新のチェックポイントのうち、この証人が連署していないイベント数")
+
+
+def _cosignature_out(c: Cosignature) -> CosignatureOut:
+    return CosignatureOut(
+        witness_name=c.witness_name,
+        tree_size=c.tree_size,
+        cosigned_at=c.cosigned_at,
+        received_at=c.received_at,
+    )
+
+
 class AuditStatusResponse(BaseModel):
     origin: str | None = Field(description="ログ名（チェックポイントがまだないときは null）")
     events_total: int
@@ -127,6 +146,10 @@ class AuditStatusResponse(BaseModel):
     witness_quorum: int = Field(description="証明ファイルの基にするチェックポイントに必要な証人の連署の数")
     witnessed_checkpoint: CheckpointOut | None = Field(
         description="定足数の証人が連署した最新のチェックポイント（まだないときは null）"
+    )
+    witnesses: list[WitnessStandingOut] = Field(description="証人ごとの最新の連署（依頼している証人が先）")
+    quorum_out_of_reach: bool = Field(
+        description="定足数が、依頼している証人とこれまでに連署した証人の数を超えているか"
     )
 
     @classmethod
@@ -152,17 +175,19 @@ class AuditStatusResponse(BaseModel):
             )
             if run
             else None,
-            cosignatures=[
-                CosignatureOut(
-                    witness_name=c.witness_name,
-                    tree_size=c.tree_size,
-                    cosigned_at=c.cosigned_at,
-                    received_at=c.received_at,
-                )
-                for c in status.cosignatures
-            ],
+            cosignatures=[_cosignature_out(c) for c in status.cosignatures],
             witness_quorum=status.witnessed.quorum,
             witnessed_checkpoint=_checkpoint_out(status.witnessed.checkpoint),
+            witnesses=[
+                WitnessStandingOut(
+                    witness_name=w.witness_name,
+                    asked=w.asked,
+                    newest=_cosignature_out(w.newest) if w.newest else None,
+                    behind=w.behind,
+                )
+                for w in status.witnesses
+            ],
+            quorum_out_of_reach=status.quorum_out_of_reach,
         )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, Text, cast, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Engine, Select, Text, cast, func, literal, select, text, union_all
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shadan.audit.entry import as_utc
@@ -23,6 +23,31 @@ from shadan.audit.sequencer import read_state
 from shadan.audit.tree_tables import log_leaves, log_resource_ids, log_state
 from shadan.services.audit_filters import EventFilters
 from shadan.services.audit_review import Cosignature, LogCounts, LoggedEvent
+
+# The names of the witnesses that cosigned. Years of checkpoints leave millions of cosignatures and a
+# handful of witnesses: a loose index scan (the next name after the last, one lookup in the index on name
+# and tree size each, on both databases) instead of a scan of them all.
+WITNESS_NAMES = """
+WITH RECURSIVE names (name) AS (
+    SELECT min(witness_name) FROM log_cosignatures
+    UNION ALL
+    SELECT (SELECT min(witness_name) FROM log_cosignatures WHERE witness_name > names.name)
+    FROM names WHERE names.name IS NOT NULL
+)
+SELECT name FROM names WHERE name IS NOT NULL
+"""
+
+
+def newest_of(witness_name: str) -> Select[Any]:
+    """A witness's cosignature of the largest tree, the later row of a tie (as recent_cosignatures): the
+    end of its range of the index on name, tree size and id."""
+    c = log_cosignatures.c
+    return (
+        select(log_cosignatures)
+        .where(c.witness_name == witness_name)
+        .order_by(c.tree_size.desc(), c.cosignature_id.desc())
+        .limit(1)
+    )
 
 
 class SqlLogSearch:
@@ -41,10 +66,12 @@ class SqlLogSearch:
         query = select(log_cosignatures).order_by(c.tree_size.desc(), c.cosignature_id.desc()).limit(limit)
         with self._engine.connect() as connection:
             rows = connection.execute(query).all()
-        return [
-            Cosignature(r.witness_name, int(r.tree_size), as_utc(r.cosigned_at), as_utc(r.received_at))
-            for r in rows
-        ]
+        return [_cosignature(r) for r in rows]
+
+    def newest_cosignatures(self) -> list[Cosignature]:
+        with self._engine.connect() as connection:
+            names = connection.execute(text(WITNESS_NAMES)).scalars().all()
+            return [_cosignature(connection.execute(newest_of(name)).one()) for name in sorted(names)]
 
     def search(self, filters: EventFilters, before: int | None, limit: int) -> list[LoggedEvent]:
         query = self._matching(filters, select(access_events))
@@ -102,3 +129,7 @@ class SqlLogSearch:
             narrowed,
             select(literal(1)).select_from(elements).where(elements.c.value == resource_id).exists(),
         ]
+
+
+def _cosignature(row: Any) -> Cosignature:
+    return Cosignature(row.witness_name, int(row.tree_size), as_utc(row.cosigned_at), as_utc(row.received_at))

@@ -58,6 +58,7 @@ log_cosignatures = Table(
     Column("cosigned_at", DateTime(timezone=True), nullable=False),  # the cosignature's own timestamp
     Column("received_at", DateTime(timezone=True), nullable=False),
     Index(None, "tree_size"),
+    Index(None, "witness_name", "tree_size", "cosignature_id"),  # each witness's newest (log_search.py)
 )
 
 log_segments = Table(

@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -31,14 +31,21 @@ def built(console: Console, *, bad_input_exit: int = 1) -> Iterator[Shadan]:
     or `bad_input_exit` for bad input where the command counts that as a usage error."""
     from shadan.bootstrap import build
 
-    shadan = build(Settings())
+    try:
+        shadan = build(Settings())  # a setting's file that cannot be used (a witness key) stops here
+    except DomainError as exc:
+        _refused(console, exc, bad_input_exit)
     try:
         yield shadan
     except DomainError as exc:
-        console.print(f"[red]{escape(exc.message)}[/red]")
-        raise typer.Exit(bad_input_exit if isinstance(exc, InvalidInput) else 1) from exc
+        _refused(console, exc, bad_input_exit)
     finally:
         shadan.close()
+
+
+def _refused(console: Console, exc: DomainError, bad_input_exit: int) -> NoReturn:
+    console.print(f"[red]{escape(exc.message)}[/red]")
+    raise typer.Exit(bad_input_exit if isinstance(exc, InvalidInput) else 1) from exc
 
 
 def os_user() -> str:

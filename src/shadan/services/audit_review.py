@@ -71,6 +71,24 @@ class Cosignature:
 
 
 @dataclass(frozen=True, slots=True)
+class WitnessStanding:
+    """Where one witness stands: its cosignature of the largest tree, if any, and how many leaves the
+    latest checkpoint holds beyond it."""
+
+    witness_name: str
+    asked: bool  # the log hands it each new checkpoint (SHADAN_LOG_WITNESSES); else imported only
+    newest: Cosignature | None
+    behind: int | None  # leaves of the latest checkpoint it has not cosigned; None without either
+
+    @classmethod
+    def of(
+        cls, name: str, asked: bool, newest: Cosignature | None, latest: CheckpointInfo | None
+    ) -> WitnessStanding:
+        behind = None if newest is None or latest is None else max(latest.size - newest.tree_size, 0)
+        return cls(name, asked, newest, behind)
+
+
+@dataclass(frozen=True, slots=True)
 class LogCounts:
     events_total: int
     tree_size: int
@@ -85,6 +103,14 @@ class LogStatus:
     last_verification: VerificationRun | None
     cosignatures: tuple[Cosignature, ...]
     witnessed: WitnessQuorum
+    witnesses: tuple[WitnessStanding, ...]  # the witnesses asked, in their order, then the others'
+
+    @property
+    def quorum_out_of_reach(self) -> bool:
+        """Whether the log has witnesses but the quorum needs more than ever cosigned or are asked: no
+        checkpoint can have it until another witness's cosignatures come (imported from an offline one,
+        say). A log without any witness says so on its own."""
+        return 0 < len(self.witnesses) < self.witnessed.quorum
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +145,10 @@ class LogSearch(Protocol):
 
     def recent_cosignatures(self, limit: int) -> list[Cosignature]:
         """Newest checkpoints first."""
+        ...
+
+    def newest_cosignatures(self) -> list[Cosignature]:
+        """Each witness's cosignature of the largest tree, one a witness name, by name."""
         ...
 
     def search(self, filters: EventFilters, before: int | None, limit: int) -> list[LoggedEvent]:
@@ -179,6 +209,7 @@ class AuditReviewService:
         log: AccessLogSink,
         catalog: RoleCatalog,
         system_name: str,
+        witness_names: Sequence[str] = (),
         export_cap: int = EXPORT_ROW_CAP,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:
@@ -188,6 +219,7 @@ class AuditReviewService:
         self._log = log
         self._catalog = catalog
         self._system = system_name
+        self._witness_names = tuple(witness_names)
         self._export_cap = export_cap
         self._new_id = new_id
 
@@ -204,9 +236,19 @@ class AuditReviewService:
             last_verification=self._signed_log.last_verification(),
             cosignatures=tuple(self._search.recent_cosignatures(COSIGNATURES_SHOWN)),
             witnessed=self._signed_log.witness_quorum(),
+            witnesses=self._standings(latest),
         )
         self._record(principal, context, Action.VIEW, AuditTag.LOG_STATUS_VIEWED)
         return status
+
+    def _standings(self, latest: CheckpointInfo | None) -> tuple[WitnessStanding, ...]:
+        """The witnesses the log asks, in the settings' order, then every other that ever cosigned."""
+        newest = {c.witness_name: c for c in self._search.newest_cosignatures()}
+        asked = [WitnessStanding.of(n, True, newest.get(n), latest) for n in self._witness_names]
+        others = [
+            WitnessStanding.of(n, False, c, latest) for n, c in newest.items() if n not in self._witness_names
+        ]
+        return tuple(asked + others)
 
     def search(
         self, principal: Principal, raw: FilterInput, context: RequestContext, before: int | None = None

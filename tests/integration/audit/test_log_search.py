@@ -138,16 +138,55 @@ def test_counts_show_events_in_the_tree_and_those_waiting(engine: Engine) -> Non
     assert (counts.events_total, counts.tree_size, counts.pending_events) == (5, 3, 2)
 
 
-def test_recent_cosignatures_newest_checkpoint_first(engine: Engine) -> None:
-    at = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
+AT = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
+
+
+def _cosigned(engine: Engine, *cosignatures: tuple[str, int, str]) -> None:
+    """Rows of log_cosignatures: (witness name, tree size, key); cosigned `size` minutes after AT."""
     rows = [
-        {"witness_name": name, "tree_size": size, "cosigned_at": at + dt.timedelta(minutes=size)}
-        for name, size in (("w.example/a", 10), ("w.example/b", 30), ("w.example/a", 20))
+        {
+            "witness_name": name,
+            "witness_key": key,
+            "tree_size": size,
+            "cosigned_at": AT + dt.timedelta(minutes=size),
+            "root_hash": b"\x00" * 32,
+            "signature_line": f"— {name} {key}",
+            "received_at": AT,
+        }
+        for name, size, key in cosignatures
     ]
-    common = {"witness_key": "k", "root_hash": b"\x00" * 32, "signature_line": "— w", "received_at": at}
     with engine.begin() as connection:
-        connection.execute(insert(log_cosignatures), [r | common for r in rows])
+        connection.execute(insert(log_cosignatures), rows)
+
+
+def test_recent_cosignatures_newest_checkpoint_first(engine: Engine) -> None:
+    _cosigned(engine, ("w.example/a", 10, "k"), ("w.example/b", 30, "k"), ("w.example/a", 20, "k"))
     found = SqlLogSearch(engine).recent_cosignatures(2)
     assert [(c.witness_name, c.tree_size) for c in found] == [("w.example/b", 30), ("w.example/a", 20)]
-    assert found[0].cosigned_at == at + dt.timedelta(minutes=30)
+    assert found[0].cosigned_at == AT + dt.timedelta(minutes=30)
     assert found[0].cosigned_at.tzinfo is not None
+
+
+def test_each_witness_newest_cosignature_whatever_key_and_order(engine: Engine) -> None:
+    search = SqlLogSearch(engine)
+    assert search.newest_cosignatures() == []
+    _cosigned(
+        engine,
+        ("w.example/b", 40, "old"),
+        ("w.example/a", 10, "k"),
+        ("w.example/b", 70, "new"),  # after a key rotation: the same witness
+        ("w.example/a", 30, "k"),
+        ("w.example/c", 5, "k"),
+        ("w.example/b", 50, "old"),
+    )
+    found = search.newest_cosignatures()
+    assert [(c.witness_name, c.tree_size) for c in found] == [
+        ("w.example/a", 30),
+        ("w.example/b", 70),
+        ("w.example/c", 5),
+    ]
+    assert found[1].cosigned_at == AT + dt.timedelta(minutes=70)
+    assert found[1].cosigned_at.tzinfo is not None
+    _cosigned(engine, ("w.example/a", 30, "second line"))  # two lines on one checkpoint: still one a witness
+    assert [(c.witness_name, c.tree_size) for c in search.newest_cosignatures()][:1] == [("w.example/a", 30)]
+    assert len(search.newest_cosignatures()) == 3

@@ -19,6 +19,7 @@ from audit_support import append
 from sqlalchemy import Connection, Engine
 
 from shadan.audit.columnar_chunks import bounded, chunk_queries
+from shadan.audit.log_search import WITNESS_NAMES, newest_of
 from shadan.audit.merkle import NodeId
 from shadan.audit.node_keys import node_key
 from shadan.audit.transparency_log import cosignatures_newest_first
@@ -86,3 +87,20 @@ def test_the_witnessed_checkpoint_is_found_from_the_newest_cosignature_down(plan
     assert nodes[0]["Node Type"] == "Index Scan", nodes[0]
     assert nodes[0].get("Scan Direction") == "Backward"
     assert "Sort" not in {node["Node Type"] for node in nodes}
+
+
+def test_each_witness_newest_cosignature_is_found_by_index_lookups(planner: Connection) -> None:
+    """The status page's witnesses: a loose index scan for the names, then one lookup each for the
+    newest, on the index of name, tree size and id; never a scan or a sort of years of cosignatures."""
+    newest = newest_of("egc.example.jp/witness").compile(
+        dialect=planner.dialect, compile_kwargs={"literal_binds": True}
+    )
+    for statement in (WITNESS_NAMES, str(newest)):
+        nodes = explain(planner, statement)
+        scans = [node for node in nodes if node.get("Relation Name") == "log_cosignatures"]
+        assert scans, statement
+        for scan in scans:
+            assert scan["Node Type"] in {"Index Scan", "Index Only Scan"}, statement
+            assert scan["Index Name"] == "ix_log_cosignatures_witness_name_tree_size_cosignature_id"
+            assert "Index Cond" in scan, statement  # a lookup, not a walk of the whole index
+        assert not {"Seq Scan", "Sort", "Incremental Sort"} & {node["Node Type"] for node in nodes}, statement

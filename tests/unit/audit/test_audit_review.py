@@ -128,12 +128,16 @@ def logged(seq: int, company_id: str = "td06") -> LoggedEvent:
 class FakeSearch:
     events: list[LoggedEvent] = field(default_factory=list)
     asked: list[tuple[EventFilters, int | None, int]] = field(default_factory=list)
+    newest: list[Cosignature] = field(default_factory=list)
 
     def counts(self) -> LogCounts:
         return LogCounts(len(self.events), len(self.events), 0)
 
     def recent_cosignatures(self, limit: int) -> list[Cosignature]:
         return [Cosignature("witness.example/w1", 10, NOW, NOW)][:limit]
+
+    def newest_cosignatures(self) -> list[Cosignature]:
+        return sorted(self.newest, key=lambda c: c.witness_name)
 
     def search(self, filters: EventFilters, before: int | None, limit: int) -> list[LoggedEvent]:
         self.asked.append((filters, before, limit))
@@ -188,6 +192,10 @@ class FakeUnitOfWork:
         return None
 
 
+def fake_uow(realm: str = "td") -> Any:
+    return FakeUnitOfWork()
+
+
 @dataclass
 class Harness:
     search: FakeSearch
@@ -199,8 +207,7 @@ class Harness:
 @pytest.fixture
 def harness() -> Harness:
     search, signed, sink = FakeSearch(), FakeSignedLog(), FakeSink()
-    uow: Any = lambda realm="td": FakeUnitOfWork()  # noqa: E731 - a factory at the port
-    service = AuditReviewService(search, signed, uow, sink, CATALOG, "shadan", export_cap=3)
+    service = AuditReviewService(search, signed, fake_uow, sink, CATALOG, "shadan", export_cap=3)
     return Harness(search, signed, sink, service)
 
 
@@ -304,6 +311,49 @@ def test_status_is_for_audit_and_the_regulator_only(harness: Harness, who: Princ
         (AUDITOR.account_id, Outcome.ALLOWED, AuditTag.LOG_STATUS_VIEWED),
         (REGULATOR.account_id, Outcome.ALLOWED, AuditTag.LOG_STATUS_VIEWED),
     ]
+
+
+def test_status_shows_each_witness_asked_first_then_those_only_imported(harness: Harness) -> None:
+    """The latest checkpoint holds 10 leaves (FakeSignedLog); the quorum is 2."""
+    harness.search.newest = [
+        Cosignature("offline.example/w", 4, NOW, NOW),
+        Cosignature("b.example/w", 10, NOW, NOW),
+        Cosignature("a.example/w", 7, NOW, NOW),
+    ]
+    service = replace_witnesses(harness, ("b.example/w", "c.example/w", "a.example/w"))
+    status = service.status(AUDITOR, CONTEXT)
+    shown = [(w.witness_name, w.asked, w.newest and w.newest.tree_size, w.behind) for w in status.witnesses]
+    assert shown == [
+        ("b.example/w", True, 10, 0),
+        ("c.example/w", True, None, None),  # asked, never cosigned
+        ("a.example/w", True, 7, 3),
+        ("offline.example/w", False, 4, 6),
+    ]
+    assert not status.quorum_out_of_reach
+
+
+@pytest.mark.parametrize(
+    ("asked", "cosigned", "out_of_reach"),
+    [
+        ((), (), False),  # no witness at all: the page says so on its own
+        (("a.example/w",), (), True),
+        ((), ("offline.example/w",), True),
+        (("a.example/w",), ("offline.example/w",), False),
+        (("a.example/w",), ("a.example/w",), True),  # one witness counts once
+    ],
+)
+def test_a_quorum_beyond_every_witness_known_is_shown(
+    harness: Harness, asked: tuple[str, ...], cosigned: tuple[str, ...], out_of_reach: bool
+) -> None:
+    harness.search.newest = [Cosignature(name, 10, NOW, NOW) for name in cosigned]
+    status = replace_witnesses(harness, asked).status(REGULATOR, CONTEXT)
+    assert status.quorum_out_of_reach is out_of_reach
+
+
+def replace_witnesses(harness: Harness, names: Sequence[str]) -> AuditReviewService:
+    return AuditReviewService(
+        harness.search, harness.signed, fake_uow, harness.sink, CATALOG, "shadan", witness_names=names
+    )
 
 
 # ---- What the auditor gets, and what the log keeps of it ------------------------------------------------
