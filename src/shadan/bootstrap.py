@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,6 +140,7 @@ def build(settings: Settings | None = None, clock: Clock = utc_now) -> Shadan:
             catalog,
             settings.system_name,
             witness_names=[w.name for w in witnesses],
+            verification_max_age=dt.timedelta(hours=settings.log_verification_max_age_hours),
         ),
         witnesses=witnesses,
     )

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     log_witness_quorum: int = Field(
         default=1, ge=1, description="Witnesses that must cosign a checkpoint before proofs rest on it."
     )
+    log_verification_max_age_hours: float = Field(
+        default=26.0,
+        gt=0,
+        description="Age in hours at which the status page shows the last verification as overdue.",
+    )
     log_retention_years: int = Field(
         default=5, ge=5, description="Years the access log is kept before whole segments may be deleted."
     )

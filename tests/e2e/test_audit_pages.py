@@ -239,7 +239,7 @@ def test_the_regulator_sees_the_status_but_no_event(client: TestClient, world: W
 
 
 def test_status_shows_checkpoint_verification_and_cosignatures(
-    client: TestClient, world: World, auditor: dict[str, str]
+    client: TestClient, world: World, auditor: dict[str, str], clock: TestClock
 ) -> None:
     log = world.shadan.audit_log
     head = log.checkpoint()
@@ -250,10 +250,17 @@ def test_status_shows_checkpoint_verification_and_cosignatures(
     assert body["events_total"] >= head.size
     assert body["cosignatures"] == []
     assert (body["witness_quorum"], body["witnessed_checkpoint"]) == (1, None)
+    assert (body["verification_overdue"], body["leaves_since_verification"]) == (True, None)
     log.verify(run_by="e.yamada")
     body = client.get("/api/v1/audit/status", headers=auditor).json()
     run = body["last_verification"]
     assert (run["ok"], run["run_by"], run["findings"]) == (True, "e.yamada", [])
+    assert (body["verification_overdue"], body["leaves_since_verification"]) == (False, 0)
+    clock.advance(27 * 3600)  # past SHADAN_LOG_VERIFICATION_MAX_AGE_HOURS (26); the session ended too
+    again = bearer(world.login("auditor"))
+    assert client.get("/api/v1/audit/status", headers=again).json()["verification_overdue"] is True
+    page_login(client, world, "auditor")
+    assert 'id="verification-overdue"' in client.get("/audit").text
 
 
 def test_status_names_the_newest_checkpoint_the_witnesses_cosigned(

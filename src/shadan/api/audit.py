@@ -148,6 +148,12 @@ class AuditStatusResponse(BaseModel):
         description="定足数の証人が連署した最新のチェックポイント（まだないときは null）"
     )
     witnesses: list[WitnessStandingOut] = Field(description="証人ごとの最新の連署（依頼している証人が先）")
+    verification_overdue: bool = Field(
+        description="木にイベントがあり、SHADAN_LOG_VERIFICATION_MAX_AGE_HOURS 以内に検証が実行されていないか"
+    )
+    leaves_since_verification: int | None = Field(
+        description="最後の検証の後に木に加わったイベント数（検証がまだないときは null）"
+    )
     quorum_out_of_reach: bool = Field(
         description="定足数が、依頼している証人とこれまでに連署した証人の数を超えているか"
     )
@@ -188,6 +194,8 @@ class AuditStatusResponse(BaseModel):
                 for w in status.witnesses
             ],
             quorum_out_of_reach=status.quorum_out_of_reach,
+            verification_overdue=status.verification_overdue,
+            leaves_since_verification=status.leaves_since_verification,
         )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, Text, cast, func, literal, select, text, union_all
+from sqlalchemy import ColumnElement, Engine, Select, Text, cast, func, literal, select, union_all
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shadan.audit.entry import as_utc
@@ -20,22 +20,10 @@ from shadan.audit.log import access_events, row_to_event
 from shadan.audit.log_completeness import pending_events
 from shadan.audit.record_tables import log_cosignatures
 from shadan.audit.sequencer import read_state
+from shadan.audit.transparency_log import witness_names
 from shadan.audit.tree_tables import log_leaves, log_resource_ids, log_state
 from shadan.services.audit_filters import EventFilters
 from shadan.services.audit_review import Cosignature, LogCounts, LoggedEvent
-
-# The names of the witnesses that cosigned. Years of checkpoints leave millions of cosignatures and a
-# handful of witnesses: a loose index scan (the next name after the last, one lookup in the index on name
-# and tree size each, on both databases) instead of a scan of them all.
-WITNESS_NAMES = """
-WITH RECURSIVE names (name) AS (
-    SELECT min(witness_name) FROM log_cosignatures
-    UNION ALL
-    SELECT (SELECT min(witness_name) FROM log_cosignatures WHERE witness_name > names.name)
-    FROM names WHERE names.name IS NOT NULL
-)
-SELECT name FROM names WHERE name IS NOT NULL
-"""
 
 
 def newest_of(witness_name: str) -> Select[Any]:
@@ -70,8 +58,7 @@ class SqlLogSearch:
 
     def newest_cosignatures(self) -> list[Cosignature]:
         with self._engine.connect() as connection:
-            names = connection.execute(text(WITNESS_NAMES)).scalars().all()
-            return [_cosignature(connection.execute(newest_of(name)).one()) for name in sorted(names)]
+            return [_cosignature(connection.execute(newest_of(n)).one()) for n in witness_names(connection)]
 
     def search(self, filters: EventFilters, before: int | None, limit: int) -> list[LoggedEvent]:
         query = self._matching(filters, select(access_events))

@@ -18,7 +18,7 @@ from rich.markup import escape
 
 from shadan.cli.command_support import jst, show_failure, show_key
 from shadan.domain.errors import DomainError
-from shadan.services.witness import KeyEvent, SplitView, WitnessRefused, WitnessService
+from shadan.services.witness import SplitView, WitnessRefused, WitnessService
 
 app = typer.Typer(
     help="証人（witness）: ログのチェックポイントに連署し、分岐を検出する", no_args_is_help=True
@@ -161,8 +161,7 @@ def keys(home: Home) -> None:
         console.print(f"  {key}", markup=False)
     console.print("履歴 / history:")
     for change in history:
-        event = "追加 / added" if change.event is KeyEvent.ADDED else "退役 / retired"
-        console.print(f"  {jst(change.at)}  {event}  {change.verifier_key}", markup=False)
+        console.print(f"  {jst(change.at)}  {change.event.label}  {change.verifier_key}", markup=False)
 
 
 @app.command("conflicts")

@@ -104,6 +104,14 @@ class LogStatus:
     cosignatures: tuple[Cosignature, ...]
     witnessed: WitnessQuorum
     witnesses: tuple[WitnessStanding, ...]  # the witnesses asked, in their order, then the others'
+    verification_overdue: bool  # sequenced events and no verification within the maximum age
+    verification_max_age: dt.timedelta
+
+    @property
+    def leaves_since_verification(self) -> int | None:
+        """Leaves the tree gained after the last verification (None before the first)."""
+        run = self.last_verification
+        return None if run is None else max(self.counts.tree_size - run.tree_size, 0)
 
     @property
     def quorum_out_of_reach(self) -> bool:
@@ -210,6 +218,7 @@ class AuditReviewService:
         catalog: RoleCatalog,
         system_name: str,
         witness_names: Sequence[str] = (),
+        verification_max_age: dt.timedelta = dt.timedelta(hours=26),
         export_cap: int = EXPORT_ROW_CAP,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:
@@ -220,6 +229,7 @@ class AuditReviewService:
         self._catalog = catalog
         self._system = system_name
         self._witness_names = tuple(witness_names)
+        self._verification_max_age = verification_max_age
         self._export_cap = export_cap
         self._new_id = new_id
 
@@ -229,14 +239,19 @@ class AuditReviewService:
     def status(self, principal: Principal, context: RequestContext) -> LogStatus:
         self._require(principal, context, AuditAccess.STATUS, Action.VIEW, AuditTag.LOG_STATUS_VIEWED)
         latest = self._signed_log.latest_checkpoint()
+        counts = self._search.counts()
+        run = self._signed_log.last_verification()
         status = LogStatus(
             origin=latest.origin if latest else None,
-            counts=self._search.counts(),
+            counts=counts,
             latest_checkpoint=latest,
-            last_verification=self._signed_log.last_verification(),
+            last_verification=run,
             cosignatures=tuple(self._search.recent_cosignatures(COSIGNATURES_SHOWN)),
             witnessed=self._signed_log.witness_quorum(),
             witnesses=self._standings(latest),
+            verification_overdue=counts.tree_size > 0
+            and (run is None or context.now - run.finished_at > self._verification_max_age),
+            verification_max_age=self._verification_max_age,
         )
         self._record(principal, context, Action.VIEW, AuditTag.LOG_STATUS_VIEWED)
         return status

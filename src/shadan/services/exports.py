@@ -3,7 +3,9 @@
 Every page that offers a download builds an `ExportTable` and calls `export`; the format is the user's
 choice. Times are written in JST (people read Japan time; Excel has no time zones). A cell that a
 spreadsheet would run as a formula (=, +, -, @, tab, CR at the start) is written with a leading
-apostrophe: exported log and application fields are typed by outsiders (CSV injection, OWASP).
+apostrophe: exported log and application fields are typed by outsiders (CSV injection, OWASP). The
+full-width and small forms of those signs (＝ ＋ － ＠, ﹦ ﹢ ﹣ ﹫: the same sign under NFKC) count too:
+Japanese users type them with the IME on, and a Japanese spreadsheet may take a formula so typed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -122,7 +125,8 @@ def _excel_value(value: Cell) -> str | int | float | dt.datetime | dt.date | Non
 
 
 def _defused(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    starts_formula = unicodedata.normalize("NFKC", text[:1]).startswith(_FORMULA_STARTS)
+    return "'" + text if starts_formula else text
 
 
 def _sheet_title(title: str) -> str:

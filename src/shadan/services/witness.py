@@ -204,6 +204,20 @@ class Cosigned:
 class KeyEvent(StrEnum):
     ADDED = "added"
     RETIRED = "retired"
+    # In use when the history began: a key of a home made before witness_key_changes existed, recorded
+    # when the witness first ran since (its time is then, not when the key was made).
+    FOUND = "found"
+
+    @property
+    def label(self) -> str:
+        return _KEY_EVENT_LABELS[self]
+
+
+_KEY_EVENT_LABELS = {
+    KeyEvent.ADDED: "追加 / added",
+    KeyEvent.RETIRED: "退役 / retired",
+    KeyEvent.FOUND: "履歴の開始時に使用中 / in use when the history began",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,8 +404,18 @@ class WitnessService:
         verifier_keys = self._key.verifier_keys()
         if not self._schema_checked:
             self._store.create()  # idempotent: a state file lost beside a kept key starts empty, not broken
+            self._record_keys_found(verifier_keys)
             self._schema_checked = True
         return verifier_keys
+
+    def _record_keys_found(self, verifier_keys: tuple[str, ...]) -> None:
+        """Every key in use gets a row of the history: one without (a home made before the history, or
+        whose state file was lost) is recorded as found, now."""
+        recorded = {change.verifier_key for change in self._store.key_changes()}
+        now = self._clock()
+        for key in verifier_keys:
+            if key not in recorded:
+                self._store.record_key_change(KeyChange(key, KeyEvent.FOUND, now))
 
     def _refuse_split_view(self, head: TreeHead, note: str, latest: Witnessed | None) -> None:
         # Whatever the old size says: two signed heads of one size with two roots are the evidence itself.

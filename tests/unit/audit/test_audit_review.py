@@ -151,12 +151,13 @@ class FakeSearch:
 @dataclass
 class FakeSignedLog:
     known: set[int] = field(default_factory=set)
+    run: VerificationRun | None = None
 
     def latest_checkpoint(self) -> CheckpointInfo | None:
         return CheckpointInfo("test/access-log", 10, b"\x01" * 32, "note", NOW)
 
     def last_verification(self) -> VerificationRun | None:
-        return None
+        return self.run
 
     def witness_quorum(self) -> WitnessQuorum:
         return WitnessQuorum(2, None)
@@ -348,6 +349,29 @@ def test_a_quorum_beyond_every_witness_known_is_shown(
     harness.search.newest = [Cosignature(name, 10, NOW, NOW) for name in cosigned]
     status = replace_witnesses(harness, asked).status(REGULATOR, CONTEXT)
     assert status.quorum_out_of_reach is out_of_reach
+
+
+@pytest.mark.parametrize(
+    ("events", "verified_hours_ago", "overdue", "since"),
+    [
+        (0, None, False, None),  # an empty log has nothing to verify yet
+        (12, None, True, None),
+        (12, 25.9, False, 4),
+        (12, 26.1, True, 4),
+    ],
+)
+def test_a_verification_older_than_the_maximum_age_is_overdue(
+    harness: Harness, events: int, verified_hours_ago: float | None, overdue: bool, since: int | None
+) -> None:
+    harness.search.events = [logged(seq) for seq in range(1, events + 1)]
+    if verified_hours_ago is not None:
+        finished = NOW - dt.timedelta(hours=verified_hours_ago)
+        harness.signed.run = VerificationRun(
+            finished, finished, "cli:audit", "o", 8, 8, 1, True, None, 0, (), None
+        )
+    status = harness.service.status(REGULATOR, CONTEXT)
+    assert (status.verification_overdue, status.leaves_since_verification) == (overdue, since)
+    assert status.verification_max_age == dt.timedelta(hours=26)
 
 
 def replace_witnesses(harness: Harness, names: Sequence[str]) -> AuditReviewService:

@@ -327,6 +327,19 @@ def test_a_witness_without_key_does_nothing(store: MemoryStore, log_signer: Sign
         witness.trust(log_signer.verifier.text())
 
 
+def test_a_key_in_use_before_the_history_began_is_recorded_as_found_once(
+    witness: WitnessService, key: MemoryKey, store: MemoryStore
+) -> None:
+    made = witness.public_key()
+    store.key_history.clear()  # a home made before the history was kept
+    for _ in range(2):  # the next start finds it recorded
+        later = WitnessService(key, store, SignedCheckpoints(), Clock())
+        history = later.key_history()
+        assert [(c.verifier_key, c.event) for c in history] == [(made, KeyEvent.FOUND)]
+    assert history[0].at > START
+    assert KeyEvent.FOUND.label.startswith("履歴の開始時に使用中")
+
+
 def test_trusting_keys(witness: WitnessService, log_signer: Signer) -> None:
     rotated = Signer.generate(ORIGIN)
     trusted = witness.trust(f"{log_signer.verifier.text()}\n{rotated.verifier.text()}\n")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 
+import pytest
 from openpyxl import load_workbook
 
 from shadan.services.exports import ExportFormat, ExportTable, export
@@ -41,3 +43,20 @@ def test_xlsx_has_the_same_rows_with_naive_jst_times() -> None:
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == ("日時", "利用者", "件数", "許可")
     assert rows[1] == (dt.datetime(2026, 4, 1, 9, 30), '\'=HYPERLINK("x")', -3, "はい")
+
+
+@pytest.mark.parametrize(
+    "sign", ["=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠", "﹦", "﹢", "﹣", "﹫"]
+)
+def test_every_form_of_a_formula_sign_is_defused(sign: str) -> None:
+    table = ExportTable("t", ("値",), [(f"{sign}1+1",), ("１＝１",), ("通常",)])
+    for fmt, encoding in ((ExportFormat.CSV, "utf-8-sig"), (ExportFormat.CSV_CP932, "cp932")):
+        cells = [row[0] for row in csv.reader(io.StringIO(export(table, fmt).decode(encoding), newline=""))]
+        # Shift_JIS has no small forms: they become "?", behind the apostrophe all the same.
+        defused = f"'{sign}1+1".encode(encoding, errors="replace").decode(encoding)
+        assert cells[1:] == [defused, "１＝１", "通常"], fmt
+    sheet = load_workbook(io.BytesIO(export(table, ExportFormat.XLSX))).active
+    assert sheet is not None
+    cells = [row[0] for row in sheet.iter_rows(values_only=True)]
+    # XML reads a carriage return back as a line feed.
+    assert cells[1:] == [f"'{sign}1+1".replace("\r", "\n"), "１＝１", "通常"]
