@@ -57,9 +57,9 @@ class Settings(BaseSettings):
         default=None,
         description="Name (origin) of a new log key; default `<system_name>/access-log/<random>`.",
     )
-    log_checkpoint_events: int = Field(default=1000, ge=1, description="Sign a checkpoint every N events.")
+    log_checkpoint_events: int = Field(default=100_000, ge=1, description="Sign a checkpoint every N events.")
     log_checkpoint_seconds: float = Field(
-        default=60.0, gt=0, description="… or when T seconds have passed since the last one."
+        default=300.0, gt=0, description="… or when T seconds have passed since the last one."
     )
     log_tick_seconds: float = Field(
         default=5.0, ge=0, description="How often `shadan serve` sequences the log (0: not in serve)."
