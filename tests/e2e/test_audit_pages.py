@@ -400,6 +400,7 @@ def test_the_page_says_when_an_export_is_capped(shadan: Any, world: World) -> No
         UnitOfWorkLogSink(shadan.uow),
         shadan.catalog,
         "shadan",
+        verification_max_age=dt.timedelta(hours=shadan.settings.log_verification_max_age_hours),
         export_cap=2,
     )
     with TestClient(create_app(replace(shadan, audit_review=small)), follow_redirects=False) as client:

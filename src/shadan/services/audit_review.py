@@ -217,8 +217,9 @@ class AuditReviewService:
         log: AccessLogSink,
         catalog: RoleCatalog,
         system_name: str,
+        *,
+        verification_max_age: dt.timedelta,  # SHADAN_LOG_VERIFICATION_MAX_AGE_HOURS, defined in the settings
         witness_names: Sequence[str] = (),
-        verification_max_age: dt.timedelta = dt.timedelta(hours=26),
         export_cap: int = EXPORT_ROW_CAP,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:

@@ -102,6 +102,7 @@ AUDITOR = principal("internal_auditor")
 CLERK = principal("clerk")
 SYSADMIN = principal("sysadmin")
 REGULATOR = principal("regulator", CompanyKind.REGULATOR)
+MAX_AGE = dt.timedelta(hours=26)  # the verification's maximum age the tests' service is given
 CONTEXT = RequestContext(now=NOW, terminal_id="AUD-01", source_ip="10.0.0.9")
 
 
@@ -208,7 +209,9 @@ class Harness:
 @pytest.fixture
 def harness() -> Harness:
     search, signed, sink = FakeSearch(), FakeSignedLog(), FakeSink()
-    service = AuditReviewService(search, signed, fake_uow, sink, CATALOG, "shadan", export_cap=3)
+    service = AuditReviewService(
+        search, signed, fake_uow, sink, CATALOG, "shadan", verification_max_age=MAX_AGE, export_cap=3
+    )
     return Harness(search, signed, sink, service)
 
 
@@ -371,12 +374,19 @@ def test_a_verification_older_than_the_maximum_age_is_overdue(
         )
     status = harness.service.status(REGULATOR, CONTEXT)
     assert (status.verification_overdue, status.leaves_since_verification) == (overdue, since)
-    assert status.verification_max_age == dt.timedelta(hours=26)
+    assert status.verification_max_age == MAX_AGE
 
 
 def replace_witnesses(harness: Harness, names: Sequence[str]) -> AuditReviewService:
     return AuditReviewService(
-        harness.search, harness.signed, fake_uow, harness.sink, CATALOG, "shadan", witness_names=names
+        harness.search,
+        harness.signed,
+        fake_uow,
+        harness.sink,
+        CATALOG,
+        "shadan",
+        verification_max_age=MAX_AGE,
+        witness_names=names,
     )
 
 
