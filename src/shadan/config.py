@@ -8,7 +8,12 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shadan.services.audit_log import CheckpointPolicy
+
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use"  # noqa: S105 - refused outside development
+_CHECKPOINTS = (
+    CheckpointPolicy()
+)  # the rule's defaults live with the rule (the service and bench use it bare)
 
 
 class Environment(StrEnum):
@@ -57,9 +62,13 @@ class Settings(BaseSettings):
         default=None,
         description="Name (origin) of a new log key; default `<system_name>/access-log/<random>`.",
     )
-    log_checkpoint_events: int = Field(default=100_000, ge=1, description="Sign a checkpoint every N events.")
+    log_checkpoint_events: int = Field(
+        default=_CHECKPOINTS.every_events, ge=1, description="Sign a checkpoint every N events."
+    )
     log_checkpoint_seconds: float = Field(
-        default=300.0, gt=0, description="… or when T seconds have passed since the last one."
+        default=_CHECKPOINTS.every_seconds,
+        gt=0,
+        description="… or when T seconds have passed since the last one.",
     )
     log_tick_seconds: float = Field(
         default=5.0, ge=0, description="How often `shadan serve` sequences the log (0: not in serve)."

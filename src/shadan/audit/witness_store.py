@@ -29,8 +29,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    exists,
     func,
     insert,
+    literal,
     select,
     update,
 )
@@ -177,6 +179,19 @@ class SqlWitnessStore:
         values = {"verifier_key": change.verifier_key, "event": change.event.value, "changed_at": change.at}
         with self._engine.begin() as connection:
             connection.execute(insert(witness_key_changes).values(values))
+
+    def record_keys_found(self, verifier_keys: tuple[str, ...], at: dt.datetime) -> None:
+        # One INSERT … SELECT … WHERE NOT EXISTS a key: SQLite takes the write lock before the statement
+        # reads, so a second process starting at the same moment waits and then finds the row.
+        changes = witness_key_changes.c
+        with self._engine.begin() as connection:
+            for key in verifier_keys:
+                unrecorded = ~exists().where(changes.verifier_key == key)
+                values = (literal(key), literal(KeyEvent.FOUND.value), literal(at, changes.changed_at.type))
+                found = select(*values).where(unrecorded)
+                connection.execute(
+                    insert(witness_key_changes).from_select(["verifier_key", "event", "changed_at"], found)
+                )
 
     def key_changes(self) -> list[KeyChange]:
         query = select(witness_key_changes).order_by(witness_key_changes.c.change_id)

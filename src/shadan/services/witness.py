@@ -305,6 +305,11 @@ class WitnessStore(Protocol):
 
     def record_key_change(self, change: KeyChange) -> None: ...
 
+    def record_keys_found(self, verifier_keys: tuple[str, ...], at: dt.datetime) -> None:
+        """A `found` change for each key without any row yet, atomically: two witness processes starting
+        at once record a key once."""
+        ...
+
     def key_changes(self) -> list[KeyChange]:
         """Oldest first."""
         ...
@@ -404,18 +409,11 @@ class WitnessService:
         verifier_keys = self._key.verifier_keys()
         if not self._schema_checked:
             self._store.create()  # idempotent: a state file lost beside a kept key starts empty, not broken
-            self._record_keys_found(verifier_keys)
+            # Every key in use gets a row of the history: one without (a home made before the history, or
+            # whose state file was lost) is recorded as found, now.
+            self._store.record_keys_found(verifier_keys, self._clock())
             self._schema_checked = True
         return verifier_keys
-
-    def _record_keys_found(self, verifier_keys: tuple[str, ...]) -> None:
-        """Every key in use gets a row of the history: one without (a home made before the history, or
-        whose state file was lost) is recorded as found, now."""
-        recorded = {change.verifier_key for change in self._store.key_changes()}
-        now = self._clock()
-        for key in verifier_keys:
-            if key not in recorded:
-                self._store.record_key_change(KeyChange(key, KeyEvent.FOUND, now))
 
     def _refuse_split_view(self, head: TreeHead, note: str, latest: Witnessed | None) -> None:
         # Whatever the old size says: two signed heads of one size with two roots are the evidence itself.

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from shadan.bootstrap import build_witness
 from shadan.domain.errors import InvalidInput
 from shadan.services.witness import (
     AddCheckpoint,
+    KeyEvent,
     Refusal,
     SplitView,
     TreeHead,
@@ -87,6 +90,27 @@ def test_a_split_view_is_kept_once(store: SqlWitnessStore) -> None:
     assert store.record_split_view(SplitView(ORIGIN, 4, "witnessed\n", "another fork\n", NOW))
     assert store.split_views()[0] == split
     assert len(store.split_views()) == 2
+
+
+def test_witnesses_starting_at_once_record_a_found_key_once(tmp_path: Path) -> None:
+    SqlWitnessStore.in_home(tmp_path).create()
+    stores = [SqlWitnessStore.in_home(tmp_path) for _ in range(8)]
+    start = threading.Barrier(len(stores))
+
+    def start_witness(store: SqlWitnessStore) -> None:
+        start.wait()
+        store.record_keys_found(("key-a", "key-b"), NOW)
+
+    with ThreadPoolExecutor(len(stores)) as pool:
+        list(pool.map(start_witness, stores))
+    history = stores[0].key_changes()
+    assert sorted((c.verifier_key, c.event) for c in history) == [
+        ("key-a", KeyEvent.FOUND),
+        ("key-b", KeyEvent.FOUND),
+    ]
+    assert {c.at for c in history} == {NOW}
+    stores[0].record_keys_found(("key-a", "key-c"), NOW)  # a later start adds only the new key
+    assert [c.verifier_key for c in stores[0].key_changes()][2:] == ["key-c"]
 
 
 def test_the_key_file_is_private_and_never_replaced(tmp_path: Path) -> None:

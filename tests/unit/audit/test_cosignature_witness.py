@@ -110,6 +110,10 @@ class MemoryStore:
     def record_key_change(self, change: KeyChange) -> None:
         self.key_history.append(change)
 
+    def record_keys_found(self, verifier_keys: tuple[str, ...], at: dt.datetime) -> None:
+        recorded = {change.verifier_key for change in self.key_history}
+        self.key_history += [KeyChange(k, KeyEvent.FOUND, at) for k in verifier_keys if k not in recorded]
+
     def key_changes(self) -> list[KeyChange]:
         return list(self.key_history)
 
