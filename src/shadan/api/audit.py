@@ -137,9 +137,14 @@ def _cosignature_out(c: Cosignature) -> CosignatureOut:
 
 class AuditStatusResponse(BaseModel):
     origin: str | None = Field(description="ログ名（チェックポイントがまだないときは null）")
-    events_total: int
+    events_total: int = Field(
+        description="データベースが保持するイベント数（木のサイズ − 削除済み ＋ 順序付け待ち）"
+    )
     tree_size: int
     pending_events: int = Field(description="記録済みで、まだ木に順序付けされていないイベント数")
+    deleted_events: int = Field(
+        description="保存期間を過ぎて、署名付きの削除記録とともに削除されたイベント数"
+    )
     latest_checkpoint: CheckpointOut | None
     last_verification: VerificationOut | None
     cosignatures: list[CosignatureOut] = Field(description="最近のチェックポイントへの証人の連署（新しい順）")
@@ -167,6 +172,7 @@ class AuditStatusResponse(BaseModel):
             events_total=status.counts.events_total,
             tree_size=status.counts.tree_size,
             pending_events=status.counts.pending_events,
+            deleted_events=status.counts.deleted_events,
             latest_checkpoint=_checkpoint_out(head),
             last_verification=VerificationOut(
                 started_at=run.started_at,

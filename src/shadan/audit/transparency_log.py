@@ -208,11 +208,17 @@ def _witnessed(connection: Connection, leaf_index: int, quorum: int) -> Checkpoi
     against it shows the auditor the log showed those witnesses the same tree. A witness is its name, so
     its keys before and after a rotation count once. The cosignatures are read from the newest down (the
     index on their size) until a checkpoint has enough witnesses: a log without witnesses costs one index
-    probe, not one probe for each of its checkpoints."""
-    if quorum > 1 and len(witness_names(connection)) < quorum:
-        return None  # fewer witnesses than that ever cosigned: no need to read their cosignatures
-    witnesses: dict[tuple[int, bytes], set[str]] = {}
+    probe, not one probe for each of its checkpoints. With a quorum above one the scan starts at the
+    largest tree that many witnesses can have cosigned together, the quorum-th largest of each witness's
+    newest (one index lookup a witness): a witness gone quiet long ago costs no read of every cosignature
+    the others made since."""
     newest_first = cosignatures_newest_first(leaf_index)
+    if quorum > 1:
+        newest = sorted((_newest_size(connection, name) for name in witness_names(connection)), reverse=True)
+        if len(newest) < quorum or newest[quorum - 1] <= leaf_index:
+            return None  # no checkpoint covering the leaf can have enough witnesses: nothing to read
+        newest_first = newest_first.where(log_cosignatures.c.tree_size <= newest[quorum - 1])
+    witnesses: dict[tuple[int, bytes], set[str]] = {}
     with connection.execution_options(yield_per=256).execute(newest_first) as rows:
         for size, root, name in rows:
             names = witnesses.setdefault((int(size), bytes(root)), set())
@@ -243,6 +249,22 @@ SELECT name FROM names WHERE name IS NOT NULL
 def witness_names(connection: Connection) -> list[str]:
     """The names of the witnesses that ever cosigned, in order."""
     return sorted(connection.execute(text(WITNESS_NAMES)).scalars())
+
+
+def newest_of(witness_name: str) -> Select[Any]:
+    """A witness's cosignature of the largest tree, the later row of a tie (as recent_cosignatures): the
+    end of its range of the index on name, tree size and id."""
+    c = log_cosignatures.c
+    return (
+        select(log_cosignatures)
+        .where(c.witness_name == witness_name)
+        .order_by(c.tree_size.desc(), c.cosignature_id.desc())
+        .limit(1)
+    )
+
+
+def _newest_size(connection: Connection, witness_name: str) -> int:
+    return int(connection.execute(newest_of(witness_name)).one().tree_size)
 
 
 def cosignatures_newest_first(leaf_index: int) -> Select[Any]:

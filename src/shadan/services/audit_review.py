@@ -90,9 +90,18 @@ class WitnessStanding:
 
 @dataclass(frozen=True, slots=True)
 class LogCounts:
-    events_total: int
+    """The log's size as its state rows tell it, without counting years of events: the leaves, the
+    events still waiting for one, and the leaves whose events retention deleted with a signed record.
+    That each leaf still has its event is what verification checks, not what this counts."""
+
     tree_size: int
     pending_events: int  # committed, not yet given a leaf by the sequencer
+    deleted_events: int  # leaves of segments deleted whole after the retention period
+
+    @property
+    def events_total(self) -> int:
+        """The events the database holds."""
+        return self.tree_size - self.deleted_events + self.pending_events
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,13 @@ from typing import Any
 from audit_support import event
 from sqlalchemy import Engine, delete, func, insert, select
 
+from shadan.audit.keys import FileKeyStore
 from shadan.audit.log import SqlAccessLog, access_events
 from shadan.audit.log_search import SqlLogSearch
 from shadan.audit.record_tables import log_cosignatures
 from shadan.audit.sequencer import Sequencer
-from shadan.audit.tree_tables import log_resource_ids
+from shadan.audit.transparency_log import SqlTransparencyLog
+from shadan.audit.tree_tables import log_checkpoints, log_resource_ids
 from shadan.domain.vocabulary import Action, Outcome
 from shadan.services.audit_filters import EventFilters, FilterInput
 
@@ -135,7 +137,12 @@ def test_counts_show_events_in_the_tree_and_those_waiting(engine: Engine) -> Non
     with engine.begin() as connection:
         SqlAccessLog(connection).append([event(10), event(11)])
     counts = search.counts()
-    assert (counts.events_total, counts.tree_size, counts.pending_events) == (5, 3, 2)
+    assert (counts.events_total, counts.tree_size, counts.pending_events, counts.deleted_events) == (
+        5,
+        3,
+        2,
+        0,
+    )
 
 
 AT = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
@@ -190,3 +197,24 @@ def test_each_witness_newest_cosignature_whatever_key_and_order(engine: Engine) 
     _cosigned(engine, ("w.example/a", 30, "second line"))  # two lines on one checkpoint: still one a witness
     assert [(c.witness_name, c.tree_size) for c in search.newest_cosignatures()][:1] == [("w.example/a", 30)]
     assert len(search.newest_cosignatures()) == 3
+
+
+def _quorum_size(engine: Engine, keys: FileKeyStore, quorum: int) -> int | None:
+    head = SqlTransparencyLog(engine, keys, lambda: AT, witness_quorum=quorum).witness_quorum().checkpoint
+    return None if head is None else head.size
+
+
+def test_quorum_checkpoint_is_the_newest_enough_witnesses_share(engine: Engine, keys: FileKeyStore) -> None:
+    """a cosigns every checkpoint, b stopped at 20 and c at 10: the search for a quorum of two starts at
+    b's newest (the second largest), not above it, and does not stop at c's."""
+    root = b"\x00" * 32
+    checkpoints = [
+        {"tree_size": n, "root_hash": root, "note": f"o\n{n}\n", "created_at": AT} for n in (10, 20, 30)
+    ]
+    with engine.begin() as connection:
+        connection.execute(insert(log_checkpoints), checkpoints)
+    _cosigned(engine, *[("w.example/a", n, "k") for n in (10, 20, 30)], ("w.example/b", 10, "k"))
+    _cosigned(engine, ("w.example/b", 20, "k"), ("w.example/c", 10, "k"))
+    assert [_quorum_size(engine, keys, q) for q in (1, 2, 3, 4)] == [30, 20, 10, None]
+    _cosigned(engine, ("w.example/c", 30, "k"))  # c again, after a year away: a and c share 30
+    assert [_quorum_size(engine, keys, q) for q in (1, 2, 3)] == [30, 30, 10]

@@ -19,10 +19,9 @@ from audit_support import append
 from sqlalchemy import Connection, Engine
 
 from shadan.audit.columnar_chunks import bounded, chunk_queries
-from shadan.audit.log_search import newest_of
 from shadan.audit.merkle import NodeId
 from shadan.audit.node_keys import node_key
-from shadan.audit.transparency_log import WITNESS_NAMES, cosignatures_newest_first
+from shadan.audit.transparency_log import WITNESS_NAMES, cosignatures_newest_first, newest_of
 from shadan.services.audit_log import AuditLogService
 
 pytestmark = pytest.mark.postgres

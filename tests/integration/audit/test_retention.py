@@ -17,6 +17,7 @@ from shadan.audit.archive_check import ParquetArchiveChecker
 from shadan.audit.archive_format import DeletionRecord
 from shadan.audit.keys import FileKeyStore
 from shadan.audit.log import access_events
+from shadan.audit.log_search import SqlLogSearch
 from shadan.audit.note import Signer
 from shadan.audit.record_tables import log_deletions, log_segments
 from shadan.audit.segment_hashes import stored_subtrees
@@ -105,6 +106,16 @@ def test_expired_segments_are_deleted_whole_with_a_signed_record(
     assert (archive_dir / "2019-04.deletion").read_text(encoding="utf-8") == records[0].record
     assert check_archive(archive_dir, keys) == []
     assert archive.retention_plan().expired == ()
+
+
+def test_the_status_counts_match_the_events_left_without_counting_them(
+    archive: ArchiveService, old_months: None, engine: Engine
+) -> None:
+    archive.apply_retention(OPERATOR)
+    counts = SqlLogSearch(engine).counts()
+    assert counts.deleted_events == 20
+    assert counts.events_total == len(events_left(engine))
+    assert counts.events_total == counts.tree_size + counts.pending_events - 20
 
 
 def test_events_deleted_without_a_record_are_still_caught(

@@ -132,7 +132,7 @@ class FakeSearch:
     newest: list[Cosignature] = field(default_factory=list)
 
     def counts(self) -> LogCounts:
-        return LogCounts(len(self.events), len(self.events), 0)
+        return LogCounts(len(self.events), 0, 0)
 
     def recent_cosignatures(self, limit: int) -> list[Cosignature]:
         return [Cosignature("witness.example/w1", 10, NOW, NOW)][:limit]
