@@ -133,7 +133,7 @@ def build(settings: Settings | None = None, clock: Clock = utc_now) -> Shadan:
         clock=clock,
         audit_log=audit_log,
         audit_review=AuditReviewService(
-            SqlLogSearch(engine),
+            SqlLogSearch(engine, time_limit_seconds=settings.log_search_time_limit_seconds),
             audit_log,
             uow,
             access_log,

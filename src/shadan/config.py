@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         gt=0,
         description="… or when T seconds have passed since the last one.",
     )
+    log_search_time_limit_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long one search of the access log may read before it is stopped as too broad.",
+    )
     log_tick_seconds: float = Field(
         default=5.0, ge=0, description="How often `shadan serve` sequences the log (0: not in serve)."
     )

@@ -393,24 +393,43 @@ def test_a_bad_filter_comes_back_on_the_form(client: TestClient, world: World) -
     assert "<b>x</b>" not in page.text  # escaped
 
 
-def test_the_page_says_when_an_export_is_capped(shadan: Any, world: World) -> None:
-    small = AuditReviewService(
-        SqlLogSearch(shadan.engine),
+def _app_with_review(shadan: Any, *, time_limit: float = 10.0, export_cap: int = 10_000) -> Any:
+    review = AuditReviewService(
+        SqlLogSearch(shadan.engine, time_limit_seconds=time_limit),
         shadan.audit_log,
         shadan.uow,
         UnitOfWorkLogSink(shadan.uow),
         shadan.catalog,
         "shadan",
         verification_max_age=dt.timedelta(hours=shadan.settings.log_verification_max_age_hours),
-        export_cap=2,
+        export_cap=export_cap,
     )
-    with TestClient(create_app(replace(shadan, audit_review=small)), follow_redirects=False) as client:
+    return create_app(replace(shadan, audit_review=review))
+
+
+def test_the_page_says_when_an_export_is_capped(shadan: Any, world: World) -> None:
+    with TestClient(_app_with_review(shadan, export_cap=2), follow_redirects=False) as client:
         page_login(client, world, "auditor")  # leaves more than two events
         page = client.get("/audit/events")
         assert "2件を超えるため、ダウンロードは新しい順に2件までです" in page.text
         export = client.get("/audit/events/export", params={"format": "csv"})
         assert export.headers["x-shadan-export-capped"] == "true"
         assert len(export.content.decode("utf-8-sig").strip().split("\r\n")) == 3
+
+
+def test_a_search_too_broad_for_its_time_limit_asks_for_a_narrower_one(shadan: Any, world: World) -> None:
+    with TestClient(_app_with_review(shadan, time_limit=0.001), follow_redirects=False) as client:
+        page_login(client, world, "auditor")
+        with shadan.engine.connect() as connection:
+            logged = row_to_event(connection.execute(select(access_events).limit(1)).one())
+        UnitOfWorkLogSink(shadan.uow).record([replace(logged, event_id=f"bulk-{n}") for n in range(5000)])
+        nobody = {"purpose": "誰も使わない目的"}  # no index: every event is read
+        page = client.get("/audit/events", params=nobody)
+        assert page.status_code == 422
+        assert "制限時間内に終わらなかったため中止しました" in page.text
+        assert 'value="誰も使わない目的"' in page.text  # the form comes back as typed
+        api = client.get("/api/v1/audit/events", params=nobody, headers=bearer(world.login("auditor")))
+        assert (api.status_code, api.json()["error"]) == (422, "search_too_broad")
 
 
 @pytest.mark.parametrize("key", ["clerk", "regulator"])

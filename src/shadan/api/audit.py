@@ -256,7 +256,10 @@ class LoggedEventOut(BaseModel):
 
 class AuditSearchResponse(BaseModel):
     count: int = Field(description=f"このページの件数（最大{PAGE_SIZE}）")
-    matched: int = Field(description="条件に合うイベント数（export_row_cap + 1 件で数えるのをやめる）")
+    matched: int | None = Field(
+        description="条件に合うイベント数（export_row_cap + 1 件で数えるのをやめる。"
+        "制限時間内に数えきれないときは null）"
+    )
     export_row_cap: int = Field(description="出力できる最大件数")
     export_capped: bool = Field(description="true なら出力は新しい順に export_row_cap 件まで")
     next_before: int | None = Field(

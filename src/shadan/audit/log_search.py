@@ -18,12 +18,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from shadan.audit.entry import as_utc
 from shadan.audit.log import access_events, row_to_event
 from shadan.audit.log_completeness import pending_events
+from shadan.audit.read_limit import time_limited
 from shadan.audit.record_tables import log_cosignatures, log_deletions
 from shadan.audit.sequencer import read_state
 from shadan.audit.transparency_log import newest_of, witness_names
 from shadan.audit.tree_tables import log_leaves, log_resource_ids, log_state
 from shadan.services.audit_filters import EventFilters
-from shadan.services.audit_review import Cosignature, LogCounts, LoggedEvent
+from shadan.services.audit_review import Cosignature, LogCounts, LoggedEvent, SearchTimedOut
 
 # The leaves of every deleted segment: a handful of rows, where counting the events would read an index of
 # every one of them (seconds at 100M, minutes from a cold disk) each time the status page is shown.
@@ -31,8 +32,9 @@ _DELETED_LEAVES = func.coalesce(func.sum(log_deletions.c.end_leaf - log_deletion
 
 
 class SqlLogSearch:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, time_limit_seconds: float) -> None:
         self._engine = engine
+        self._time_limit = time_limit_seconds  # SHADAN_LOG_SEARCH_TIME_LIMIT_SECONDS (read_limit.py)
 
     def counts(self) -> LogCounts:
         with self._engine.connect() as connection:
@@ -57,13 +59,16 @@ class SqlLogSearch:
         if before is not None:
             query = query.where(access_events.c.seq < before)
         query = query.order_by(access_events.c.seq.desc()).limit(limit)
-        with self._engine.connect() as connection:
+        with self._engine.connect() as connection, time_limited(connection, self._time_limit):
             return [LoggedEvent(int(row.seq), row_to_event(row)) for row in connection.execute(query)]
 
-    def count(self, filters: EventFilters, cap: int) -> int:
+    def count(self, filters: EventFilters, cap: int) -> int | None:
         matching = self._matching(filters, select(access_events.c.seq)).limit(cap).subquery()
-        with self._engine.connect() as connection:
-            return int(connection.execute(select(func.count()).select_from(matching)).scalar_one())
+        try:
+            with self._engine.connect() as connection, time_limited(connection, self._time_limit):
+                return int(connection.execute(select(func.count()).select_from(matching)).scalar_one())
+        except SearchTimedOut:
+            return None
 
     def _matching(self, filters: EventFilters, query: Select[Any]) -> Select[Any]:
         c = access_events.c

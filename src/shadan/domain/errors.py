@@ -23,6 +23,12 @@ class WeakPassword(InvalidInput):
     code = "weak_password"
 
 
+class SearchTooBroad(InvalidInput):
+    """A search that would read too much of the log: the user narrows it."""
+
+    code = "search_too_broad"
+
+
 class NotFound(DomainError):
     code = "not_found"
 

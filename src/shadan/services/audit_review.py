@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from shadan.domain.access import Principal, RequestContext
-from shadan.domain.errors import AccessDenied, InvalidInput, NotFound
+from shadan.domain.errors import AccessDenied, InvalidInput, NotFound, SearchTooBroad
 from shadan.domain.events import AccessEvent
 from shadan.domain.japan_time import JST
 from shadan.domain.roles import RoleCatalog
@@ -34,6 +34,10 @@ PAGE_SIZE = 100
 EXPORT_ROW_CAP = 10_000
 COSIGNATURES_SHOWN = 20
 DENIED_MESSAGE = "アクセスログを閲覧する権限がありません。"
+TOO_BROAD_MESSAGE = (
+    "検索が制限時間内に終わらなかったため中止しました。供給地点特定番号、個人ID、アカウントIDのいずれかで"
+    "絞り込んでください（どれもない検索は、ログを新しいイベントから順にすべて読みます）。"
+)
 
 
 class AuditAccess(StrEnum):
@@ -135,12 +139,12 @@ class SearchPage:
     filters: EventFilters
     events: tuple[LoggedEvent, ...]
     next_before: int | None  # pass as `before` for the next (older) page
-    matched: int  # matching events, counted up to export_cap + 1
+    matched: int | None  # matching events, counted up to export_cap + 1; None: not within the time limit
     export_cap: int
 
     @property
     def export_capped(self) -> bool:
-        return self.matched > self.export_cap
+        return self.matched is not None and self.matched > self.export_cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +157,10 @@ class ExportFile:
 
 
 # ---- Ports ----------------------------------------------------------------------------------------------
+
+
+class SearchTimedOut(Exception):
+    """A search read the log for longer than its time limit and was stopped (LogSearch)."""
 
 
 class LogSearch(Protocol):
@@ -169,11 +177,13 @@ class LogSearch(Protocol):
         ...
 
     def search(self, filters: EventFilters, before: int | None, limit: int) -> list[LoggedEvent]:
-        """Matching events with seq < before (all when None), newest first."""
+        """Matching events with seq < before (all when None), newest first; SearchTimedOut when that
+        takes longer than the search's time limit."""
         ...
 
-    def count(self, filters: EventFilters, cap: int) -> int:
-        """How many events match, counting no further than `cap`."""
+    def count(self, filters: EventFilters, cap: int) -> int | None:
+        """How many events match, counting no further than `cap`; None when that takes longer than the
+        search's time limit."""
         ...
 
 
@@ -281,7 +291,7 @@ class AuditReviewService:
         tag = AuditTag.LOG_SEARCHED
         self._require(principal, context, AuditAccess.REVIEW, Action.SEARCH, tag, raw)
         filters = self._parse(principal, context, Action.SEARCH, tag, raw)
-        found = self._search.search(filters, before, PAGE_SIZE + 1)
+        found = self._read(principal, context, Action.SEARCH, tag, filters, before, PAGE_SIZE + 1)
         shown = self._with_company_names(found[:PAGE_SIZE])
         page = SearchPage(
             filters=filters,
@@ -302,7 +312,7 @@ class AuditReviewService:
         tag = AuditTag.LOG_EXPORTED
         self._require(principal, context, AuditAccess.REVIEW, Action.EXPORT, tag, raw)
         filters = self._parse(principal, context, Action.EXPORT, tag, raw)
-        found = self._search.search(filters, None, self._export_cap + 1)
+        found = self._read(principal, context, Action.EXPORT, tag, filters, None, self._export_cap + 1)
         rows = self._with_company_names(found[: self._export_cap])
         capped = len(found) > self._export_cap
         table = ExportTable("アクセスログ", EXPORT_HEADERS, [_export_row(e) for e in rows])
@@ -354,6 +364,26 @@ class AuditReviewService:
             extra = {"refused": "invalid_input", "filters": raw.logged()}
             self._record(principal, context, action, tag, (), extra, denied=True)
             raise
+
+    def _read(
+        self,
+        principal: Principal,
+        context: RequestContext,
+        action: Action,
+        tag: AuditTag,
+        filters: EventFilters,
+        before: int | None,
+        limit: int,
+    ) -> list[LoggedEvent]:
+        """The matching events; a search stopped at its time limit is refused (and logged) as too broad."""
+        try:
+            return self._search.search(filters, before, limit)
+        except SearchTimedOut:
+            extra = {"refused": "too_broad", "filters": filters.as_extra()} | (
+                {"before": before} if before else {}
+            )
+            self._record(principal, context, action, tag, (), extra, denied=True)
+            raise SearchTooBroad(TOO_BROAD_MESSAGE) from None
 
     def _with_company_names(self, events: Sequence[LoggedEvent]) -> list[LoggedEvent]:
         with self._uow() as uow:

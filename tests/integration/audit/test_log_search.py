@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from audit_support import event
 from sqlalchemy import Engine, delete, func, insert, select
 
@@ -19,6 +20,7 @@ from shadan.audit.transparency_log import SqlTransparencyLog
 from shadan.audit.tree_tables import log_checkpoints, log_resource_ids
 from shadan.domain.vocabulary import Action, Outcome
 from shadan.services.audit_filters import EventFilters, FilterInput
+from shadan.services.audit_review import SearchTimedOut
 
 POINT = "0600001111222233334444"
 OTHER = "0600001111222233335555"
@@ -45,7 +47,7 @@ def test_supply_point_search_is_exact(engine: Engine) -> None:
         {"resource_ids": (), "extra": {"term": POINT}},  # 7: named in the extras only
         {"resource_ids": (), "detail": f'"{POINT}"'},  # 8
     )
-    search = SqlLogSearch(engine)
+    search = SqlLogSearch(engine, time_limit_seconds=10.0)
     assert _seqs(search, supply_point_id=POINT) == [2, 1]
     assert _seqs(search, supply_point_id="０６００-0011-1122-2233-3355-55") == [3, 2]
     assert _seqs(search, supply_point_id="0600001111222233339999") == []
@@ -62,7 +64,7 @@ def test_sequenced_events_are_found_through_the_search_index(engine: Engine, own
     Sequencer(engine, lambda: dt.datetime(2025, 4, 1, tzinfo=dt.UTC)).sequence()
     with engine.begin() as connection:
         SqlAccessLog(connection).append([event(5, resource_ids=(POINT,))])  # not sequenced yet
-    search = SqlLogSearch(engine)
+    search = SqlLogSearch(engine, time_limit_seconds=10.0)
     assert _seqs(search, supply_point_id=POINT) == [5, 2, 1]
     with engine.connect() as connection:
         indexed = connection.execute(select(log_resource_ids.c.resource_id, log_resource_ids.c.seq)).all()
@@ -81,7 +83,7 @@ def test_person_account_action_outcome_and_purpose_filters(engine: Engine) -> No
         {"person_id": "p001", "action": Action.SEARCH, "purpose": "問合せ対応"},
         {"person_id": "p001", "outcome": Outcome.DENIED},
     )
-    search = SqlLogSearch(engine)
+    search = SqlLogSearch(engine, time_limit_seconds=10.0)
     assert _seqs(search, person_id="p001") == [4, 3, 1]
     assert _seqs(search, person_id="p00") == []  # exact, not a prefix
     assert _seqs(search, account_id="y.ito") == [2]
@@ -99,7 +101,7 @@ def test_period_is_whole_days_in_japan_time(engine: Engine) -> None:
         {"ts": dt.datetime(2025, 4, 1, 14, 59, 59, tzinfo=utc)},  # 04-01 23:59:59 JST
         {"ts": dt.datetime(2025, 4, 1, 15, 0, tzinfo=utc)},  # 04-02 00:00 JST
     )
-    search = SqlLogSearch(engine)
+    search = SqlLogSearch(engine, time_limit_seconds=10.0)
     assert _seqs(search, date_from="2025-04-01", date_to="2025-04-01") == [3, 2]
     assert _seqs(search, date_from="2025-04-02") == [4]
     assert _seqs(search, date_to="2025-03-31") == [1]
@@ -107,7 +109,7 @@ def test_period_is_whole_days_in_japan_time(engine: Engine) -> None:
 
 def test_paging_by_seq_and_capped_count(engine: Engine) -> None:
     _append(engine, *({} for _ in range(7)))
-    search = SqlLogSearch(engine)
+    search = SqlLogSearch(engine, time_limit_seconds=10.0)
     assert _seqs(search, limit=3) == [7, 6, 5]
     assert _seqs(search, before=5, limit=3) == [4, 3, 2]
     assert _seqs(search, before=2, limit=3) == [1]
@@ -119,7 +121,7 @@ def test_paging_by_seq_and_capped_count(engine: Engine) -> None:
 
 def test_injection_attempts_are_plain_values(engine: Engine) -> None:
     _append(engine, {}, {"account_id": "k.tanaka' OR '1'='1"})
-    search = SqlLogSearch(engine)
+    search = SqlLogSearch(engine, time_limit_seconds=10.0)
     for hostile in ("' OR '1'='1", "%", "_", "k.tanaka'; DELETE FROM access_events; --", '") OR ("1"="1'):
         assert _seqs(search, account_id=hostile) == []
         assert _seqs(search, purpose=hostile) == []
@@ -129,7 +131,7 @@ def test_injection_attempts_are_plain_values(engine: Engine) -> None:
 
 
 def test_counts_show_events_in_the_tree_and_those_waiting(engine: Engine) -> None:
-    search = SqlLogSearch(engine)
+    search = SqlLogSearch(engine, time_limit_seconds=10.0)
     assert search.counts().events_total == 0
     clock = lambda: dt.datetime(2025, 4, 1, tzinfo=dt.UTC)  # noqa: E731
     _append(engine, {}, {}, {})
@@ -168,14 +170,14 @@ def _cosigned(engine: Engine, *cosignatures: tuple[str, int, str]) -> None:
 
 def test_recent_cosignatures_newest_checkpoint_first(engine: Engine) -> None:
     _cosigned(engine, ("w.example/a", 10, "k"), ("w.example/b", 30, "k"), ("w.example/a", 20, "k"))
-    found = SqlLogSearch(engine).recent_cosignatures(2)
+    found = SqlLogSearch(engine, time_limit_seconds=10.0).recent_cosignatures(2)
     assert [(c.witness_name, c.tree_size) for c in found] == [("w.example/b", 30), ("w.example/a", 20)]
     assert found[0].cosigned_at == AT + dt.timedelta(minutes=30)
     assert found[0].cosigned_at.tzinfo is not None
 
 
 def test_each_witness_newest_cosignature_whatever_key_and_order(engine: Engine) -> None:
-    search = SqlLogSearch(engine)
+    search = SqlLogSearch(engine, time_limit_seconds=10.0)
     assert search.newest_cosignatures() == []
     _cosigned(
         engine,
@@ -218,3 +220,17 @@ def test_quorum_checkpoint_is_the_newest_enough_witnesses_share(engine: Engine, 
     assert [_quorum_size(engine, keys, q) for q in (1, 2, 3, 4)] == [30, 20, 10, None]
     _cosigned(engine, ("w.example/c", 30, "k"))  # c again, after a year away: a and c share 30
     assert [_quorum_size(engine, keys, q) for q in (1, 2, 3)] == [30, 30, 10]
+
+
+def test_a_search_past_its_time_limit_is_stopped_and_its_connection_freed_of_it(engine: Engine) -> None:
+    with engine.begin() as connection:
+        SqlAccessLog(connection).append([event(n) for n in range(5000)])
+    nobody = EventFilters(purpose="誰も使わない目的")  # no index: every event's JSON is read
+    slow = SqlLogSearch(engine, time_limit_seconds=0.001)
+    with pytest.raises(SearchTimedOut):
+        slow.search(nobody, None, 101)
+    assert slow.count(nobody, 10_001) is None
+    search = SqlLogSearch(engine, time_limit_seconds=10.0)  # the pool's connections again, without the limit
+    assert search.search(nobody, None, 101) == []
+    assert search.count(nobody, 10_001) == 0
+    assert len(search.search(EventFilters(), None, 101)) == 101

@@ -112,7 +112,7 @@ def test_the_status_counts_match_the_events_left_without_counting_them(
     archive: ArchiveService, old_months: None, engine: Engine
 ) -> None:
     archive.apply_retention(OPERATOR)
-    counts = SqlLogSearch(engine).counts()
+    counts = SqlLogSearch(engine, time_limit_seconds=10.0).counts()
     assert counts.deleted_events == 20
     assert counts.events_total == len(events_left(engine))
     assert counts.events_total == counts.tree_size + counts.pending_events - 20

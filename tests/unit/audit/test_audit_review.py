@@ -12,7 +12,7 @@ from typing import Any, Self
 import pytest
 
 from shadan.domain.access import Principal, RequestContext
-from shadan.domain.errors import AccessDenied, InvalidInput, NotFound
+from shadan.domain.errors import AccessDenied, InvalidInput, NotFound, SearchTooBroad
 from shadan.domain.events import AccessEvent
 from shadan.domain.identity import Company
 from shadan.domain.roles import RoleCatalog, RoleDefinition
@@ -41,6 +41,7 @@ from shadan.services.audit_review import (
     Cosignature,
     LogCounts,
     LoggedEvent,
+    SearchTimedOut,
     finding_titles,
 )
 from shadan.services.exports import ExportFormat
@@ -130,6 +131,8 @@ class FakeSearch:
     events: list[LoggedEvent] = field(default_factory=list)
     asked: list[tuple[EventFilters, int | None, int]] = field(default_factory=list)
     newest: list[Cosignature] = field(default_factory=list)
+    too_slow: bool = False  # as the database stopped at the search's time limit
+    too_slow_to_count: bool = False
 
     def counts(self) -> LogCounts:
         return LogCounts(len(self.events), 0, 0)
@@ -142,11 +145,13 @@ class FakeSearch:
 
     def search(self, filters: EventFilters, before: int | None, limit: int) -> list[LoggedEvent]:
         self.asked.append((filters, before, limit))
+        if self.too_slow:
+            raise SearchTimedOut
         newest_first = sorted(self.events, key=lambda e: -e.seq)
         return [e for e in newest_first if before is None or e.seq < before][:limit]
 
-    def count(self, filters: EventFilters, cap: int) -> int:
-        return min(len(self.events), cap)
+    def count(self, filters: EventFilters, cap: int) -> int | None:
+        return None if self.too_slow_to_count else min(len(self.events), cap)
 
 
 @dataclass
@@ -441,6 +446,37 @@ def test_export_is_capped_and_says_so(harness: Harness) -> None:
     event = harness.sink.events[-1]
     assert (event.action, event.detail) == (Action.EXPORT, AuditTag.LOG_EXPORTED)
     assert event.extra == {"filters": {}, "format": "csv", "rows": 3, "capped": True}
+
+
+def test_a_search_stopped_at_its_time_limit_is_refused_as_too_broad_and_logged(harness: Harness) -> None:
+    harness.search.too_slow = True
+    raw = FilterInput(purpose="問合せ対応")
+    with pytest.raises(SearchTooBroad) as refused:
+        harness.service.search(AUDITOR, raw, CONTEXT, before=50)
+    assert "供給地点特定番号、個人ID、アカウントID" in refused.value.message
+    with pytest.raises(SearchTooBroad):
+        harness.service.export(AUDITOR, raw, ExportFormat.XLSX, CONTEXT)
+    searched, exported = harness.sink.events
+    assert (searched.action, searched.outcome, searched.detail) == (
+        Action.SEARCH,
+        Outcome.DENIED,
+        AuditTag.LOG_SEARCHED,
+    )
+    assert searched.extra == {"refused": "too_broad", "filters": {"purpose": "問合せ対応"}, "before": 50}
+    assert (exported.action, exported.outcome, exported.extra["refused"]) == (
+        Action.EXPORT,
+        Outcome.DENIED,
+        "too_broad",
+    )
+
+
+def test_a_count_past_the_time_limit_leaves_the_page_without_a_total(harness: Harness) -> None:
+    harness.search.events = [logged(seq) for seq in range(1, 6)]
+    harness.search.too_slow_to_count = True
+    page = harness.service.search(AUDITOR, FilterInput(), CONTEXT)
+    assert [e.seq for e in page.events] == [5, 4, 3, 2, 1]
+    assert page.matched is None
+    assert not page.export_capped  # unknown, not assumed: the export itself says whether it was capped
 
 
 def test_proof_of_an_unknown_event_is_not_found_and_logged(harness: Harness) -> None:
