@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import event as sql_events
 
 from shadan.audit.entry import entry_bytes
 from shadan.audit.log import SqlAccessLog, access_log_entries, event_to_row
@@ -103,3 +105,18 @@ def naive_root(hashes: list[bytes]) -> bytes:
     while k * 2 < len(hashes):
         k *= 2
     return hashlib.sha256(b"\x01" + naive_root(hashes[:k]) + naive_root(hashes[k:])).digest()
+
+
+def statements_of(engine: Engine, action: Callable[[], object]) -> list[tuple[str, Any]]:
+    """The SQL statements (with their parameters) the engine runs for `action`, to explain their plans."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        seen.append((statement, parameters))
+
+    sql_events.listen(engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        sql_events.remove(engine, "before_cursor_execute", record)
+    return seen

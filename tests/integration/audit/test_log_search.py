@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from audit_support import event
+from audit_support import event, statements_of
 from sqlalchemy import Engine, delete, func, insert, select
 
 from shadan.audit.keys import FileKeyStore
@@ -234,3 +234,23 @@ def test_a_search_past_its_time_limit_is_stopped_and_its_connection_freed_of_it(
     assert search.search(nobody, None, 101) == []
     assert search.count(nobody, 10_001) == 0
     assert len(search.search(EventFilters(), None, 101)) == 101
+
+
+def test_the_status_counts_scan_no_table_of_events(engine: Engine) -> None:
+    """SQLite's plans of what the status page counts: lookups and ranges, never a walk of every event or
+    leaf (a whole index is that too). PostgreSQL's: test_postgres_plans.py."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's plans")
+    _append(engine, *[{}] * 5)
+    Sequencer(engine, lambda: AT + dt.timedelta(days=1)).sequence()
+    with engine.begin() as connection:
+        SqlAccessLog(connection).append([event(10)])  # waiting for its leaf
+    statements = statements_of(engine, SqlLogSearch(engine, time_limit_seconds=10.0).counts)
+    assert statements
+    with engine.connect() as connection:
+        for statement, parameters in statements:
+            plan = [
+                row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            ]
+            walks = [step for step in plan if step.startswith("SCAN") and "log_deletions" not in step]
+            assert walks == [], (statement, plan)

@@ -1,5 +1,6 @@
-"""PostgreSQL's plans for the verification workers' reads: each a range scan of an index in the order
-asked for, never a scan of the whole table or a sort of the rows read.
+"""PostgreSQL's plans for the log's reads that must not grow with it (the verification workers' chunks, a
+proof's hashes, the witnesses' cosignatures, the status page's counts): each a lookup or a range scan of
+an index in the order asked for, never a scan of the whole table or a sort of the rows read.
 
 On the small tables of a test the planner rightly prefers scanning the table (or a bitmap of it, sorted
 afterwards), so both are switched off for the session: what is checked is that an index serves each read
@@ -15,10 +16,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from audit_support import append
+from audit_support import append, statements_of
 from sqlalchemy import Connection, Engine
 
 from shadan.audit.columnar_chunks import bounded, chunk_queries
+from shadan.audit.log_search import SqlLogSearch
 from shadan.audit.merkle import NodeId
 from shadan.audit.node_keys import node_key
 from shadan.audit.transparency_log import WITNESS_NAMES, cosignatures_newest_first, newest_of
@@ -47,9 +49,9 @@ def plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from plan_nodes(child)
 
 
-def explain(connection: Connection, statement: str) -> list[dict[str, Any]]:
+def explain(connection: Connection, statement: str, parameters: Any = None) -> list[dict[str, Any]]:
     """The plan's nodes, the top first."""
-    document = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}").scalar_one()
+    document = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters).scalar_one()
     return list(plan_nodes((json.loads(document) if isinstance(document, str) else document)[0]["Plan"]))
 
 
@@ -103,3 +105,15 @@ def test_each_witness_newest_cosignature_is_found_by_index_lookups(planner: Conn
             assert scan["Index Name"] == "ix_log_cosignatures_witness_name_tree_size_cosignature_id"
             assert "Index Cond" in scan, statement  # a lookup, not a walk of the whole index
         assert not {"Seq Scan", "Sort", "Incremental Sort"} & {node["Node Type"] for node in nodes}, statement
+
+
+def test_the_status_counts_read_ranges_of_the_events_never_all(planner: Connection, engine: Engine) -> None:
+    """What the status page counts: the events above the horizon and their leaves by a range of an index
+    (the count of every event it replaced walked a whole index: seconds at 100M, minutes from a cold disk)."""
+    statements = statements_of(engine, SqlLogSearch(engine, time_limit_seconds=10.0).counts)
+    assert statements
+    for statement, parameters in statements:
+        for node in explain(planner, statement, parameters):
+            if node.get("Relation Name") in {"access_log_entries", "log_leaves"}:
+                assert node["Node Type"] != "Seq Scan", statement
+                assert "Index Cond" in node, (statement, node)  # a range, not a walk of a whole index
