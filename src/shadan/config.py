@@ -11,9 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shadan.services.audit_log import CheckpointPolicy
 
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use"  # noqa: S105 - refused outside development
-_CHECKPOINTS = (
-    CheckpointPolicy()
-)  # the rule's defaults live with the rule (the service and bench use it bare)
+# The checkpoint rule's defaults live with the rule (the service and the benchmark use it without settings).
+_CHECKPOINTS = CheckpointPolicy()
 
 
 class Environment(StrEnum):
