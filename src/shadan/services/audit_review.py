@@ -300,10 +300,9 @@ class AuditReviewService:
             matched=self._search.count(filters, self._export_cap + 1),
             export_cap=self._export_cap,
         )
-        extra: dict[str, Any] = {"filters": filters.as_extra()} | ({"before": before} if before else {})
         # The seqs shown are what the auditor saw: they are recorded like the ids a search returns.
         ids = tuple(str(e.seq) for e in shown)
-        self._record(principal, context, Action.SEARCH, tag, ids, extra)
+        self._record(principal, context, Action.SEARCH, tag, ids, _asked(filters, before))
         return page
 
     def export(
@@ -379,9 +378,7 @@ class AuditReviewService:
         try:
             return self._search.search(filters, before, limit)
         except SearchTimedOut:
-            extra = {"refused": "too_broad", "filters": filters.as_extra()} | (
-                {"before": before} if before else {}
-            )
+            extra = {"refused": "too_broad"} | _asked(filters, before)
             self._record(principal, context, action, tag, (), extra, denied=True)
             raise SearchTooBroad(TOO_BROAD_MESSAGE) from None
 
@@ -419,6 +416,11 @@ class AuditReviewService:
             extra=extra or {},
         )
         self._log.record([event])
+
+
+def _asked(filters: EventFilters, before: int | None) -> dict[str, Any]:
+    """What a search asked for, as its access event keeps it."""
+    return {"filters": filters.as_extra()} | ({"before": before} if before else {})
 
 
 def finding_titles(run: VerificationRun) -> tuple[str, ...]:
