@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, Row, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -24,10 +25,12 @@ from shadan.audit.archive_format import Manifest, manifest_name, parquet_name
 from shadan.audit.checkpoint import CheckpointError, open_checkpoint
 from shadan.audit.entry import as_utc, format_timestamp
 from shadan.audit.keys import FileKeyStore
-from shadan.audit.merkle import ProofError, leaf_hash, subtree_root
+from shadan.audit.merkle import ProofError
+from shadan.audit.merkle_columns import leaf_hash_column, subtree_root_column
 from shadan.audit.note import NoteError, NoteVerificationError
 from shadan.audit.record_tables import log_segments
-from shadan.audit.segment_file import BATCH_ROWS, segment_batch, write_segment_file
+from shadan.audit.segment_decode import segment_batch
+from shadan.audit.segment_file import BATCH_ROWS, write_segment_file
 from shadan.audit.segment_hashes import SubtreeStack, stored_subtrees, tree_head
 from shadan.audit.sequencer import Clock, read_state
 from shadan.audit.tree_store import node_reader
@@ -217,11 +220,8 @@ def _batches(
     total = plan.end_leaf - plan.first_leaf
     for start in range(plan.first_leaf, plan.end_leaf, BATCH_ROWS):
         end = min(start + BATCH_ROWS, plan.end_leaf)
-        entries, leaves = [], []
-        for index, row in _rows(connection, start, end):
-            entries.append(_checked_entry(row, index))
-            leaves.append(bytes(row.leaf_hash))
-        stack.push_leaves(start, leaves, subtree_root)
+        entries, leaves = _checked_entries(list(_rows(connection, start, end)))
+        stack.push_leaves(start, leaves, subtree_root_column)
         batch = segment_batch(start, entries)
         times.cover(batch.column("ts"))
         yield batch
@@ -240,15 +240,21 @@ def _rows(connection: Connection, start: int, end: int) -> Iterator[tuple[int, R
         raise LogIntegrityError(f"葉 {expected} がないため、アーカイブを中止しました。")
 
 
-def _checked_entry(row: Row[Any], index: int) -> bytes:
-    if row.seq is None:
-        raise LogIntegrityError(f"葉 {index} のイベントがないため、アーカイブを中止しました。")
-    entry: bytes = row.entry.encode("utf-8")
-    if leaf_hash(entry) != bytes(row.leaf_hash):
+def _checked_entries(rows: list[tuple[int, Row[Any]]]) -> tuple[list[bytes], pa.Array]:
+    """The rows' entries and their leaf hashes, each entry hashed again (a column at a time) and held
+    against its stored leaf."""
+    for index, row in rows:
+        if row.seq is None:
+            raise LogIntegrityError(f"葉 {index} のイベントがないため、アーカイブを中止しました。")
+    entries = [row.entry.encode("utf-8") for _, row in rows]
+    leaves = pa.array([bytes(row.leaf_hash) for _, row in rows], pa.binary())
+    differing = pc.indices_nonzero(pc.not_equal(leaf_hash_column(pa.array(entries, pa.binary())), leaves))
+    if len(differing):
+        index, row = rows[differing[0].as_py()]
         raise LogIntegrityError(
             f"連番 {row.seq}（葉 {index}）のイベントが記録時の内容と異なるため、アーカイブを中止しました。"
         )
-    return entry
+    return entries, leaves
 
 
 def _sequenced_at(connection: Connection, index: int) -> dt.datetime:

@@ -21,13 +21,8 @@ from shadan.audit.archive_format import ArchiveFormatError, DeletionRecord, Mani
 from shadan.audit.merkle import ProofError
 from shadan.audit.note import NoteError, Verifier
 from shadan.audit.segment_columns import ColumnCheck
-from shadan.audit.segment_file import (
-    COLUMNS,
-    SCHEMA,
-    EntryError,
-    read_segment_file,
-    segment_batch,
-)
+from shadan.audit.segment_decode import segment_batch
+from shadan.audit.segment_file import COLUMNS, SCHEMA, EntryError, read_segment_file
 from shadan.audit.segment_hashes import SubtreeStack, tree_head
 from shadan.audit.segment_leaves import RUN_ROWS, SegmentLeaves
 from shadan.services.archive_report import ArchiveFailure, ArchiveProblem, ArchiveReport

@@ -1,7 +1,7 @@
 """Do the decoded columns of a segment file say exactly what its entries say? One DuckDB query a file.
 
 The entries are what the archive proves; the other columns serve analysis engines, so verify-archive must
-hold every one of them against its entry. Decoding each entry in Python (segment_file.segment_batch)
+hold every one of them against its entry. Decoding each entry in Python (segment_file.defined_batch)
 costs about 10 µs a row; building each row's entry from its columns in DuckDB (entry_sql.ARCHIVED_ENTRY)
 and comparing bytes costs well under one, and runs on its own thread (DuckDB releases the GIL) while the
 caller hashes the entries. A file that does not plainly agree — a tampered column, a row the expression

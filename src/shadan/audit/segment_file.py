@@ -1,9 +1,10 @@
 """The Parquet file of an archive segment: one row per leaf, its entry and the event decoded from it.
 
 `entry` (the exact bytes that were hashed into the leaf) is what the archive proves; the other columns are
-a convenience for analysis engines (DuckDB, Spark), decoded from `entry` by `segment_batch` — the writer
-writes what it returns and the checker compares every column with what it returns for the same entries,
-so a convenience column can never say something the entry does not.
+a convenience for analysis engines (DuckDB, Spark), decoded from `entry` as `defined_batch` defines — the
+writer writes what it returns and the checker compares every column with what it returns for the same
+entries (both through segment_decode.segment_batch, which returns the same batch faster), so a convenience
+column can never say something the entry does not.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pyarrow.parquet as pq
 
 from shadan.audit.entry import TEXT_FIELDS
 
-_LIST_FIELDS = ("resource_ids", "categories", "withheld_categories", "policy_ids")
+LIST_FIELDS = ("resource_ids", "categories", "withheld_categories", "policy_ids")
 _STRINGS = pa.list_(pa.string())
 
 SCHEMA = pa.schema(
@@ -29,7 +30,7 @@ SCHEMA = pa.schema(
         pa.field("entry", pa.binary(), nullable=False),
         pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
         *(pa.field(name, pa.string(), nullable=False) for name in TEXT_FIELDS),
-        *(pa.field(name, _STRINGS, nullable=False) for name in _LIST_FIELDS),
+        *(pa.field(name, _STRINGS, nullable=False) for name in LIST_FIELDS),
         pa.field("extra", pa.string(), nullable=False),  # JSON text, keys sorted as in the entry
     ]
 )
@@ -41,7 +42,7 @@ class EntryError(ValueError):
     """An entry that is not the JSON object of an access event."""
 
 
-def segment_batch(first_leaf: int, entries: Sequence[bytes]) -> Any:
+def defined_batch(first_leaf: int, entries: Sequence[bytes]) -> Any:
     """The rows of leaves first_leaf, first_leaf + 1, ... as a record batch of SCHEMA."""
     events = [_event(entry) for entry in entries]
     columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
@@ -72,9 +73,9 @@ def _event(entry: bytes) -> dict[str, Any]:
         event: dict[str, Any] = {name: _string(document[name]) for name in TEXT_FIELDS}
         event["seq"] = document["seq"]
         event["ts"] = dt.datetime.fromisoformat(_string(document["ts"]))
-        for name in _LIST_FIELDS:
-            event[name] = [v if isinstance(v, str) else _json(v) for v in _list(document[name])]
-        event["extra"] = _json(document["extra"])
+        for name in LIST_FIELDS:
+            event[name] = [v if isinstance(v, str) else canonical_json(v) for v in _list(document[name])]
+        event["extra"] = canonical_json(document["extra"])
     except (ValueError, KeyError, TypeError) as exc:
         raise EntryError(f"not an access event entry: {exc}") from exc
     if type(event["seq"]) is not int:
@@ -94,5 +95,5 @@ def _list(value: Any) -> list[Any]:
     return value
 
 
-def _json(value: Any) -> str:
+def canonical_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

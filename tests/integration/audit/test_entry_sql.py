@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 from audit_support import event
+from entry_strategies import logged_event
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,30 +22,7 @@ from shadan.audit.entry import JSON_FIELDS, TEXT_FIELDS, entry_bytes
 from shadan.audit.entry_sql import ARCHIVED_ENTRY
 from shadan.audit.log import event_to_row
 from shadan.audit.segment_columns import ColumnCheck
-from shadan.audit.segment_file import COLUMNS, SCHEMA, segment_batch, write_segment_file
-
-_CHARS = st.characters(exclude_categories=("Cs",))  # Arrow and SQLite text is valid UTF-8
-_TEXT = st.text(_CHARS, max_size=12)
-_JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | _TEXT,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
-    max_leaves=6,
-)
-
-
-@st.composite
-def logged_event(draw: st.DrawFn) -> dict[str, Any]:
-    """An access_events row as the application writes it (entry.entry_bytes takes such rows)."""
-    row: dict[str, Any] = {name: draw(_TEXT) for name in TEXT_FIELDS}
-    row["seq"] = draw(st.integers(min_value=1, max_value=2**62))
-    row["ts"] = draw(st.datetimes(min_value=dt.datetime(1970, 1, 1), timezones=st.just(dt.UTC)))
-    for name in JSON_FIELDS:
-        row[name] = draw(
-            st.dictionaries(_TEXT, _JSON_VALUES, max_size=3)
-            if name == "extra"
-            else st.lists(_JSON_VALUES, max_size=3)
-        )
-    return row
+from shadan.audit.segment_file import COLUMNS, SCHEMA, defined_batch, write_segment_file
 
 
 def _respelled(value: Any, draw: st.DrawFn) -> Any:
@@ -64,7 +42,7 @@ def test_archived_columns_that_build_the_entry_are_the_entrys(
     rows: list[dict[str, Any]], data: st.DataObject
 ) -> None:
     entries = [entry_bytes(row) for row in rows]
-    decoded = segment_batch(0, entries).to_pylist()
+    decoded = defined_batch(0, entries).to_pylist()
     edited = [dict(row) for row in decoded]
     for row in edited:
         for name in data.draw(st.lists(st.sampled_from(COLUMNS[3:]), max_size=2)):
@@ -87,7 +65,7 @@ def test_archived_columns_of_plain_events_build_their_entries() -> None:
         for i in range(1, 4)
     ]
     entries = [entry_bytes(row) for row in rows]
-    assert _archived(segment_batch(0, entries).to_pylist()) == entries
+    assert _archived(defined_batch(0, entries).to_pylist()) == entries
 
 
 def _archived(rows: list[dict[str, Any]]) -> list[bytes | None]:
@@ -101,7 +79,7 @@ def _archived(rows: list[dict[str, Any]]) -> list[bytes | None]:
 def test_the_column_check_agrees_with_a_written_file_only(tmp_path: Path) -> None:
     entries = [entry_bytes(event_to_row(event(i)) | {"seq": i}) for i in range(1, 6)]
     written, tampered = tmp_path / "written.parquet", tmp_path / "tampered.parquet"
-    batch = segment_batch(10, entries)
+    batch = defined_batch(10, entries)
     write_segment_file(written, iter([batch]))
     rows = batch.to_pylist()
     rows[3]["purpose"] = "営業活動"

@@ -11,7 +11,8 @@ from audit_support import event
 from shadan.audit.entry import entry_bytes
 from shadan.audit.log import event_to_row
 from shadan.audit.merkle import leaf_hash
-from shadan.audit.segment_file import segment_batch, write_segment_file
+from shadan.audit.segment_decode import segment_batch
+from shadan.audit.segment_file import write_segment_file
 from shadan.audit.segment_hashes import Subtree, SubtreeStack
 from shadan.audit.segment_leaves import SegmentLeaves
 
