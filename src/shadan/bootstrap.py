@@ -9,12 +9,10 @@ from pathlib import Path
 from sqlalchemy import Engine, make_url
 
 from shadan.audit.archive import SqlSegmentArchive
-from shadan.audit.archive_check import ParquetArchiveChecker
 from shadan.audit.cosignatures import SqlCosignatureLedger, WitnessCosignatureChecks
 from shadan.audit.group_commit import GroupCommit
 from shadan.audit.keys import FileKeyStore, default_origin
 from shadan.audit.log_search import SqlLogSearch
-from shadan.audit.proof_checker import TlogProofChecker
 from shadan.audit.retention import SqlRetention
 from shadan.audit.transparency_log import SqlTransparencyLog
 from shadan.audit.witness_checks import SignedCheckpoints
@@ -28,8 +26,7 @@ from shadan.policy.authorizer import CedarAuthorizer
 from shadan.policy.catalog import load_default_catalog
 from shadan.services.accounts import AccountService
 from shadan.services.archive import ArchiveService
-from shadan.services.archive_report import ArchiveChecker
-from shadan.services.audit_log import AuditLogService, CheckpointPolicy, ProofChecker
+from shadan.services.audit_log import AuditLogService, CheckpointPolicy
 from shadan.services.audit_review import AuditReviewService
 from shadan.services.authentication import AuthService
 from shadan.services.clock import Clock, utc_now
@@ -240,16 +237,6 @@ def build_archive(shadan: Shadan) -> ArchiveService:
         settings.system_name,
         settings.log_retention_years,
     )
-
-
-def build_archive_checker() -> ArchiveChecker:
-    """`shadan audit verify-archive` needs no settings and no database: the archive and a key suffice."""
-    return ParquetArchiveChecker()
-
-
-def build_proof_checker() -> ProofChecker:
-    """`shadan audit verify-proof` needs no settings and no database: the proof file and a key suffice."""
-    return TlogProofChecker()
 
 
 def _identity_policy(settings: Settings) -> IdentityPolicy:

@@ -29,8 +29,9 @@ from world import (
 
 from shadan.audit.log import access_events, row_to_event
 from shadan.audit.log_search import SqlLogSearch
-from shadan.bootstrap import build_cosigning, build_proof_checker, build_witness
+from shadan.bootstrap import build_cosigning, build_witness
 from shadan.domain.events import AccessEvent
+from shadan.offline import build_proof_checker
 from shadan.services.audit_log import ProofCheckFailed
 from shadan.services.audit_review import AuditReviewService
 from shadan.services.identity import Actor

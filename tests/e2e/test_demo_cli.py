@@ -13,11 +13,12 @@ import typer
 from typer.testing import CliRunner
 from world import TestClock
 
-from shadan.bootstrap import build, build_proof_checker
+from shadan.bootstrap import build
 from shadan.cli.demo import demo
 from shadan.cli.main import app as shadan_app
 from shadan.config import Settings
 from shadan.domain.access import Principal, RequestContext
+from shadan.offline import build_proof_checker
 from shadan.services.credentials import totp_code_at
 from shadan.services.demo import DemoLogTools, DemoOptions, DemoSummary, run_demo
 from shadan.services.demo_log import KEY_FILE, PROOF_FILE

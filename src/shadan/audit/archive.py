@@ -10,7 +10,6 @@ lead to the signed checkpoint's root — an archive that would not verify is nev
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, Row, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from shadan.audit.archive_format import Manifest, manifest_name, parquet_name
+from shadan.audit.archive_format import Manifest, file_sha256, manifest_name, parquet_name
 from shadan.audit.checkpoint import CheckpointError, open_checkpoint
 from shadan.audit.entry import as_utc, format_timestamp
 from shadan.audit.keys import FileKeyStore
@@ -174,14 +173,6 @@ def segment_info_of(
         archived_at=archived_at,
         deleted_at=deleted_at,
     )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as data:
-        while chunk := data.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_file_atomically(path: Path, data: bytes) -> None:

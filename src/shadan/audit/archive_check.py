@@ -16,8 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shadan.audit.archive import file_sha256
-from shadan.audit.archive_format import ArchiveFormatError, DeletionRecord, Manifest, manifest_name
+from shadan.audit.archive_format import (
+    ArchiveFormatError,
+    DeletionRecord,
+    Manifest,
+    file_sha256,
+    manifest_name,
+)
 from shadan.audit.merkle import ProofError
 from shadan.audit.note import NoteError, Verifier
 from shadan.audit.segment_columns import ColumnCheck

@@ -25,10 +25,12 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from shadan.audit.checkpoint import CheckpointError, SignedTreeHead, open_checkpoint
@@ -51,6 +53,15 @@ class ArchiveFormatError(ValueError):
 
 def parquet_name(segment: str) -> str:
     return f"{segment}.parquet"
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, lowercase hex, as the manifest's `file_sha256` and a deletion record hold it."""
+    digest = hashlib.sha256()
+    with path.open("rb") as data:
+        while chunk := data.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def manifest_name(segment: str) -> str:

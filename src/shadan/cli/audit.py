@@ -135,7 +135,7 @@ def verify_proof(
 ) -> None:
     """証明ファイルを検証鍵だけで検証する（データベース・設定は使わない）。複数のファイルでは、同じサイズで
     根の異なるチェックポイント（分岐）がないかも確かめる。"""
-    from shadan.bootstrap import build_proof_checker
+    from shadan.offline import build_proof_checker
 
     keys = [k.read_text(encoding="utf-8") for k in key]
     witnesses = [k.read_text(encoding="utf-8") for k in witness_key or []]

@@ -20,7 +20,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from shadan.cli.command_support import built, jst, jst_cell, progress_bar, show_failure, terminal_operator
-from shadan.config import Settings
 from shadan.services.archive import ArchiveService, LegalHold, RetentionPlan, RetentionResult
 from shadan.services.archive_report import ArchiveProblem, ArchiveReport
 
@@ -48,6 +47,8 @@ def _service() -> Iterator[ArchiveService]:
 
 def archive() -> None:
     """終わった月のアクセスログを Parquet とマニフェストに書き出す（署名済みチェックポイントに結ぶ）。"""
+    from shadan.config import Settings
+
     with _service() as service, progress_bar(console, "アーカイブ中 / archiving") as progress:
         run = service.archive(terminal_operator(), progress)
     directory = escape(str(Settings().resolved_archive_dir))
@@ -72,7 +73,7 @@ def verify_archive(
     key: Annotated[list[Path], typer.Option("--key", dir_okay=False, help="検証鍵ファイル（複数指定可）")],
 ) -> None:
     """アーカイブを検証鍵だけで検証する（データベース・設定は使わない）。"""
-    from shadan.bootstrap import build_archive_checker
+    from shadan.offline import build_archive_checker
 
     try:
         keys = [k.read_text(encoding="utf-8") for k in key]

@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from shadan.config import Settings
 from shadan.domain.errors import DomainError, InvalidInput
 from shadan.domain.japan_time import in_japan
 from shadan.services.identity import Actor
@@ -30,6 +29,7 @@ def built(console: Console, *, bad_input_exit: int = 1) -> Iterator[Shadan]:
     """The services, closed afterwards. A refusal (DomainError) is printed and ends the command: exit 1,
     or `bad_input_exit` for bad input where the command counts that as a usage error."""
     from shadan.bootstrap import build
+    from shadan.config import Settings
 
     try:
         shadan = build(Settings())  # a setting's file that cannot be used (a witness key) stops here

@@ -13,7 +13,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from shadan.cli.command_support import os_user
-from shadan.config import Settings
 from shadan.domain.errors import DomainError
 from shadan.services.identity import Actor
 from shadan.services.synthetic.defaults import DEFAULT_SEED, DEFAULT_SIZE
@@ -40,6 +39,7 @@ def demo(
     from shadan.bootstrap import build
     from shadan.cli.demo_report import print_summary
     from shadan.cli.serve import serve as serve_web
+    from shadan.config import Settings
     from shadan.services.demo import DemoOptions
 
     settings = Settings()
@@ -56,7 +56,7 @@ def demo(
 
 
 def _run(shadan: Shadan, options: DemoOptions) -> DemoSummary:
-    from shadan.bootstrap import build_proof_checker
+    from shadan.offline import build_proof_checker
     from shadan.services.demo import DemoLogTools, run_demo
 
     actor = Actor.operator(f"demo:{os_user()}")

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from audit_support import Clock, event
 from sqlalchemy import Engine
 
-from shadan.audit.archive import file_sha256
+from shadan.audit.archive_format import file_sha256
 from shadan.audit.log import SqlAccessLog
 from shadan.audit.transparency_log import SqlTransparencyLog
 from shadan.services.identity import Actor
