@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     log_search_time_limit_seconds: float = Field(
         default=10.0,
         gt=0,
-        description="How long one search of the access log may read before it is stopped as too broad.",
+        description="How long each read of an access-log search (a page, its count, an export) may take.",
     )
     log_tick_seconds: float = Field(
         default=5.0, ge=0, description="How often `shadan serve` sequences the log (0: not in serve)."

@@ -59,9 +59,14 @@ def segment_batch(first_leaf: int, entries: Sequence[bytes]) -> Any:
         return defined_batch(first_leaf, entries)
     fits = _fits(decoded)
     rows = decoded.filter(pa.array(fits)).drop_columns(["fits"]).cast(SCHEMA)
-    others = [defined_batch(first_leaf + i, [entries[i]]) for i, fit in enumerate(fits) if not fit]
+    others = [i for i, fit in enumerate(fits) if not fit]
     if others:
-        rows = pa.concat_tables([rows, pa.Table.from_batches(others)]).sort_by("leaf_index")
+        # One call of the definition for all of them (a batch of ingested events may have no row DuckDB
+        # can vouch for), then each row given back its own leaf.
+        redone = pa.Table.from_batches([defined_batch(0, [entries[i] for i in others])])
+        leaves = pa.array([first_leaf + i for i in others], pa.int64())
+        redone = redone.set_column(0, SCHEMA.field("leaf_index"), leaves)
+        rows = pa.concat_tables([rows, redone]).sort_by("leaf_index")
     return rows.combine_chunks().to_batches()[0]
 
 

@@ -84,3 +84,10 @@ def _plain_row(changes: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(TEXT_FIELDS, "t") | {"ts": dt.datetime(2025, 4, 1, tzinfo=dt.UTC)}
     row |= {name: ["r"] for name in JSON_FIELDS} | {"extra": {}}
     return row | changes
+
+
+def test_a_batch_with_no_row_duckdb_vouches_for_is_the_defined_one() -> None:
+    entries = [entry_bytes(_plain_row({"seq": i, "resource_ids": [i]})) for i in range(1, 5)]
+    batch = segment_batch(7, entries)
+    assert batch.equals(defined_batch(7, entries))
+    assert batch.column("resource_ids").to_pylist() == [["1"], ["2"], ["3"], ["4"]]
