@@ -3,7 +3,8 @@ Arrow, and the leaf and subtree hashes are made a column at a time (merkle_colum
 
 The log stores what its leaves cover (event_view.py), so a chunk is checked by hashing the entries as
 they are: the database driver does the per-row work in native code, and so does SHA-256. The chunk's
-rows of the search index (search_index.py) are compared with the lists in its entries in DuckDB.
+rows of the search index (search_index.py) are compared with the lists in its entries in DuckDB, and its
+time spans with the entries' times (chunk_times.py).
 A chunk with anything wrong is reported dirty, and the parent process checks it again row by row in its
 own snapshot (verify_chunks.py), so this module never decides what a failure is.
 
@@ -26,10 +27,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shadan.audit.chunk_times import SPANS, span_rows, times_covered
 from shadan.audit.merkle import edge_of
 from shadan.audit.merkle_columns import leaf_hash_column, subtree_level_columns
 from shadan.audit.node_keys import level_keys, tier_key_ranges, tier_of
 from shadan.audit.seq_span import SeqSpan
+from shadan.audit.span_blocks import block_of
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
 # The driver infers each column's type from its values, so a chunk whose events are all gone has
@@ -131,6 +134,7 @@ class ChunkChecker:
         self._dialect = database.dialect
         queries = chunk_queries()
         self._leaves_sql, self._entries_sql, self._nodes_sql, self._keyed_nodes_sql, self._index_sql = queries
+        self._spans_sql = SPANS[database.dialect]
         self._connection = database.connect()
         self._snapshot = snapshot
         self._duck = duckdb.connect()
@@ -138,8 +142,8 @@ class ChunkChecker:
 
     def check(self, begin: int, end: int, level: int) -> IntactChunk | None:
         """The subtree levels and seq span of leaves [begin, end) if every leaf has its event, every event
-        hashes to its leaf, every stored inner node inside the chunk is the one rebuilt and the search
-        index holds exactly the events' ids; None otherwise."""
+        hashes to its leaf, every stored inner node inside the chunk is the one rebuilt, the search index
+        holds exactly the events' ids and their time spans cover their times; None otherwise."""
         cursor = self._connection.cursor()
         if self._dialect == "sqlite":
             # A chunk in one Arrow batch: the driver's default of 1,024 rows a batch costs a fifth more.
@@ -181,9 +185,12 @@ class ChunkChecker:
         if not hashes.equals(leaves.column("leaf_hash").chunk(0)):
             return None
         levels = subtree_level_columns(hashes, level)
-        if not self._nodes_agree(cursor, levels, begin):
-            return None
-        return IntactChunk(levels, span) if self._index_agrees(cursor, events) else None
+        derived_agree = (
+            self._nodes_agree(cursor, levels, begin)
+            and self._index_agrees(cursor, events)
+            and self._times_covered(cursor, events, span)
+        )
+        return IntactChunk(levels, span) if derived_agree else None
 
     def _nodes_agree(self, cursor: Any, levels: Sequence[pa.Array], begin: int) -> bool:
         """Whether the stored subtree hashes of the chunk's levels above the leaves are the rebuilt ones.
@@ -236,6 +243,11 @@ class ChunkChecker:
         low, high = (bound.as_py() for bound in pc.min_max(events.column("seq")).values())
         cursor.execute(bounded(self._index_sql, low, high))
         return index_agrees(self._duck, events, cursor.fetch_arrow_table().cast(_INDEX_ROWS))
+
+    def _times_covered(self, cursor: Any, events: pa.Table, span: SeqSpan) -> bool:
+        cursor.execute(bounded(self._spans_sql, block_of(span.lowest), block_of(span.highest)))
+        spans = cursor.fetch_arrow_table().cast(span_rows(self._dialect))
+        return times_covered(self._duck, self._dialect, events, spans)
 
 
 def index_agrees(duck: duckdb.DuckDBPyConnection, events: pa.Table, index: pa.Table) -> bool:

@@ -6,13 +6,19 @@ a substring of another id or of some other text in it. Sequenced events are foun
 index (search_index.py); for the events above the sequencer's horizon that have no leaf yet, a LIKE on
 the list's JSON text narrows the rows cheaply first and the JSON functions of each database then check
 the element itself.
+
+A search without a supply point, person or account but with a period reads only the seqs of the blocks
+whose time span meets the period and those above the sequencer's horizon (time_spans.py), newest first:
+each range is read by its own part of one statement, so the database walks each range of keys from its
+top and stops at a full page. The horizon is read before the spans: every event at or below it was
+sequenced, and its block's span written, before the spans are read.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, Text, cast, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Connection, Engine, Select, Text, cast, func, literal, select, union_all
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shadan.audit.entry import as_utc
@@ -21,6 +27,7 @@ from shadan.audit.log_completeness import pending_events
 from shadan.audit.read_limit import time_limited
 from shadan.audit.record_tables import log_cosignatures, log_deletions
 from shadan.audit.sequencer import read_state
+from shadan.audit.time_spans import blocks_meeting, seq_ranges
 from shadan.audit.transparency_log import newest_of, witness_names
 from shadan.audit.tree_tables import log_leaves, log_resource_ids, log_state
 from shadan.services.audit_filters import EventFilters
@@ -58,17 +65,43 @@ class SqlLogSearch:
         query = self._matching(filters, select(access_events))
         if before is not None:
             query = query.where(access_events.c.seq < before)
-        query = query.order_by(access_events.c.seq.desc()).limit(limit)
         with self._engine.connect() as connection, time_limited(connection, self._time_limit):
-            return [LoggedEvent(int(row.seq), row_to_event(row)) for row in connection.execute(query)]
+            newest = self._newest(connection, filters, query, limit)
+            return [LoggedEvent(int(row.seq), row_to_event(row)) for row in connection.execute(newest)]
 
     def count(self, filters: EventFilters, cap: int) -> int | None:
-        matching = self._matching(filters, select(access_events.c.seq)).limit(cap).subquery()
+        query = self._matching(filters, select(access_events.c.seq))
         try:
             with self._engine.connect() as connection, time_limited(connection, self._time_limit):
+                matching = self._newest(connection, filters, query, cap).subquery()
                 return int(connection.execute(select(func.count()).select_from(matching)).scalar_one())
         except SearchTimedOut:
             return None
+
+    def _newest(
+        self, connection: Connection, filters: EventFilters, query: Select[Any], limit: int
+    ) -> Select[Any]:
+        """The first `limit` rows of the query, newest first; for a period without an index to read, only
+        within the seq ranges its time spans allow, each range newest first."""
+        seq = access_events.c.seq
+        if (filters.since is None and filters.until is None) or self._indexed(filters):
+            return query.order_by(seq.desc()).limit(limit)
+        horizon = read_state(connection).horizon_seq  # before the spans: see the module's docstring
+        ranges = seq_ranges(blocks_meeting(connection, filters.since, filters.until), horizon + 1)
+        parts = [
+            query.where(seq >= first, *(() if last is None else (seq <= last,)))
+            .order_by(seq.desc())
+            .limit(limit)
+            for first, last in reversed(ranges)
+        ]
+        if len(parts) == 1:
+            return parts[0]
+        every = union_all(*(select(part.subquery()) for part in parts)).subquery()
+        return select(every).order_by(every.c.seq.desc()).limit(limit)
+
+    @staticmethod
+    def _indexed(filters: EventFilters) -> bool:
+        return any(v is not None for v in (filters.supply_point_id, filters.person_id, filters.account_id))
 
     def _matching(self, filters: EventFilters, query: Select[Any]) -> Select[Any]:
         c = access_events.c

@@ -1,7 +1,8 @@
 """A time limit on one read of the auditors' search: SQLite's progress handler, PostgreSQL's
 statement_timeout. A search without a supply point, person or account has no index to read and scans the
-log from the newest event; on years of events that is minutes of the database's work for one click, so
-such a read is stopped at the limit (as Datasette stops a slow query) and the auditor asked to narrow it.
+log from the newest event (within the time spans of its period, if it has one: time_spans.py); on years of
+events that is minutes of the database's work for one click, so such a read is stopped at the limit (as
+Datasette stops a slow query) and the auditor asked to narrow it.
 """
 
 from __future__ import annotations

@@ -27,6 +27,8 @@ from shadan.audit.log import access_log_entries
 from shadan.audit.log_completeness import unsequenced
 from shadan.audit.merkle import CompactRange, NodeId, leaf_hash, range_nodes
 from shadan.audit.search_index import index_rows
+from shadan.audit.span_blocks import block_of
+from shadan.audit.time_spans import Span, event_time, stored_spans, widened, write_spans
 from shadan.audit.tree_store import insert_nodes, insert_rows, locked, node_reader
 from shadan.audit.tree_tables import log_leaves, log_resource_ids, log_state
 from shadan.services.audit_log import LogIntegrityError
@@ -47,6 +49,10 @@ class _Batch:
     leaves: list[dict[str, Any]]
     nodes: dict[NodeId, bytes]
     resources: list[dict[str, Any]]  # the search index rows of these events (search_index.py)
+    # The time spans of their blocks as stored, and those to write (time_spans.py): unchanged while the
+    # state is, since only a sequencer's commit writes both.
+    stored_spans: dict[int, Span[Any]]
+    spans: dict[int, Span[Any]]
 
 
 def read_state(connection: Connection) -> LogState:
@@ -92,7 +98,7 @@ class Sequencer:
         state = read_state(connection)
         entries = access_log_entries.c
         pending = connection.execute(
-            unsequenced(state.horizon_seq, entries.seq, entries.entry)
+            unsequenced(state.horizon_seq, entries.seq, entries.entry, event_time(connection.dialect.name))
             .order_by(entries.seq)
             .limit(self._batch)
         ).mappings()
@@ -108,12 +114,15 @@ class Sequencer:
             h = leaf_hash(row["entry"].encode("utf-8"))
             leaves.append({"leaf_index": tree.size, "seq": row["seq"], "leaf_hash": h, "sequenced_at": now})
             tree.append(h, nodes.__setitem__)
-        return _Batch(state, leaves, nodes, index_rows(events))
+        times = [(row["seq"], row["ts"]) for row in events]
+        stored = stored_spans(connection, {block_of(seq) for seq, _ in times})
+        return _Batch(state, leaves, nodes, index_rows(events), stored, widened(stored, times))
 
     def _commit(self, connection: Connection, batch: _Batch) -> None:
         insert_rows(connection, log_leaves, batch.leaves)
         insert_nodes(connection, batch.nodes)
         insert_rows(connection, log_resource_ids, batch.resources)
+        write_spans(connection, batch.stored_spans, batch.spans)
         now = self._clock()
         horizon = advance_horizon(connection, batch.state.horizon_seq, now - self._settle)
         size = batch.state.tree_size + len(batch.leaves)

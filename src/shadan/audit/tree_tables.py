@@ -78,3 +78,19 @@ log_resource_ids = Table(
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Index(None, "seq"),  # retention deletes a segment's rows by seq
 )
+
+# The view's own type of `ts` (event_view.py): SQLite's text, PostgreSQL's timestamptz. A span keeps the
+# value the view computes, so comparing it with a search's period is the comparison the view's `ts` gets.
+SPAN_TIME = DateTime(timezone=True).with_variant(String(), "sqlite")
+
+# "What was viewed in this period": for each block of seqs, the earliest and latest `ts` of its sequenced
+# events (time_spans.py), written by the sequencer with the leaves, so a period search reads only the
+# blocks whose span meets the period. Derived data, checked by verification: each span must cover the
+# times of its block's events.
+log_time_spans = Table(
+    "log_time_spans",
+    metadata,
+    Column("block", BigInteger, primary_key=True, autoincrement=False),
+    Column("earliest", SPAN_TIME, nullable=False),
+    Column("latest", SPAN_TIME, nullable=False),
+)

@@ -11,7 +11,8 @@ One read-only snapshot of the database, streamed in leaf order in chunks (memory
    events agree, the stored subtree hashes that proofs are made from must equal the rebuilt ones;
 3. every event at or below the sequencer's horizon must be a leaf (inserted afterwards);
 4. the search index must name exactly the resource ids of the sequenced events (search_index.py): with
-   each range of leaves checked in step 2, and none for an event without a leaf.
+   each range of leaves checked in step 2, and none for an event without a leaf; and each sequenced
+   event's time must lie within its block's time span (time_spans.py).
 
 The first failure of each kind is kept, with the sequence number where it was found.
 
@@ -40,6 +41,7 @@ from shadan.audit.search_index import first_index_difference, first_indexed_ahea
 from shadan.audit.seq_span import SeqSpan
 from shadan.audit.sequencer import read_state
 from shadan.audit.table_hooks import hooks_on_the_log
+from shadan.audit.time_spans import first_uncovered
 from shadan.audit.tree_store import read_level_ranges
 from shadan.audit.tree_tables import log_checkpoints, log_leaves
 from shadan.audit.verify_chunks import (
@@ -381,6 +383,8 @@ class LogAudit:
             if not found.has_event_failure():
                 self._compare_nodes(connection, start, tree.size, built, found)
             self._check_search_index(connection, start, tree.size, found)
+            if LogFailureKind.EVENT_CHANGED not in found.failures:
+                self._check_time_spans(connection, start, tree.size, found)
             built.clear()
             step(tree.size)
         return True
@@ -471,6 +475,21 @@ class LogAudit:
         difference = first_index_difference(connection, first, end)
         if difference is not None:
             _index_failure(found, *difference)
+
+    @staticmethod
+    def _check_time_spans(connection: Connection, first: int, end: int, found: _Findings) -> None:
+        """Only while no event read so far has changed since it was sequenced: the sequencer computed each
+        time with the view's expression then, so the database computes it again (on PostgreSQL a changed
+        entry's `ts` may be no time, and the cast would stop the run instead of reporting)."""
+        seq = first_uncovered(connection, first, end)
+        if seq is not None:
+            found.add(
+                LogFailureKind.TIME_SPANS,
+                seq,
+                None,
+                f"連番 {seq} のイベントの時刻が、そのブロックの時刻範囲に含まれていません",
+                f"the time of the event with seq {seq} is not within its block's time span",
+            )
 
     @staticmethod
     def _check_indexed_ahead(connection: Connection, found: _Findings) -> None:

@@ -43,6 +43,7 @@ class LogFailureKind(StrEnum):
     TREE_CORRUPT = "tree_corrupt"
     CHECKPOINT_MISMATCH = "checkpoint_mismatch"
     SEARCH_INDEX = "search_index"
+    TIME_SPANS = "time_spans"
     EVENT_VIEW = "event_view"
     KEY_CONSTRAINT = "key_constraint"
     TABLE_HOOK = "table_hook"
@@ -72,6 +73,7 @@ FAILURE_EXIT_CODES: dict[LogFailureKind, int] = {
     LogFailureKind.EVENT_VIEW: 21,
     LogFailureKind.KEY_CONSTRAINT: 22,
     LogFailureKind.TABLE_HOOK: 23,
+    LogFailureKind.TIME_SPANS: 24,
 }
 
 FAILURE_TITLES: dict[LogFailureKind, tuple[str, str]] = {
@@ -100,6 +102,10 @@ FAILURE_TITLES: dict[LogFailureKind, tuple[str, str]] = {
     LogFailureKind.SEARCH_INDEX: (
         "検索索引がイベントと一致しません（検索からアクセスが隠される、または偽って示される）",
         "the search index differs from the events (an access hidden from, or falsely shown by, a search)",
+    ),
+    LogFailureKind.TIME_SPANS: (
+        "期間検索の時刻範囲がイベントの時刻を含みません（期間の検索からアクセスが隠される）",
+        "a time span does not cover its events' times (an access hidden from a search by period)",
     ),
     LogFailureKind.EVENT_VIEW: (
         "イベントのビュー定義が変更されています（検索や画面がイベントの記録内容と異なる列を示しうる）",

@@ -58,6 +58,8 @@ TAMPERING: dict[str, Sequence[str]] = {
     "an access shown falsely by the search index": [
         "INSERT INTO log_resource_ids (resource_id, seq) VALUES ('0600001111222233300020', 3)"
     ],
+    "an access hidden from a search by period": ["UPDATE log_time_spans SET latest = earliest"],
+    "a time span gone": ["DELETE FROM log_time_spans"],
 }
 
 

@@ -1,6 +1,7 @@
 """PostgreSQL's plans for the log's reads that must not grow with it (the verification workers' chunks, a
-proof's hashes, the witnesses' cosignatures, the status page's counts): each a lookup or a range scan of
-an index in the order asked for, never a scan of the whole table or a sort of the rows read.
+proof's hashes, the witnesses' cosignatures, the status page's counts, a search by period's ranges): each
+a lookup or a range scan of an index in the order asked for, never a scan of the whole table or a sort of
+the rows read.
 
 On the small tables of a test the planner rightly prefers scanning the table (or a bitmap of it, sorted
 afterwards), so both are switched off for the session: what is checked is that an index serves each read
@@ -11,19 +12,23 @@ before was a join of a chunk's leaves and events that hashed every event and sor
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from audit_support import append, statements_of
+from audit_support import SETTLE, Clock, append, append_at, statements_of
 from sqlalchemy import Connection, Engine
 
+from shadan.audit.chunk_times import SPANS
 from shadan.audit.columnar_chunks import bounded, chunk_queries
 from shadan.audit.log_search import SqlLogSearch
 from shadan.audit.merkle import NodeId
 from shadan.audit.node_keys import node_key
+from shadan.audit.span_blocks import BLOCK
 from shadan.audit.transparency_log import WITNESS_NAMES, cosignatures_newest_first, newest_of
+from shadan.services.audit_filters import EventFilters
 from shadan.services.audit_log import AuditLogService
 
 pytestmark = pytest.mark.postgres
@@ -56,7 +61,7 @@ def explain(connection: Connection, statement: str, parameters: Any = None) -> l
 
 
 def test_every_worker_read_is_an_index_range_scan_in_order(planner: Connection) -> None:
-    for statement in chunk_queries():
+    for statement in (*chunk_queries(), SPANS["postgresql"]):
         nodes = explain(planner, bounded(statement, 0, 1 << 20))
         kinds = [node["Node Type"] for node in nodes]
         assert kinds[0] in {"Index Scan", "Index Only Scan"}, (statement, kinds)
@@ -117,3 +122,28 @@ def test_the_status_counts_read_ranges_of_the_events_never_all(planner: Connecti
             if node.get("Relation Name") in {"access_log_entries", "log_leaves"}:
                 assert node["Node Type"] != "Seq Scan", statement
                 assert "Index Cond" in node, (statement, node)  # a range, not a walk of a whole index
+
+
+def test_a_search_by_period_reads_its_ranges_of_seqs_newest_first(
+    planner: Connection, engine: Engine, service: AuditLogService, clock: Clock
+) -> None:
+    """Each range of seqs the time spans allow (time_spans.py) is a backward scan of the events' primary
+    key bounded by the range, so a page stops at its last event; never a scan of every event. Two ranges
+    here: the first block's events, and a later block's with those above it."""
+    append_at(engine, 2 * BLOCK + 1, 41)
+    service.checkpoint()
+    clock.advance(SETTLE.total_seconds() + 1)
+    service.checkpoint()  # the gap below it settles: the horizon passes it
+    period = EventFilters(date_from=dt.date(2025, 4, 1), date_to=dt.date(2025, 4, 1), purpose="託送業務")
+    search = SqlLogSearch(engine, time_limit_seconds=10.0)
+    for run in (lambda: search.search(period, None, 50), lambda: search.count(period, 100)):
+        statements = [s for s in statements_of(engine, run) if "access_events" in s[0]]
+        assert statements
+        for statement, parameters in statements:
+            nodes = explain(planner, statement, parameters)
+            events = [n for n in nodes if n.get("Relation Name") == "access_log_entries"]
+            assert len(events) == 2, [n["Node Type"] for n in nodes]
+            for node in events:
+                assert node["Node Type"] == "Index Scan", node["Node Type"]
+                assert node["Scan Direction"] == "Backward"
+                assert "seq" in node["Index Cond"]

@@ -14,7 +14,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, func, insert, make_url, select, text
+from sqlalchemy import DateTime, Engine, create_engine, func, insert, make_url, select, text, type_coerce
 from store_support import access_event
 
 from shadan.audit.entry import entry_bytes
@@ -24,7 +24,7 @@ from shadan.audit.merkle import NodeId
 from shadan.audit.node_keys import node_key
 from shadan.audit.schema import metadata as audit_metadata
 from shadan.audit.tree_store import node_reader
-from shadan.audit.tree_tables import log_leaves, log_nodes, log_resource_ids
+from shadan.audit.tree_tables import log_leaves, log_nodes, log_resource_ids, log_time_spans
 from shadan.store.database import alembic_config, make_engine
 from shadan.store.tables import metadata as store_metadata
 
@@ -142,6 +142,43 @@ def test_the_entries_go_back_to_a_table_of_columns_and_come_again(unmigrated: tu
         access_event(i, ("0600000000000000000001",)) for i in range(1, 4)
     ]
     assert again == stored
+
+
+def test_the_time_spans_are_filled_for_the_events_sequenced_before_them(
+    unmigrated: tuple[str, str | None],
+) -> None:
+    """Migration 0012: each block's earliest and latest time of its sequenced events, as the view reads
+    them; events without a leaf yet are left to the sequencer."""
+    url, app_role = unmigrated
+    config = alembic_config(url, app_role)
+    command.upgrade(config, "0011")
+    engine = make_engine(url)
+    start = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
+    times = {1: start, 2: start - dt.timedelta(days=400), 3: start, 4097: start, 4098: start}
+    entries = [
+        {"seq": seq, "entry": entry_bytes(event_to_row(replace(access_event(seq), ts=ts)) | {"seq": seq})}
+        for seq, ts in times.items()
+    ]
+    leaves = [  # 3 and 4098 are not sequenced yet
+        {"leaf_index": i, "seq": seq, "leaf_hash": bytes(32), "sequenced_at": start}
+        for i, seq in enumerate((1, 2, 4097))
+    ]
+    with engine.begin() as connection:
+        connection.execute(insert(access_log_entries), [e | {"entry": e["entry"].decode()} for e in entries])
+        connection.execute(insert(log_leaves), leaves)
+    command.upgrade(config, "head")
+    spans = log_time_spans.c
+    with engine.connect() as connection:
+        as_time = DateTime(timezone=True)
+        stored = connection.execute(
+            select(spans.block, type_coerce(spans.earliest, as_time), type_coerce(spans.latest, as_time))
+        ).all()
+    engine.dispose()
+    as_utc = lambda t: t if t.tzinfo else t.replace(tzinfo=dt.UTC)  # noqa: E731 -- SQLite's are naive
+    assert sorted((b, as_utc(e), as_utc(la)) for b, e, la in stored) == [
+        (0, start - dt.timedelta(days=400), start),
+        (1, start, start),
+    ]
 
 
 def test_the_subtree_hashes_move_under_their_own_key_and_back(unmigrated: tuple[str, str | None]) -> None:
