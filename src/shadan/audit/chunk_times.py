@@ -12,7 +12,8 @@ the last, so there the entry must hold `"ts"` once only. On SQLite the view's `t
 26 characters with a space for the `T`; on PostgreSQL its timestamptz, which DuckDB casts alike for a
 valid time in UTC (a time that is none, like 30 February, is NULL here and the chunk goes to the parent).
 
-Each entry is parsed once more for its `ts` (about a third of the parse for `resource_ids`).
+Each entry is parsed once more for its `ts`: what this costs a worker is in docs/access-log.md
+("Time spans").
 """
 
 from __future__ import annotations
