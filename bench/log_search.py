@@ -13,6 +13,7 @@ run `--repeat` times with the database file in the page cache, alternating the s
 - a day before the log began: no block meets it, only the events not sequenced yet are read.
 
     .venv/bin/python bench/log_search.py --events 1000000 --days 365
+    .venv/bin/python bench/log_search.py --events 200000 --url postgresql+psycopg://...  # an empty database
 """
 
 from __future__ import annotations
@@ -85,9 +86,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--url", help="an empty database's URL (default: SQLite in a temporary directory)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
-        url = f"sqlite:///{Path(directory) / 'log.db'}"
+        url = args.url or f"sqlite:///{Path(directory) / 'log.db'}"
         migrate(url)
         began = time.perf_counter()
         load(url, args.events, args.days)
@@ -103,9 +105,12 @@ def main() -> None:
                     timed(lambda f=filters: search.count(f, CAP), samples[f"{name}: count"])
         engine.dispose()
     runs: dict[str, Latency] = {k: latency(v, sum(v)) for k, v in samples.items() if v}
-    title = f"auditors' search, {args.events:,} events over {args.days} days (SQLite, cached)"
+    database = url.split(":", 1)[0]
+    title = f"auditors' search, {args.events:,} events over {args.days} days ({database}, cached)"
     console.print(latency_table(title, runs))
-    path = write_result("log_search", {"events": args.events, "days": args.days, "runs": runs})
+    name = "log_search" if args.url is None else "log_search_postgresql"
+    figures = {"database": database, "events": args.events, "days": args.days, "runs": runs}
+    path = write_result(name, figures)
     console.print(f"→ {path}")
 
 
