@@ -65,8 +65,12 @@ def widened(
 
 
 def stored_spans(connection: Connection, blocks: Iterable[int]) -> dict[int, Span[Any]]:
+    """The stored spans of these blocks (none read when there are none: the sequencer's idle runs)."""
+    wanted = sorted(blocks)
+    if not wanted:
+        return {}
     s = log_time_spans.c
-    rows = connection.execute(select(s.block, s.earliest, s.latest).where(s.block.in_(sorted(blocks))))
+    rows = connection.execute(select(s.block, s.earliest, s.latest).where(s.block.in_(wanted)))
     return {int(row.block): (row.earliest, row.latest) for row in rows}
 
 
