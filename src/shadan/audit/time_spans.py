@@ -87,10 +87,11 @@ def write_spans(
 
 
 def blocks_meeting(connection: Connection, since: dt.datetime | None, until: dt.datetime | None) -> list[int]:
-    """The blocks whose span meets [since, until), in order. The period's bounds are compared as the view's
-    `ts` is (its DateTime type), so a span and a search agree on what lies in a period."""
+    """The blocks whose span meets [since, until), in order, each once (also if the table's key was
+    dropped). The period's bounds are compared as the view's `ts` is (its DateTime type), so a span and a
+    search agree on what lies in a period."""
     s, view_time = log_time_spans.c, DateTime(timezone=True)
-    query = select(s.block).order_by(s.block)
+    query = select(s.block).distinct().order_by(s.block)
     if since is not None:
         query = query.where(type_coerce(s.latest, view_time) >= since)
     if until is not None:
@@ -104,8 +105,8 @@ def seq_ranges(blocks: Sequence[int], tail: int) -> list[tuple[int, int | None]]
     runs: list[tuple[int, int]] = []
     for block in blocks:
         first, last = block * BLOCK, block * BLOCK + BLOCK - 1
-        if runs and runs[-1][1] == first - 1:
-            first = runs.pop()[0]
+        if runs and runs[-1][1] >= first - 1:  # adjacent, or the same block twice
+            first, last = runs[-1][0], max(last, runs.pop()[1])
         runs.append((first, last))
     while runs and runs[-1][1] >= tail - 1:  # a run that reaches the tail joins it
         tail = min(tail, runs.pop()[0])

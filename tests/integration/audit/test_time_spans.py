@@ -156,6 +156,29 @@ def test_a_search_by_period_reads_ranges_of_seqs_not_every_event(
                 assert not [step for step in plan if step.startswith("SCAN access_log_entries")], plan
 
 
+def test_a_block_given_twice_is_read_once(
+    engine: Engine, owner_engine: Engine, service: AuditLogService, clock: Clock
+) -> None:
+    """With the table's key dropped, a block can have two spans: its events are still found once each."""
+    _put(engine, STEADY)
+    _sequence(service, clock)
+    without_key = {
+        "sqlite": [
+            "CREATE TABLE spans_copy AS SELECT * FROM log_time_spans",
+            "DROP TABLE log_time_spans",
+            "ALTER TABLE spans_copy RENAME TO log_time_spans",
+        ],
+        "postgresql": ["ALTER TABLE log_time_spans DROP CONSTRAINT pk_log_time_spans"],
+    }
+    with owner_engine.begin() as connection:
+        for statement in without_key[connection.dialect.name]:
+            connection.execute(text(statement))
+        connection.execute(text("INSERT INTO log_time_spans SELECT * FROM log_time_spans WHERE block = 4"))
+    day_4 = _filters(4, 4)
+    found = SqlLogSearch(engine, time_limit_seconds=10.0).search(day_4, None, 50)
+    assert [e.seq for e in found] == _scanned(engine, day_4) == [4 * BLOCK + 2, 4 * BLOCK + 1]
+
+
 def _audit(engine: Engine, keys: FileKeyStore, workers: bool) -> VerificationReport:
     parallelism = Parallelism(workers=2, chunk_level=2, min_chunks=1) if workers else Parallelism(workers=1)
     audit = LogAudit(engine, keys.verifiers(), ORIGIN, chunk=3, parallelism=parallelism)
