@@ -1,6 +1,7 @@
 """How many seqs one time span of the log covers (time_spans.py). A module of its own so that the
 verification workers, which load no SQLAlchemy, and the sequencer and the search, which load no DuckDB,
-share it."""
+share it. The stored spans are made with it (migration 0012 writes its own copy of the number), so
+changing it needs a migration that makes the spans again."""
 
 from __future__ import annotations
 
