@@ -57,11 +57,8 @@ def parquet_name(segment: str) -> str:
 
 def file_sha256(path: Path) -> str:
     """The SHA-256 of a file, lowercase hex, as the manifest's `file_sha256` and a deletion record hold it."""
-    digest = hashlib.sha256()
     with path.open("rb") as data:
-        while chunk := data.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(data, "sha256").hexdigest()
 
 
 def manifest_name(segment: str) -> str:
