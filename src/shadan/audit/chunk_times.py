@@ -12,23 +12,22 @@ the last, so there the entry must hold `"ts"` once only. On SQLite the view's `t
 26 characters with a space for the `T`; on PostgreSQL its timestamptz, which DuckDB casts alike for a
 valid time in UTC (a time that is none, like 30 February, is NULL here and the chunk goes to the parent).
 
-Each entry is parsed once more for its `ts`: what this costs a worker is in docs/access-log.md
-("Time spans").
+The `ts` is read in the parse the search index's check needs too (chunk_fields.py).
 """
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 
+from shadan.audit.chunk_fields import EntryCheck
 from shadan.audit.span_blocks import BLOCK
 
 _NO_ESCAPED_KEY = "NOT contains(entry, '\\u007')"
 _CANONICAL = "[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9][.][0-9]{6}Z"
-_SHAPE = f"regexp_full_match(ts, '{_CANONICAL}')"
-_SURE = {
-    "sqlite": f"{_NO_ESCAPED_KEY} AND {_SHAPE}",
-    "postgresql": f'{_NO_ESCAPED_KEY} AND NOT regexp_matches(entry, \'(?s)"ts".*"ts"\') AND {_SHAPE}',
+# What the entry as a whole must be for DuckDB's `ts` to be the view's: computed beside the entry's fields.
+_ENTRY_SURE = {
+    "sqlite": _NO_ESCAPED_KEY,
+    "postgresql": f'{_NO_ESCAPED_KEY} AND NOT regexp_matches(entry, \'(?s)"ts".*"ts"\')',
 }
 _VIEW_TIME = {"sqlite": "replace(substr({0}, 1, 26), 'T', ' ')", "postgresql": "try_cast({0} AS TIMESTAMPTZ)"}
 # The blocks of the chunk's events whose times DuckDB cannot vouch for or their span does not cover. Times
@@ -37,17 +36,17 @@ _VIEW_TIME = {"sqlite": "replace(substr({0}, 1, 26), 'T', ' ')", "postgresql": "
 _UNCOVERED = {
     dialect: (  # noqa: S608 -- fixed text
         "SELECT count(*) FROM (SELECT seq // {block} AS block, min(ts) AS low, max(ts) AS high,"
-        " bool_and(coalesce({sure}, false)) AS sure FROM"
-        " (SELECT seq, entry, json_extract_string(entry, '$.ts') AS ts FROM chunk_events) GROUP BY block)"
+        " bool_and(coalesce(entry_sure AND regexp_full_match(ts, '{canonical}'), false)) AS sure"
+        " FROM chunk_fields GROUP BY block)"
         " b LEFT JOIN chunk_spans s ON s.block = b.block"
         " WHERE NOT coalesce(b.sure AND s.earliest <= {low} AND s.latest >= {high}, false)"
     ).format(
         block=BLOCK,
-        sure=_SURE[dialect],
+        canonical=_CANONICAL,
         low=_VIEW_TIME[dialect].format("b.low"),
         high=_VIEW_TIME[dialect].format("b.high"),
     )
-    for dialect in _SURE
+    for dialect in _ENTRY_SURE
 }
 # A chunk's spans, each time as the database holds it. On SQLite a value that is not text compares
 # otherwise (a BLOB is greater than any text): such a span is left out, and its events then go to the
@@ -66,13 +65,8 @@ def span_rows(dialect: str) -> pa.Schema:
     return pa.schema([("block", pa.int64()), ("earliest", _TIME[dialect]), ("latest", _TIME[dialect])])
 
 
-def times_covered(duck: duckdb.DuckDBPyConnection, dialect: str, events: pa.Table, spans: pa.Table) -> bool:
-    """Whether DuckDB vouches that each event (rows of seq and entry) has a time within its block's span
-    (`spans`: rows of block, earliest and latest)."""
-    duck.register("chunk_events", events)
-    duck.register("chunk_spans", spans)
-    try:
-        return duck.execute(_UNCOVERED[dialect]).fetchall() == [(0,)]
-    finally:
-        duck.unregister("chunk_events")
-        duck.unregister("chunk_spans")
+def times_check(dialect: str, spans: pa.Table) -> EntryCheck:
+    """The check that DuckDB vouches for each event's time lying within its block's span (`spans`: rows
+    of block, earliest and latest)."""
+    facts = {"entry_sure": _ENTRY_SURE[dialect]}
+    return EntryCheck(_UNCOVERED[dialect], tables={"chunk_spans": spans}, facts=facts)

@@ -3,8 +3,8 @@ Arrow, and the leaf and subtree hashes are made a column at a time (merkle_colum
 
 The log stores what its leaves cover (event_view.py), so a chunk is checked by hashing the entries as
 they are: the database driver does the per-row work in native code, and so does SHA-256. The chunk's
-rows of the search index (search_index.py) are compared with the lists in its entries in DuckDB, and its
-time spans with the entries' times (chunk_times.py).
+rows of the search index and its time spans are compared with its entries in DuckDB, each entry parsed
+once for both (chunk_fields.py).
 A chunk with anything wrong is reported dirty, and the parent process checks it again row by row in its
 own snapshot (verify_chunks.py), so this module never decides what a failure is.
 
@@ -25,9 +25,10 @@ import adbc_driver_manager
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from shadan.audit.chunk_times import SPANS, span_rows, times_covered
+from shadan.audit.chunk_fields import checks_hold
+from shadan.audit.chunk_index import index_check
+from shadan.audit.chunk_times import SPANS, span_rows, times_check
 from shadan.audit.merkle import edge_of
 from shadan.audit.merkle_columns import leaf_hash_column, subtree_level_columns
 from shadan.audit.node_keys import level_keys, tier_key_ranges, tier_of
@@ -40,33 +41,6 @@ _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
 _LEAF_ROWS = pa.schema([("leaf_index", pa.int64()), ("seq", pa.int64()), ("leaf_hash", pa.binary())])
 _EVENT_ROWS = pa.schema([("seq", pa.int64()), ("entry", pa.string())])
 _INDEX_ROWS = pa.schema([("resource_id", pa.string()), ("seq", pa.int64())])
-# Whether the search index rows of the chunk's events (search_index.indexed_ids: the distinct strings of
-# the entry's JSON `resource_ids` list) are the ones the index holds for them; 0 when they are.
-# `chunk_events` gives each event (seq, entry) the text its list would have if it were exactly the ids of
-# its seq's index rows, in their order (`index_list`, _with_index_lists); `chunk_index` holds the rows.
-#
-# Each entry is parsed once. The usual event is settled by equal text: its list as DuckDB writes it is
-# `index_list`, and as no id in the chunk holds a quote or a backslash, equal text means the same strings
-# in the same order. Every other event (no `index_list`, a list spelled otherwise, repeated ids, no list
-# at all, anything odd) takes the exact set comparison, which a chunk's events partition by seq.
-_INDEX_DIFFERENCES = """
-WITH unsettled AS MATERIALIZED (
-    SELECT seq, resource_ids FROM (
-        SELECT seq, CAST(json_extract(entry, '$.resource_ids') AS VARCHAR) AS resource_ids, index_list
-        FROM chunk_events
-    ) WHERE index_list IS NULL OR resource_ids IS DISTINCT FROM index_list
-), expected AS (
-    SELECT DISTINCT item ->> '$' AS resource_id, seq FROM (
-        SELECT seq, unnest(json_extract(
-            CASE WHEN json_type(try(json(resource_ids))) = 'ARRAY' THEN resource_ids ELSE '[]' END, '$[*]'
-        )) AS item FROM unsettled
-    ) WHERE json_type(item) = 'VARCHAR'
-), stored AS (
-    SELECT resource_id, seq FROM chunk_index WHERE seq IN (SELECT seq FROM unsettled)
-)
-SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT SELECT * FROM stored))
-     + (SELECT count(*) FROM (SELECT * FROM stored EXCEPT SELECT * FROM expected))
-"""
 # Whatever goes wrong reading or building a chunk only makes it dirty: the parent then checks it.
 _CHUNK_ERRORS = (adbc_driver_manager.Error, duckdb.Error, pa.ArrowException, UnicodeError)
 
@@ -185,11 +159,7 @@ class ChunkChecker:
         if not hashes.equals(leaves.column("leaf_hash").chunk(0)):
             return None
         levels = subtree_level_columns(hashes, level)
-        derived_agree = (
-            self._nodes_agree(cursor, levels, begin)
-            and self._index_agrees(cursor, events)
-            and self._times_covered(cursor, events, span)
-        )
+        derived_agree = self._nodes_agree(cursor, levels, begin) and self._entries_agree(cursor, events, span)
         return IntactChunk(levels, span) if derived_agree else None
 
     def _nodes_agree(self, cursor: Any, levels: Sequence[pa.Array], begin: int) -> bool:
@@ -239,61 +209,13 @@ class ChunkChecker:
             return None
         return stored.take(at).combine_chunks(), span
 
-    def _index_agrees(self, cursor: Any, events: pa.Table) -> bool:
-        low, high = (bound.as_py() for bound in pc.min_max(events.column("seq")).values())
-        cursor.execute(bounded(self._index_sql, low, high))
-        return index_agrees(self._duck, events, cursor.fetch_arrow_table().cast(_INDEX_ROWS))
-
-    def _times_covered(self, cursor: Any, events: pa.Table, span: SeqSpan) -> bool:
+    def _entries_agree(self, cursor: Any, events: pa.Table, span: SeqSpan) -> bool:
+        """Whether the search index holds exactly the events' ids and their time spans cover their times."""
+        cursor.execute(bounded(self._index_sql, span.lowest, span.highest))
+        index = index_check(events, cursor.fetch_arrow_table().cast(_INDEX_ROWS))
         cursor.execute(bounded(self._spans_sql, block_of(span.lowest), block_of(span.highest)))
-        spans = cursor.fetch_arrow_table().cast(span_rows(self._dialect))
-        return times_covered(self._duck, self._dialect, events, spans)
-
-
-def index_agrees(duck: duckdb.DuckDBPyConnection, events: pa.Table, index: pa.Table) -> bool:
-    """Whether `index` (rows of resource_id and seq, in seq order) holds exactly the search index rows of
-    `events` (rows of seq and entry) for their seqs; rows of other seqs are not looked at."""
-    listed = _with_index_lists(events, index)
-    if listed is None:
-        return False
-    duck.register("chunk_events", listed)
-    duck.register("chunk_index", index)
-    try:
-        return duck.execute(_INDEX_DIFFERENCES).fetchall() == [(0,)]
-    finally:
-        duck.unregister("chunk_events")
-        duck.unregister("chunk_index")
-
-
-def _with_index_lists(events: pa.Table, index: pa.Table) -> pa.Table | None:
-    """`events` with the JSON text of the list of their index rows' ids, in the rows' order (`index_list`:
-    '[]' for none, '["a","b"]'); null throughout when an id holds a quote or a backslash, which JSON
-    escapes: equal text would no longer mean equal ids. None if the index is not in seq order (the rows
-    of a seq would not be found together)."""
-    index_seqs = index.column("seq").to_numpy()
-    if np.any(index_seqs[1:] < index_seqs[:-1]):
-        return None
-    ids = index.column("resource_id").combine_chunks()
-    if _holds_any(ids, b'"\\'):
-        return events.append_column("index_list", pa.nulls(events.num_rows, pa.string()))
-    seqs = events.column("seq").to_numpy()
-    first = np.searchsorted(index_seqs, seqs, "left")
-    counts = np.searchsorted(index_seqs, seqs, "right") - first
-    offsets = np.concatenate(([0], np.cumsum(counts)))
-    rows = np.arange(offsets[-1]) + np.repeat(first - offsets[:-1], counts)
-    lists = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), ids.take(pa.array(rows)))
-    texts = pc.binary_join_element_wise('["', pc.binary_join(lists, '","'), '"]', "")
-    return events.append_column("index_list", pc.if_else(pa.array(counts > 0), texts, pa.scalar("[]")))
-
-
-def _holds_any(texts: pa.Array, characters: bytes) -> bool:
-    """Whether a byte of these ASCII characters is in the column's text. The whole data buffer is looked
-    at (a slice's neighbours too), which can only make the answer yes where it could have been no."""
-    data = texts.buffers()[2]
-    if data is None:
-        return False
-    text = np.frombuffer(data, dtype=np.uint8)
-    return any(bool((text == character).any()) for character in characters)
+        times = times_check(self._dialect, cursor.fetch_arrow_table().cast(span_rows(self._dialect)))
+        return index is not None and checks_hold(self._duck, events, (index, times))
 
 
 def edges_at(levels: Sequence[pa.Array], begin: int, sizes: Sequence[int]) -> dict[int, tuple[bytes, ...]]:

@@ -11,7 +11,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from shadan.audit.chunk_times import span_rows, times_covered
+from shadan.audit.chunk_fields import EntryCheck, checks_hold
+from shadan.audit.chunk_times import span_rows, times_check
 from shadan.audit.event_view import column_expression
 from shadan.audit.span_blocks import BLOCK
 
@@ -19,6 +20,10 @@ TS = "2025-04-01T03:00:00.000001Z"
 SQLITE_TS = "2025-04-01 03:00:00.000001"
 PG_TS = dt.datetime(2025, 4, 1, 3, 0, 0, 1, tzinfo=dt.UTC)
 CANONICAL = '{"account_id":"k.tanaka","extra":{},"seq":5,"ts":"' + TS + '","v":1}'
+
+
+def times_covered(duck: duckdb.DuckDBPyConnection, dialect: str, events: pa.Table, spans: pa.Table) -> bool:
+    return checks_hold(duck, events, [times_check(dialect, spans)])
 
 
 def _covered(dialect: str, entries: list[str], earliest: object, latest: object) -> bool:
@@ -72,7 +77,8 @@ def test_sqlite_reads_the_time_duckdb_reads() -> None:
     with sqlite3.connect(":memory:") as database:
         statement = f"SELECT {view_ts} FROM (SELECT ? AS entry)"
         read = [database.execute(statement, (entry,)).fetchone()[0] for entry in (CANONICAL, twice)]
+    events = pa.table({"seq": pa.array([5], pa.int64()), "entry": [twice]})
+    read_first = EntryCheck(f"SELECT count(*) FROM chunk_fields WHERE ts IS DISTINCT FROM '{TS}'")
     with duckdb.connect() as duck:
-        first = duck.execute("SELECT json_extract_string(?, '$.ts')", [twice]).fetchone()
+        assert checks_hold(duck, events, [read_first])  # the `ts` the workers' checks read
     assert read == [SQLITE_TS, SQLITE_TS]
-    assert first == (TS,)

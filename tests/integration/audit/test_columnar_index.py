@@ -20,7 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
-from shadan.audit.columnar_chunks import ChunkChecker, index_agrees
+from shadan.audit.chunk_fields import checks_hold
+from shadan.audit.chunk_index import index_check
+from shadan.audit.columnar_chunks import ChunkChecker
 from shadan.audit.log import SqlAccessLog
 from shadan.audit.search_index import indexed_ids
 from shadan.audit.verify_chunks import adbc_database
@@ -49,6 +51,11 @@ def sequenced(engine: Engine, service: AuditLogService) -> int:
         )
     service.checkpoint()
     return len(RESOURCE_LISTS)
+
+
+def index_agrees(duck: duckdb.DuckDBPyConnection, events: pa.Table, index: pa.Table) -> bool:
+    check = index_check(events, index)
+    return check is not None and checks_hold(duck, events, [check])
 
 
 def _worker_vouches(engine: Engine, size: int) -> bool:
