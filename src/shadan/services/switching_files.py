@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from shadan.domain.switching import ErrorCode, ResultKind
 from shadan.services.switching_rows import APPLICATION_COLUMNS, RESULT_COLUMNS
-from shadan.services.tabular import UTF8_BOM, CsvFormatError, CsvRow, RowError, decode, read_csv
+from shadan.services.tabular import UTF8_BOM, CsvFormatError, CsvRow, RowError, csv_rows, decode, read_csv
 
 _PROBE_BYTES = 4 << 20
 
@@ -78,7 +78,7 @@ def read_applications(
     text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
     reader = csv.reader(text, strict=True)
     header = _header(reader, columns)
-    return encoding, _rows(reader, header)
+    return encoding, csv_rows(reader, header)
 
 
 def _header(reader: Iterator[list[str]], columns: Sequence[str]) -> tuple[str, ...]:
@@ -92,27 +92,6 @@ def _header(reader: Iterator[list[str]], columns: Sequence[str]) -> tuple[str, .
     # The shared header rules (unknown, missing, duplicated, unnamed columns, all reported at once).
     read_csv(_csv_line(header).encode("utf-8"), columns)
     return header
-
-
-def _rows(reader: Iterator[list[str]], header: tuple[str, ...]) -> Iterator[CsvRow]:
-    # Physical line numbers, as in tabular: a quoted cell may span lines.
-    line: int = reader.line_num  # type: ignore[attr-defined]
-    width = len(header)
-    while True:
-        start = line + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise CsvFormatError([RowError(start, "", f"CSVとして読めません（{exc}）。")]) from exc
-        line = reader.line_num  # type: ignore[attr-defined]
-        if not "".join(cells).strip():  # a blank line (no cells, or only empty ones)
-            continue
-        if len(cells) != width:
-            yield CsvRow(start, {"__arity__": f"{len(cells)}"})
-        else:
-            yield CsvRow(start, dict(zip(header, map(str.strip, cells), strict=True)))
 
 
 def _csv_line(cells: Iterable[str]) -> str:

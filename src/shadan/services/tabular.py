@@ -78,7 +78,7 @@ def read_csv(data: bytes, required: Sequence[str], optional: Sequence[str] = ())
     except csv.Error as exc:
         raise CsvFormatError([RowError(1, "", f"CSVとして読めません（{exc}）。")]) from exc
     _check_header(header, required, optional)
-    return CsvFile(encoding=encoding, header=header, rows=tuple(_rows(reader, header)))
+    return CsvFile(encoding=encoding, header=header, rows=tuple(csv_rows(reader, header)))
 
 
 def _check_header(header: tuple[str, ...], required: Sequence[str], optional: Sequence[str]) -> None:
@@ -96,8 +96,10 @@ def _check_header(header: tuple[str, ...], required: Sequence[str], optional: Se
         raise CsvFormatError(errors)
 
 
-def _rows(reader: Iterator[list[str]], header: tuple[str, ...]) -> Iterator[CsvRow]:
-    # Physical line numbers (a quoted cell may span lines), so reported lines match the user's editor.
+def csv_rows(reader: Iterator[list[str]], header: tuple[str, ...]) -> Iterator[CsvRow]:
+    """The rows after the header, blank lines skipped; a row whose cell count differs from the header's
+    holds only `__arity__` (arity_error). Numbered by physical line (a quoted cell may span lines), so
+    reported lines match the user's editor."""
     line: int = reader.line_num  # type: ignore[attr-defined]
     while True:
         start = line + 1
