@@ -5,14 +5,11 @@ The time must be the one the database's view computes, which DuckDB cannot alway
 for an entry whose top-level `ts` it is sure to read as the database does, and a chunk holding any other
 entry is left to the parent, which asks the database itself (`time_spans.first_uncovered`).
 
-Sure means: the `ts` is a string of the canonical shape (`YYYY-MM-DDTHH:MM:SS.ffffffZ`), and no key of
-the entry can be "ts" spelled with escapes (no `\\u007`, which every escaped spelling of `t` or `s`
-holds). DuckDB then reads the same `ts` as SQLite: both take the first of repeated keys. PostgreSQL takes
-the last, so there the entry must hold `"ts"` once only. On SQLite the view's `ts` is that string's first
-26 characters with a space for the `T`; on PostgreSQL its timestamptz, which DuckDB casts alike for a
-valid time in UTC (a time that is none, like 30 February, is NULL here and the chunk goes to the parent).
-
-The `ts` is read in the parse the search index's check needs too (chunk_fields.py).
+Sure means: DuckDB reads the entry's fields as the database does (`fields_sure`, chunk_fields.py), and
+the `ts` is a string of the canonical shape (`YYYY-MM-DDTHH:MM:SS.ffffffZ`). On SQLite the view's `ts`
+is that string's first 26 characters with a space for the `T`; on PostgreSQL its timestamptz, which
+DuckDB casts alike for a valid time in UTC (a time that is none, like 30 February, is NULL here and the
+chunk goes to the parent).
 """
 
 from __future__ import annotations
@@ -22,13 +19,7 @@ import pyarrow as pa
 from shadan.audit.chunk_fields import EntryCheck
 from shadan.audit.span_blocks import BLOCK
 
-_NO_ESCAPED_KEY = "NOT contains(entry, '\\u007')"
 _CANONICAL = "[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9][.][0-9]{6}Z"
-# What the entry as a whole must be for DuckDB's `ts` to be the view's: computed beside the entry's fields.
-_ENTRY_SURE = {
-    "sqlite": _NO_ESCAPED_KEY,
-    "postgresql": f'{_NO_ESCAPED_KEY} AND NOT regexp_matches(entry, \'(?s)"ts".*"ts"\')',
-}
 _VIEW_TIME = {"sqlite": "replace(substr({0}, 1, 26), 'T', ' ')", "postgresql": "try_cast({0} AS TIMESTAMPTZ)"}
 # The blocks of the chunk's events whose times DuckDB cannot vouch for or their span does not cover. Times
 # of the canonical shape sort as their text (fixed width, the largest unit first), so only each block's
@@ -36,7 +27,7 @@ _VIEW_TIME = {"sqlite": "replace(substr({0}, 1, 26), 'T', ' ')", "postgresql": "
 _UNCOVERED = {
     dialect: (  # noqa: S608 -- fixed text
         "SELECT count(*) FROM (SELECT seq // {block} AS block, min(ts) AS low, max(ts) AS high,"
-        " bool_and(coalesce(entry_sure AND regexp_full_match(ts, '{canonical}'), false)) AS sure"
+        " bool_and(coalesce(fields_sure AND regexp_full_match(ts, '{canonical}'), false)) AS sure"
         " FROM chunk_fields GROUP BY block)"
         " b LEFT JOIN chunk_spans s ON s.block = b.block"
         " WHERE NOT coalesce(b.sure AND s.earliest <= {low} AND s.latest >= {high}, false)"
@@ -46,7 +37,7 @@ _UNCOVERED = {
         low=_VIEW_TIME[dialect].format("b.low"),
         high=_VIEW_TIME[dialect].format("b.high"),
     )
-    for dialect in _ENTRY_SURE
+    for dialect in _VIEW_TIME
 }
 # A chunk's spans, each time as the database holds it. On SQLite a value that is not text compares
 # otherwise (a BLOB is greater than any text): such a span is left out, and its events then go to the
@@ -68,5 +59,4 @@ def span_rows(dialect: str) -> pa.Schema:
 def times_check(dialect: str, spans: pa.Table) -> EntryCheck:
     """The check that DuckDB vouches for each event's time lying within its block's span (`spans`: rows
     of block, earliest and latest)."""
-    facts = {"entry_sure": _ENTRY_SURE[dialect]}
-    return EntryCheck(_UNCOVERED[dialect], tables={"chunk_spans": spans}, facts=facts)
+    return EntryCheck(_UNCOVERED[dialect], tables={"chunk_spans": spans})

@@ -215,7 +215,7 @@ class ChunkChecker:
         index = index_check(events, cursor.fetch_arrow_table().cast(_INDEX_ROWS))
         cursor.execute(bounded(self._spans_sql, block_of(span.lowest), block_of(span.highest)))
         times = times_check(self._dialect, cursor.fetch_arrow_table().cast(span_rows(self._dialect)))
-        return index is not None and checks_hold(self._duck, events, (index, times))
+        return index is not None and checks_hold(self._duck, self._dialect, events, (index, times))
 
 
 def edges_at(levels: Sequence[pa.Array], begin: int, sizes: Sequence[int]) -> dict[int, tuple[bytes, ...]]:

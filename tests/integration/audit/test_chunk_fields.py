@@ -46,7 +46,7 @@ def duck() -> Iterator[duckdb.DuckDBPyConnection]:
 def _hold(duck: duckdb.DuckDBPyConnection, events: pa.Table, index: pa.Table, spans: pa.Table) -> bool:
     check = index_check(events, index)
     assert check is not None
-    return checks_hold(duck, events, [check, times_check("sqlite", spans)])
+    return checks_hold(duck, "sqlite", events, [check, times_check("sqlite", spans)])
 
 
 def test_the_checks_hold_together_where_each_holds(duck: duckdb.DuckDBPyConnection) -> None:
@@ -69,17 +69,17 @@ def test_every_check_reads_the_same_fields(duck: duckdb.DuckDBPyConnection) -> N
         f"""((7, '["0600001111222233300001"]', '{TIMES[0]}'), (8, '["a","b"]', '{TIMES[1]}'))"""
     )
     count = EntryCheck("SELECT count(*) - 2 FROM chunk_fields")
-    assert checks_hold(duck, EVENTS, [fields, count])
-    assert not checks_hold(duck, EVENTS, [fields, EntryCheck("SELECT count(*) FROM chunk_fields")])
+    assert checks_hold(duck, "sqlite", EVENTS, [fields, count])
+    assert not checks_hold(duck, "sqlite", EVENTS, [fields, EntryCheck("SELECT count(*) FROM chunk_fields")])
 
 
 def test_an_entry_duckdb_cannot_parse_is_an_error(duck: duckdb.DuckDBPyConnection) -> None:
     """An error, which makes the worker call its chunk dirty (columnar_chunks._CHUNK_ERRORS)."""
     broken = pa.table({"seq": pa.array([7], pa.int64()), "entry": ['{"resource_ids":["a"],"ts":']})
     with pytest.raises(duckdb.Error):
-        checks_hold(duck, broken, [times_check("sqlite", SPANS)])
+        checks_hold(duck, "sqlite", broken, [times_check("sqlite", SPANS)])
 
 
 def test_one_check_cannot_make_up_for_another(duck: duckdb.DuckDBPyConnection) -> None:
-    assert not checks_hold(duck, EVENTS, [EntryCheck("SELECT -1"), EntryCheck("SELECT 1")])
-    assert not checks_hold(duck, EVENTS, [EntryCheck("SELECT NULL"), EntryCheck("SELECT 0")])
+    assert not checks_hold(duck, "sqlite", EVENTS, [EntryCheck("SELECT -1"), EntryCheck("SELECT 1")])
+    assert not checks_hold(duck, "sqlite", EVENTS, [EntryCheck("SELECT NULL"), EntryCheck("SELECT 0")])

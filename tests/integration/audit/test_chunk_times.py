@@ -23,7 +23,7 @@ CANONICAL = '{"account_id":"k.tanaka","extra":{},"seq":5,"ts":"' + TS + '","v":1
 
 
 def times_covered(duck: duckdb.DuckDBPyConnection, dialect: str, events: pa.Table, spans: pa.Table) -> bool:
-    return checks_hold(duck, events, [times_check(dialect, spans)])
+    return checks_hold(duck, dialect, events, [times_check(dialect, spans)])
 
 
 def _covered(dialect: str, entries: list[str], earliest: object, latest: object) -> bool:
@@ -80,5 +80,5 @@ def test_sqlite_reads_the_time_duckdb_reads() -> None:
     events = pa.table({"seq": pa.array([5], pa.int64()), "entry": [twice]})
     read_first = EntryCheck(f"SELECT count(*) FROM chunk_fields WHERE ts IS DISTINCT FROM '{TS}'")
     with duckdb.connect() as duck:
-        assert checks_hold(duck, events, [read_first])  # the `ts` the workers' checks read
+        assert checks_hold(duck, "sqlite", events, [read_first])  # the `ts` the workers' checks read
     assert read == [SQLITE_TS, SQLITE_TS]

@@ -9,6 +9,7 @@ own answer is asked for, since a worker that wrongly calls a chunk dirty still g
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -55,7 +56,7 @@ def sequenced(engine: Engine, service: AuditLogService) -> int:
 
 def index_agrees(duck: duckdb.DuckDBPyConnection, events: pa.Table, index: pa.Table) -> bool:
     check = index_check(events, index)
-    return check is not None and checks_hold(duck, events, [check])
+    return check is not None and checks_hold(duck, "sqlite", events, [check])
 
 
 def _worker_vouches(engine: Engine, size: int) -> bool:
@@ -185,3 +186,46 @@ def test_rows_in_another_order_than_the_list_are_still_the_same_ids(duck: duckdb
     index = pa.table({"resource_id": ["a", "b"], "seq": pa.array([1, 1], pa.int64())})
     assert index_agrees(duck, events, index)
     assert not index_agrees(duck, events, index.slice(0, 1))
+
+
+ESCAPED_FIRST = '{"r\\u0065source_ids":["A"],"resource_ids":["B"],"seq":1}'
+# Escaped spellings of several of the name's characters (`\u005f` and `\u005F` alike).
+ESCAPED_NAMES = ("r\\u0065source_ids", "resource_id\\u0073", "resource\\u005fids", "resource\\u005Fids")
+REPEATED = '{"resource_ids":["A"],"resource_ids":["B"],"seq":1}'
+
+
+def _one_event_vouched(duck: duckdb.DuckDBPyConnection, dialect: str, entry: str, ids: list[str]) -> bool:
+    events = pa.table({"seq": pa.array([1], pa.int64()), "entry": [entry]})
+    index = pa.table({"resource_id": ids, "seq": pa.array([1] * len(ids), pa.int64())})
+    check = index_check(events, index)
+    return check is not None and checks_hold(duck, dialect, events, [check])
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("name", ESCAPED_NAMES)
+def test_a_list_under_a_key_spelled_with_escapes_is_never_vouched_for(
+    duck: duckdb.DuckDBPyConnection, dialect: str, name: str
+) -> None:
+    """DuckDB reads `r\\u0065source_ids` as `resource_ids` and takes it, the first; SQLite reads only the
+    second: an index edited to the first list would hide the event from a search by the second."""
+    entry = ESCAPED_FIRST.replace("r\\u0065source_ids", name)
+    assert not _one_event_vouched(duck, dialect, entry, ["A"])
+    assert not _one_event_vouched(duck, dialect, entry, ["B"])
+
+
+def test_a_repeated_list_is_read_as_the_first_on_sqlite_and_left_to_postgresql(
+    duck: duckdb.DuckDBPyConnection,
+) -> None:
+    assert _one_event_vouched(duck, "sqlite", REPEATED, ["A"])
+    assert not _one_event_vouched(duck, "sqlite", REPEATED, ["B"])
+    assert not _one_event_vouched(duck, "postgresql", REPEATED, ["A"])
+    assert not _one_event_vouched(duck, "postgresql", REPEATED, ["B"])
+
+
+def test_sqlite_reads_the_list_duckdb_reads_only_without_escaped_names() -> None:
+    """The premises, in the library the application reads with: SQLite takes the first of repeated keys,
+    and does not read a key spelled with escapes as `resource_ids`."""
+    with sqlite3.connect(":memory:") as database:
+        statement = "SELECT json_extract(?, '$.resource_ids')"
+        read = [database.execute(statement, (entry,)).fetchone()[0] for entry in (REPEATED, ESCAPED_FIRST)]
+    assert read == ['["A"]', '["B"]']

@@ -97,6 +97,42 @@ def test_tampering_is_reported_alike(
     assert parallel == serial
 
 
+# A second list the workers' DuckDB would read instead of the database's (chunk_fields.py): under a key
+# spelled with escapes, first (SQLite reads the other list); under the same key again (PostgreSQL reads
+# the last list, DuckDB the first).
+SECOND_LISTS = {
+    "a key spelled with escapes": '"r\\u0065source_ids":["0600001111222233399999"],"resource_ids":[',
+    "a repeated key": '"resource_ids":["0600001111222233399999"],"resource_ids":[',
+}
+
+
+@pytest.mark.parametrize("how", list(SECOND_LISTS))
+def test_an_index_edited_to_a_list_only_duckdb_reads_is_reported_alike(
+    engine: Engine, owner_engine: Engine, service: AuditLogService, keys: FileKeyStore, how: str
+) -> None:
+    """An entry rewritten before it was sequenced, then its index rows edited to the list DuckDB reads
+    first: where the database reads the other list, a search by its id would miss the event."""
+    append(engine, 1, 30)
+    with owner_engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE access_log_entries SET entry = replace(entry, '\"resource_ids\":[', :second)"
+                " WHERE seq = 12"
+            ),
+            {"second": SECOND_LISTS[how]},
+        )
+    service.checkpoint()
+    with owner_engine.begin() as connection:
+        connection.execute(text("DELETE FROM log_resource_ids WHERE seq = 12"))
+        connection.execute(
+            text("INSERT INTO log_resource_ids (resource_id, seq) VALUES ('0600001111222233399999', 12)")
+        )
+    serial, parallel = _both(engine, keys)
+    assert parallel == serial
+    database_reads_the_second = how == "a key spelled with escapes" or engine.dialect.name == "postgresql"
+    assert serial.ok is not database_reads_the_second
+
+
 @pytest.mark.parametrize("forged", [True, False])
 @pytest.mark.parametrize("before_gap", [30, 28])  # the gap inside the last chunk's seqs; between two chunks'
 def test_an_event_inserted_into_a_settled_gap_is_found_alike(
