@@ -24,6 +24,7 @@ from sqlalchemy import Engine, text
 from shadan.audit.chunk_fields import checks_hold
 from shadan.audit.chunk_index import index_check
 from shadan.audit.columnar_chunks import ChunkChecker
+from shadan.audit.event_view import column_expression
 from shadan.audit.log import SqlAccessLog
 from shadan.audit.search_index import indexed_ids
 from shadan.audit.verify_chunks import adbc_database
@@ -220,6 +221,25 @@ def test_a_repeated_list_is_read_as_the_first_on_sqlite_and_left_to_postgresql(
     assert not _one_event_vouched(duck, "sqlite", REPEATED, ["B"])
     assert not _one_event_vouched(duck, "postgresql", REPEATED, ["A"])
     assert not _one_event_vouched(duck, "postgresql", REPEATED, ["B"])
+
+
+@pytest.mark.parametrize(
+    "entry", [REPEATED, *(ESCAPED_FIRST.replace("r\\u0065source_ids", n) for n in ESCAPED_NAMES)]
+)
+def test_workers_vouch_only_for_the_list_the_database_reads(
+    engine: Engine, duck: duckdb.DuckDBPyConnection, entry: str
+) -> None:
+    """Held against each database's view itself: whatever the workers vouch for is what it reads."""
+    dialect = engine.dialect.name
+    expression = column_expression(dialect, "resource_ids")
+    with engine.connect() as connection:
+        read = connection.execute(
+            text(f"SELECT {expression} FROM (SELECT CAST(:entry AS TEXT) AS entry) AS e"), {"entry": entry}
+        ).scalar_one()
+    database_reads = json.loads(read) if isinstance(read, str) else read
+    for ids in (["A"], ["B"]):
+        if _one_event_vouched(duck, dialect, entry, ids):
+            assert ids == database_reads
 
 
 def test_sqlite_reads_the_list_duckdb_reads_only_without_escaped_names() -> None:
