@@ -1,7 +1,7 @@
 """A worker's check of a chunk's search index rows (search_index.py), in DuckDB (chunk_fields.py): the
-rows of the chunk's events are exactly the distinct strings of each entry's JSON `resource_ids` list
-(search_index.indexed_ids), as the database reads the list: an entry whose fields DuckDB may read
-otherwise (`fields_sure`, chunk_fields.py) is never vouched for.
+rows of the chunk's events are exactly the distinct strings of each entry's JSON `resource_ids` list as
+the database reads it (`first_index_difference`, the parent's check): an entry whose fields DuckDB may
+read otherwise (`fields_sure`, chunk_fields.py) is never vouched for.
 
 The usual event is settled by equal text: its list as DuckDB writes it is `index_list`, the text its
 list would have if it were exactly the ids of its seq's index rows, in their order; as no id in the chunk
