@@ -2,8 +2,8 @@
 
 "Who viewed supply point X" must not read every event's JSON list: over five years of events that is a
 scan of hundreds of millions of rows. The sequencer writes, with each leaf and in the same transaction,
-one row per distinct string id in the event's `resource_ids`; a search reads the index for sequenced
-events and scans only the few events not sequenced yet (log_search.py).
+one row per distinct string id in the event's `resource_ids` as the database reads the entry; a search
+reads the index for sequenced events and scans only the few events not sequenced yet (log_search.py).
 
 An index is derived data an attacker could edit to hide an access from the auditors' search, so
 verification holds it against the events (`first_index_difference`): every id of every sequenced event
@@ -12,35 +12,45 @@ must be in it, and nothing else of any event that exists.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import JSON, Connection, Label, literal_column, text
+
+from shadan.audit.event_view import column_expression
+
+# The `resource_ids` value the view reads, as JSON, for a select from `access_log_entries`. SQLite's
+# json_extract gives a string as bare text, so only a list is taken there; PostgreSQL's column is JSON.
+_LISTED = {
+    "sqlite": (
+        "CASE WHEN json_type(entry, '$.resource_ids') = 'array'"
+        " THEN json_extract(entry, '$.resource_ids') END"
+    ),
+    "postgresql": column_expression("postgresql", "resource_ids"),
+}
 
 
-def indexed_ids(entry: str) -> list[str]:
-    """The ids an event is indexed under: the distinct strings of its entry's `resource_ids` list, in
-    first order."""
-    document = json.loads(entry)
-    value = document.get("resource_ids") if isinstance(document, dict) else None
-    if not isinstance(value, list):
-        return []
-    return list(dict.fromkeys(v for v in value if isinstance(v, str)))
+def listed_ids(dialect: str) -> Label[Any]:
+    """An event's `resource_ids` as the database reads it (its view's list: the first of repeated keys on
+    SQLite, the last on PostgreSQL), not as Python would read the entry."""
+    return literal_column(_LISTED[dialect], JSON).label("resource_ids")
 
 
-def index_rows(entries: Iterable[Mapping[Any, Any]]) -> list[dict[str, Any]]:
-    """The index rows of stored entries (rows of `seq` and `entry`)."""
+def index_rows(events: Iterable[Mapping[Any, Any]]) -> list[dict[str, Any]]:
+    """The index rows of events read with `listed_ids` (rows of `seq` and `resource_ids`): one for each
+    distinct string of a list; anything else indexes nothing."""
     return [
         {"resource_id": resource_id, "seq": row["seq"]}
-        for row in entries
-        for resource_id in indexed_ids(row["entry"])
+        for row in events
+        if isinstance(row["resource_ids"], list)
+        for resource_id in dict.fromkeys(i for i in row["resource_ids"] if isinstance(i, str))
     ]
 
 
 # What the index must hold for the leaves [:first, :end), from the stored entries themselves (each
-# database's JSON functions; the same rule as `indexed_ids`: strings of the entry's `resource_ids` list,
-# anything else indexes nothing). Never through the view of the events, which verification checks apart.
+# database's JSON functions reading the list `listed_ids` reads, and the same rule as `index_rows`: the
+# strings of the list; anything else indexes nothing). Never through the view of the events, which
+# verification checks apart.
 _EXPECTED = {
     "sqlite": (
         "SELECT ids.value AS resource_id, e.seq AS seq FROM log_leaves l"

@@ -26,7 +26,7 @@ from shadan.audit.entry import as_utc
 from shadan.audit.log import access_log_entries
 from shadan.audit.log_completeness import unsequenced
 from shadan.audit.merkle import CompactRange, NodeId, leaf_hash, range_nodes
-from shadan.audit.search_index import index_rows
+from shadan.audit.search_index import index_rows, listed_ids
 from shadan.audit.span_blocks import block_of
 from shadan.audit.time_spans import Span, event_time, stored_spans, widened, write_spans
 from shadan.audit.tree_store import insert_nodes, insert_rows, locked, node_reader
@@ -97,8 +97,11 @@ class Sequencer:
     def _prepare(self, connection: Connection) -> _Batch:
         state = read_state(connection)
         entries = access_log_entries.c
+        dialect = connection.dialect.name
         pending = connection.execute(
-            unsequenced(state.horizon_seq, entries.seq, entries.entry, event_time(connection.dialect.name))
+            unsequenced(
+                state.horizon_seq, entries.seq, entries.entry, event_time(dialect), listed_ids(dialect)
+            )
             .order_by(entries.seq)
             .limit(self._batch)
         ).mappings()

@@ -7,6 +7,7 @@ inside a chunk, on a chunk boundary and in the last, partial chunk.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -131,6 +132,52 @@ def test_an_index_edited_to_a_list_only_duckdb_reads_is_reported_alike(
     assert parallel == serial
     database_reads_the_second = how == "a key spelled with escapes" or engine.dialect.name == "postgresql"
     assert serial.ok is not database_reads_the_second
+
+
+# A second list placed before or after the entry's own, under the plain name or one spelled with escapes:
+# Python's JSON reader takes the last and reads escaped names, SQLite the first list under the plain name.
+CRAFTED_LISTS = {
+    "an escaped key before": (
+        '"resource_ids":[',
+        '"r\\u0065source_ids":["0600001111222233399999"],"resource_ids":[',
+    ),
+    "a repeated key before": (
+        '"resource_ids":[',
+        '"resource_ids":["0600001111222233399999"],"resource_ids":[',
+    ),
+    "an escaped key after": ('"v":1,', '"r\\u0065source_ids":["0600001111222233399999"],"v":1,'),
+    "a repeated key after": ('"v":1,', '"resource_ids":["0600001111222233399999"],"v":1,'),
+}
+
+
+@pytest.mark.parametrize("how", list(CRAFTED_LISTS))
+def test_a_crafted_entry_is_indexed_as_the_database_reads_it(
+    engine: Engine, owner_engine: Engine, service: AuditLogService, keys: FileKeyStore, how: str
+) -> None:
+    """An entry written into the table before it was sequenced, with two lists: the sequencer indexes the
+    list the database's view reads (the one a search of the unsequenced events reads too), so
+    verification finds nothing wrong."""
+    append(engine, 1, 30)
+    old, new = CRAFTED_LISTS[how]
+    with owner_engine.begin() as connection:
+        connection.execute(
+            text("UPDATE access_log_entries SET entry = replace(entry, :old, :new) WHERE seq = 12"),
+            {"old": old, "new": new},
+        )
+    service.checkpoint()
+    with engine.connect() as connection:
+        entry = connection.execute(text("SELECT entry FROM access_log_entries WHERE seq = 12")).scalar_one()
+        assert new in entry
+        listed = connection.execute(
+            text("SELECT resource_ids FROM access_events WHERE seq = 12")
+        ).scalar_one()
+        indexed = connection.execute(
+            text("SELECT resource_id FROM log_resource_ids WHERE seq = 12")
+        ).scalars()
+        assert sorted(indexed) == sorted(listed if isinstance(listed, list) else json.loads(listed))
+    serial, parallel = _both(engine, keys)
+    assert serial.ok
+    assert parallel == serial
 
 
 @pytest.mark.parametrize("forged", [True, False])
