@@ -19,7 +19,7 @@ from sqlalchemy import JSON, Connection, Label, literal_column, text
 
 from shadan.audit.event_view import column_expression
 
-# The `resource_ids` value the view reads, as JSON, for a select from `access_log_entries`. SQLite's
+# The `resource_ids` value the view reads, as JSON, of the `entry` column of a select's FROM. SQLite's
 # json_extract gives a string as bare text, so only a list is taken there; PostgreSQL's column is JSON.
 _LISTED = {
     "sqlite": (

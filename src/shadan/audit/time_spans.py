@@ -44,7 +44,7 @@ Span = tuple[Time, Time]
 
 
 def event_time(dialect: str) -> Label[Any]:
-    """The view's `ts` of an entry (a column of `access_log_entries`), as the database computes it."""
+    """The view's `ts` of the entry (the `entry` column of a select's FROM), as the database computes it."""
     return literal_column(column_expression(dialect, "ts"), SPAN_TIME).label("ts")
 
 
