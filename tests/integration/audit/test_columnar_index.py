@@ -3,11 +3,13 @@ usual events (no id, one id), the exact one every other list, and neither lets a
 
 The reports of whole verifications are compared in test_log_maintenance_parallel.py; here the worker's
 own answer is asked for, since a worker that wrongly calls a chunk dirty still gives the right report
-(the parent checks the chunk again), only far slower.
+(the parent checks the chunk again), only far slower. The last test holds what the sequencer indexes to
+the definition verification checks against, for entries of any shape.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -17,7 +19,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 from audit_support import event
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
@@ -26,6 +28,8 @@ from shadan.audit.chunk_index import index_check
 from shadan.audit.columnar_chunks import ChunkChecker
 from shadan.audit.event_view import column_expression
 from shadan.audit.log import SqlAccessLog
+from shadan.audit.search_index import first_index_difference
+from shadan.audit.sequencer import Sequencer
 from shadan.audit.verify_chunks import adbc_database
 from shadan.services.audit_log import AuditLogService
 
@@ -255,3 +259,37 @@ def test_sqlite_reads_the_list_duckdb_reads_only_without_escaped_names() -> None
         statement = "SELECT json_extract(?, '$.resource_ids')"
         read = [database.execute(statement, (entry,)).fetchone()[0] for entry in (REPEATED, ESCAPED_FIRST)]
     assert read == ['["A"]', '["B"]']
+
+
+@st.composite
+def _crafted_entry(draw: st.DrawFn, seq: int) -> str:
+    """An entry as `_entry` draws it, now and then with a second list first or last: under the same key or
+    a key spelled with escapes, which each database reads in its own way."""
+    entry = draw(_entry(seq))
+    if not draw(st.integers(min_value=0, max_value=3)):
+        return entry
+    name = draw(st.sampled_from(["resource_ids", *ESCAPED_NAMES]))
+    second = f'"{name}":{json.dumps(draw(st.lists(_IDS, min_size=1, max_size=2) | _VALUES))}'
+    return f"{{{second},{entry[1:]}" if draw(st.booleans()) else f"{entry[:-1]},{second}}}"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_sequencer_indexes_any_entry_as_verification_reads_it(
+    engine: Engine, owner_engine: Engine, data: st.DataObject
+) -> None:
+    """Whatever is written into the table, the rows the sequencer indexes are the rows verification's
+    definition asks for (search_index.first_index_difference): no false alarm, nothing left out."""
+    with owner_engine.begin() as connection:
+        seq = connection.execute(
+            text("SELECT coalesce(max(seq), 0) + 1 FROM access_log_entries")
+        ).scalar_one()
+        entry = data.draw(_crafted_entry(seq))
+        assume(engine.dialect.name != "postgresql" or "\\u0000" not in entry)  # jsonb refuses it: no entry
+        connection.execute(
+            text("INSERT INTO access_log_entries (seq, entry) VALUES (:seq, :entry)"),
+            {"seq": seq, "entry": entry},
+        )
+    size = Sequencer(engine, lambda: dt.datetime(2100, 1, 1, tzinfo=dt.UTC)).sequence()
+    with engine.connect() as connection:
+        assert first_index_difference(connection, size - 1, size) is None  # this entry's leaf
