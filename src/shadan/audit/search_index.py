@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, Connection, Label, literal_column, text
 
 from shadan.audit.event_view import column_expression
+from shadan.services.audit_log import LogIntegrityError
 
 # The `resource_ids` value the view reads, as JSON, of the `entry` column of a select's FROM. SQLite's
 # json_extract gives a string as bare text, so only a list is taken there; PostgreSQL's column is JSON.
@@ -40,11 +41,24 @@ def index_rows(events: Iterable[Mapping[Any, Any]]) -> list[dict[str, Any]]:
     """The index rows of events read with `listed_ids` (rows of `seq` and `resource_ids`): one for each
     distinct string of a list; anything else indexes nothing."""
     return [
-        {"resource_id": resource_id, "seq": row["seq"]}
+        {"resource_id": _storable(resource_id, row["seq"]), "seq": row["seq"]}
         for row in events
         if isinstance(row["resource_ids"], list)
         for resource_id in dict.fromkeys(i for i in row["resource_ids"] if isinstance(i, str))
     ]
+
+
+def _storable(resource_id: str, seq: int) -> str:
+    """The id, if a database can store it. A lone surrogate escape (`"\\ud800"`, only in an entry written
+    straight into SQLite's table) cannot be: the batch stops with the event named, not an encoding error
+    the periodic job would log by its kind alone."""
+    try:
+        resource_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LogIntegrityError(
+            f"seq {seq} のイベントの resource_ids に索引へ書けない文字列があるため、順序付けを中止しました。"
+        ) from None
+    return resource_id
 
 
 # What the index must hold for the leaves [:first, :end), from the stored entries themselves (each

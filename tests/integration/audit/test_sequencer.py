@@ -8,6 +8,7 @@ import threading
 import pytest
 from audit_support import SETTLE, Clock, append, append_at, event, naive_root
 from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy.exc import DBAPIError
 
 from shadan.audit.entry import entry_bytes
 from shadan.audit.log import SqlAccessLog, access_events, access_log_entries
@@ -16,6 +17,7 @@ from shadan.audit.sequencer import Sequencer, read_state
 from shadan.audit.transparency_log import SqlTransparencyLog
 from shadan.audit.tree_store import node_reader
 from shadan.audit.tree_tables import log_leaves
+from shadan.services.audit_log import LogIntegrityError
 from shadan.store.database import make_engine
 
 
@@ -93,6 +95,29 @@ def test_a_commit_later_than_the_settle_window_is_not_sequenced(engine: Engine, 
 
 
 @pytest.mark.postgres
+def test_an_entry_the_index_cannot_hold_stops_the_sequencer_with_nothing_written(
+    engine: Engine, owner_engine: Engine, clock: Clock
+) -> None:
+    """A lone surrogate escape in a list written straight into the table (docs/access-log.md, time
+    spans). PostgreSQL's jsonb check refuses the entry. SQLite stores it, and its reading is no valid
+    UTF-8 and Python's cannot be stored: the batch stops whole, naming the event, and the events wait."""
+    append(engine, 1, 2)
+    crafted = {"entry": '{"resource_ids":["\\ud800"],"seq":3}'}
+    insert = text("INSERT INTO access_log_entries (seq, entry) VALUES (3, :entry)")
+    if engine.dialect.name == "postgresql":
+        with pytest.raises(DBAPIError), owner_engine.begin() as connection:
+            connection.execute(insert, crafted)
+        return
+    with owner_engine.begin() as connection:
+        connection.execute(insert, crafted)
+    with pytest.raises(LogIntegrityError, match="seq 3 のイベント"):
+        Sequencer(engine, clock).sequence()
+    assert leaves(engine) == []
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM log_resource_ids")).scalar_one() == 0
+        assert read_state(connection).tree_size == 0
+
+
 def test_postgres_out_of_order_commits_are_all_logged(engine: Engine, clock: Clock, db_url: str) -> None:
     if not db_url.startswith("postgresql"):
         pytest.skip("PostgreSQL only: SQLite commits in seq order")
