@@ -94,7 +94,6 @@ def test_a_commit_later_than_the_settle_window_is_not_sequenced(engine: Engine, 
     assert leaves(engine) == [(0, 1), (1, 3)]
 
 
-@pytest.mark.postgres
 def test_an_entry_the_index_cannot_hold_stops_the_sequencer_with_nothing_written(
     engine: Engine, owner_engine: Engine, clock: Clock
 ) -> None:
@@ -118,6 +117,7 @@ def test_an_entry_the_index_cannot_hold_stops_the_sequencer_with_nothing_written
         assert read_state(connection).tree_size == 0
 
 
+@pytest.mark.postgres
 def test_postgres_out_of_order_commits_are_all_logged(engine: Engine, clock: Clock, db_url: str) -> None:
     if not db_url.startswith("postgresql"):
         pytest.skip("PostgreSQL only: SQLite commits in seq order")
