@@ -154,7 +154,8 @@ def test_the_sequencer_parses_only_the_entries_of_its_batch(planner: Connection)
     """The sequencer's read of the events waiting for leaves computes each entry's `ts` and `resource_ids`
     (two parses of the JSON) for the batch it takes only, whatever the plan. With statistics from before
     a burst, PostgreSQL chose a hash anti join and a sort of every waiting event under the limit: both
-    parses of up to 100,000 entries, for each batch of 5,000 (sequencing took ten times as long)."""
+    parses of up to 100,000 entries, for each batch of 5,000 (a step of sequencing took up to seven
+    times as long)."""
     planner.exec_driver_sql("SET enable_mergejoin = off")
     planner.exec_driver_sql("SET enable_nestloop = off")
     statement = pending_events("postgresql", 0, 5000).compile(planner, compile_kwargs={"literal_binds": True})
