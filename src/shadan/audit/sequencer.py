@@ -16,11 +16,13 @@ no other sequencer moved the state meanwhile, so app servers' writes are blocked
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, Select, insert, select, update
+from sqlalchemy.exc import DataError, OperationalError
 
 from shadan.audit.entry import as_utc
 from shadan.audit.log import access_log_entries
@@ -96,9 +98,7 @@ class Sequencer:
 
     def _prepare(self, connection: Connection) -> _Batch:
         state = read_state(connection)
-        pending = connection.execute(
-            pending_events(connection.dialect.name, state.horizon_seq, self._batch)
-        ).mappings()
+        events, resources = self._read_pending(connection, state.horizon_seq)
         edge_ids = range_nodes(0, state.tree_size)
         edge = node_reader(connection)(edge_ids)
         if len(edge) != len(edge_ids):
@@ -106,14 +106,63 @@ class Sequencer:
         tree = CompactRange(state.tree_size, [edge[n] for n in edge_ids])
         nodes: dict[NodeId, bytes] = {}
         now = self._clock()
-        leaves, events = [], pending.all()
+        leaves = []
         for row in events:
             h = leaf_hash(row["entry"].encode("utf-8"))
             leaves.append({"leaf_index": tree.size, "seq": row["seq"], "leaf_hash": h, "sequenced_at": now})
             tree.append(h, nodes.__setitem__)
         times = [(row["seq"], row["ts"]) for row in events]
         stored = stored_spans(connection, {block_of(seq) for seq, _ in times})
-        return _Batch(state, leaves, nodes, index_rows(events), stored, widened(stored, times))
+        return _Batch(state, leaves, nodes, resources, stored, widened(stored, times))
+
+    def _read_pending(
+        self, connection: Connection, horizon: int
+    ) -> tuple[Sequence[RowMapping], list[dict[str, Any]]]:
+        """The batch's events and their search index rows. An entry that cannot be read (only one written
+        straight into the table can be such) stops the batch with a log integrity error naming its event,
+        which the periodic job logs at every run; it logs other errors by their kind alone."""
+        try:
+            return _read_events(connection, horizon, self._batch)
+        except _READING_ERRORS as exc:
+            if not _unreadable(exc):
+                raise
+            seq = self._first_unreadable(horizon)
+            if seq is None:
+                raise
+            raise LogIntegrityError(
+                f"seq {seq} のイベントのエントリを読めないため、順序付けを中止しました。"
+            ) from exc
+
+    def _first_unreadable(self, horizon: int) -> int | None:
+        """The batch's first event whose entry cannot be read: the shortest failing prefix of the batch,
+        found by bisection; then that event alone, since a commit may have moved the batch meanwhile."""
+        with self._engine.connect() as connection:
+            seqs = (
+                connection.execute(
+                    unsequenced(horizon, access_log_entries.c.seq)
+                    .order_by(access_log_entries.c.seq)
+                    .limit(self._batch)
+                )
+                .scalars()
+                .all()
+            )
+        first = bisect_left(range(1, len(seqs) + 1), True, key=lambda count: self._fails(horizon, count))
+        if first == len(seqs):
+            return None
+        seq = int(seqs[first])
+        return seq if self._fails(seq - 1, 1) else None
+
+    def _fails(self, horizon: int, count: int) -> bool:
+        """Whether reading the first `count` events above the horizon fails on an entry; in a transaction of
+        its own, since a failed statement ends PostgreSQL's."""
+        with self._engine.connect() as connection:
+            try:
+                _read_events(connection, horizon, count)
+            except _READING_ERRORS as exc:
+                if _unreadable(exc):
+                    return True
+                raise
+        return False
 
     def _commit(self, connection: Connection, batch: _Batch) -> None:
         insert_rows(connection, log_leaves, batch.leaves)
@@ -134,6 +183,25 @@ def pending_events(dialect: str, horizon: int, limit: int) -> Select[Any]:
     # anti join, chosen on statistics from before a burst) then parses only the batch's entries.
     batch = unsequenced(horizon, entries.seq, entries.entry).order_by(entries.seq).limit(limit).subquery()
     return select(batch.c.seq, batch.c.entry, event_time(dialect), listed_ids(dialect)).order_by(batch.c.seq)
+
+
+def _read_events(
+    connection: Connection, horizon: int, limit: int
+) -> tuple[Sequence[RowMapping], list[dict[str, Any]]]:
+    events = connection.execute(pending_events(connection.dialect.name, horizon, limit)).mappings().all()
+    return events, index_rows(events)
+
+
+# What reading an entry can raise because of what it holds: a value PostgreSQL cannot cast (a data
+# exception: a `ts` that is no time), text SQLite cannot hand Python as UTF-8 (json_extract makes such text
+# of a lone surrogate escape), an id Python cannot encode for the index.
+_READING_ERRORS = (DataError, OperationalError, UnicodeError)
+# sqlite3's message for such text; any other operational error is the database's, not the entry's.
+_SQLITE_NOT_UTF8 = "Could not decode to UTF-8"
+
+
+def _unreadable(exc: Exception) -> bool:
+    return not isinstance(exc, OperationalError) or str(exc.orig).startswith(_SQLITE_NOT_UTF8)
 
 
 def advance_horizon(connection: Connection, horizon: int, settled_before: dt.datetime) -> int:

@@ -117,6 +117,25 @@ def test_an_entry_the_index_cannot_hold_stops_the_sequencer_with_nothing_written
         assert read_state(connection).tree_size == 0
 
 
+def test_an_entry_the_sequencer_cannot_read_stops_it_naming_the_first_such_event(
+    engine: Engine, owner_engine: Engine, clock: Clock
+) -> None:
+    """Entries written straight into the table whose `ts` the database cannot read: on SQLite a lone
+    surrogate escape (SQLite hands Python text that is no UTF-8), on PostgreSQL no time (the cast fails).
+    The batches before commit; the batch holding them stops naming the first, whatever the other."""
+    append(engine, 1, 10)
+    ts = '"\\ud800"' if engine.dialect.name == "sqlite" else '"no time"'
+    with owner_engine.begin() as connection:
+        for seq in (6, 8):
+            connection.execute(
+                text("UPDATE access_log_entries SET entry = :entry WHERE seq = :seq"),
+                {"entry": f'{{"seq":{seq},"ts":{ts}}}', "seq": seq},
+            )
+    with pytest.raises(LogIntegrityError, match="seq 6 のイベント"):
+        Sequencer(engine, clock, SETTLE, batch=4).sequence()
+    assert [seq for _, seq in leaves(engine)] == [1, 2, 3, 4]
+
+
 @pytest.mark.postgres
 def test_postgres_out_of_order_commits_are_all_logged(engine: Engine, clock: Clock, db_url: str) -> None:
     if not db_url.startswith("postgresql"):
