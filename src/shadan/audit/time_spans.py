@@ -127,18 +127,24 @@ def _fewest(runs: list[tuple[int, int]], most: int) -> list[tuple[int, int]]:
 
 # Each sequenced event of leaves [first, end) whose time does not lie within its block's span: no span,
 # a span NULL or narrower (as the database compares them, which is how a search does). Never through the
-# view, which verification checks apart.
+# view, which verification checks apart. The leaves' events are taken first, behind a fence on PostgreSQL
+# (OFFSET 0: no condition is moved into the subquery), so that only they are read for their time: PostgreSQL
+# otherwise tests `ts` while it scans the entries, the waiting ones too, and an entry that no one sequenced
+# with a `ts` that is no time (written straight into the table) would stop the run instead of the report.
 _UNCOVERED = (
-    "SELECT min(e.seq) FROM log_leaves l JOIN access_log_entries e ON e.seq = l.seq"
-    " LEFT JOIN log_time_spans z ON z.block = e.seq / {block}"
-    " WHERE l.leaf_index >= :first AND l.leaf_index < :end AND {ts} IS NOT NULL"
-    " AND NOT coalesce(z.earliest <= {ts} AND z.latest >= {ts}, false)"
+    "SELECT min(x.seq) FROM (SELECT e.seq, e.entry FROM log_leaves l"
+    " JOIN access_log_entries e ON e.seq = l.seq"
+    " WHERE l.leaf_index >= :first AND l.leaf_index < :end{fence}) x"
+    " LEFT JOIN log_time_spans z ON z.block = x.seq / {block}"
+    " WHERE {ts} IS NOT NULL AND NOT coalesce(z.earliest <= {ts} AND z.latest >= {ts}, false)"
 )
+_FENCE = {"sqlite": "", "postgresql": " OFFSET 0"}  # SQLite takes OFFSET only after a LIMIT
 
 
 def first_uncovered(connection: Connection, first: int, end: int) -> int | None:
     """The seq of the first event of leaves [first, end) whose time its block's span does not cover."""
-    ts = column_expression(connection.dialect.name, "ts")
-    statement = text(_UNCOVERED.format(ts=ts, block=BLOCK))
+    dialect = connection.dialect.name
+    ts = column_expression(dialect, "ts")
+    statement = text(_UNCOVERED.format(ts=ts, block=BLOCK, fence=_FENCE[dialect]))
     seq = connection.execute(statement, {"first": first, "end": end}).scalar_one()
     return None if seq is None else int(seq)
