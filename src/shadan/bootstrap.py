@@ -138,6 +138,7 @@ def build(settings: Settings | None = None, clock: Clock = utc_now) -> Shadan:
             settings.system_name,
             witness_names=[w.name for w in witnesses],
             verification_max_age=dt.timedelta(hours=settings.log_verification_max_age_hours),
+            sequencing_max_wait=_sequencing_max_wait(settings),
         ),
         witnesses=witnesses,
     )
@@ -153,7 +154,13 @@ def _audit_log(settings: Settings, engine: Engine, clock: Clock) -> AuditLogServ
     keys = _log_keys(settings)
     policy = CheckpointPolicy(settings.log_checkpoint_events, settings.log_checkpoint_seconds)
     return AuditLogService(
-        SqlTransparencyLog(engine, keys, clock, witness_quorum=settings.log_witness_quorum),
+        SqlTransparencyLog(
+            engine,
+            keys,
+            clock,
+            witness_quorum=settings.log_witness_quorum,
+            max_wait=_sequencing_max_wait(settings),
+        ),
         clock,
         policy,
         system=settings.system_name,
@@ -256,3 +263,7 @@ def _migrate(settings: Settings) -> None:
     app_url = make_url(settings.resolved_database_url)
     app_role = app_url.username if app_url.get_backend_name() == "postgresql" else None
     migrate(settings.resolved_migration_url, app_role=app_role)
+
+
+def _sequencing_max_wait(settings: Settings) -> dt.timedelta:
+    return dt.timedelta(minutes=settings.log_sequencing_max_wait_minutes)

@@ -96,6 +96,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Age in hours at which the status page shows the last verification as overdue.",
     )
+    log_sequencing_max_wait_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description="Minutes an event may wait for its leaf before the status page and verification report"
+        " the sequencer as stalled.",
+    )
     log_retention_years: int = Field(
         default=5, ge=5, description="Years the access log is kept before whole segments may be deleted."
     )

@@ -253,6 +253,7 @@ def test_status_shows_checkpoint_verification_and_cosignatures(
     assert body["cosignatures"] == []
     assert (body["witness_quorum"], body["witnessed_checkpoint"]) == (1, None)
     assert (body["verification_overdue"], body["leaves_since_verification"]) == (True, None)
+    assert body["stalled_seq"] is None
     log.verify(run_by="e.yamada")
     body = client.get("/api/v1/audit/status", headers=auditor).json()
     run = body["last_verification"]
@@ -260,9 +261,15 @@ def test_status_shows_checkpoint_verification_and_cosignatures(
     assert (body["verification_overdue"], body["leaves_since_verification"]) == (False, 0)
     clock.advance(27 * 3600)  # past SHADAN_LOG_VERIFICATION_MAX_AGE_HOURS (26); the session ended too
     again = bearer(world.login("auditor"))
-    assert client.get("/api/v1/audit/status", headers=again).json()["verification_overdue"] is True
+    body = client.get("/api/v1/audit/status", headers=again).json()
+    # The events of the status reads above have waited 27 hours for a sequencer no test runs.
+    assert (body["verification_overdue"], body["stalled_seq"] is not None) == (True, True)
     page_login(client, world, "auditor")
-    assert 'id="verification-overdue"' in client.get("/audit").text
+    page = client.get("/audit").text
+    assert 'id="verification-overdue"' in page
+    assert f"連番 {body['stalled_seq']} のイベントが 60 分以上" in page
+    log.checkpoint()  # sequences them
+    assert client.get("/api/v1/audit/status", headers=again).json()["stalled_seq"] is None
 
 
 def test_status_names_the_newest_checkpoint_the_witnesses_cosigned(
@@ -403,6 +410,7 @@ def _app_with_review(shadan: Any, *, time_limit: float = 10.0, export_cap: int =
         shadan.catalog,
         "shadan",
         verification_max_age=dt.timedelta(hours=shadan.settings.log_verification_max_age_hours),
+        sequencing_max_wait=dt.timedelta(minutes=shadan.settings.log_sequencing_max_wait_minutes),
         export_cap=export_cap,
     )
     return create_app(replace(shadan, audit_review=review))

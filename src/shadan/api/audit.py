@@ -162,6 +162,10 @@ class AuditStatusResponse(BaseModel):
     quorum_out_of_reach: bool = Field(
         description="定足数が、依頼している証人とこれまでに連署した証人の数を超えているか"
     )
+    stalled_seq: int | None = Field(
+        description="木に入るのを SHADAN_LOG_SEQUENCING_MAX_WAIT_MINUTES より長く待っている"
+        "最初のイベントの連番（順序付けが止まっている。ないときは null）"
+    )
 
     @classmethod
     def of(cls, status: LogStatus) -> AuditStatusResponse:
@@ -202,6 +206,7 @@ class AuditStatusResponse(BaseModel):
             quorum_out_of_reach=status.quorum_out_of_reach,
             verification_overdue=status.verification_overdue,
             leaves_since_verification=status.leaves_since_verification,
+            stalled_seq=status.stalled_seq,
         )
 
 

@@ -16,6 +16,7 @@ sequenced, and its block's span written, before the spans are read.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, Text, cast, func, literal, select, union_all
@@ -30,6 +31,7 @@ from shadan.audit.sequencer import read_state
 from shadan.audit.time_spans import blocks_meeting, seq_ranges
 from shadan.audit.transparency_log import newest_of, witness_names
 from shadan.audit.tree_tables import log_leaves, log_resource_ids, log_state
+from shadan.audit.waiting import first_waiting_since
 from shadan.services.audit_filters import EventFilters
 from shadan.services.audit_review import Cosignature, LogCounts, LoggedEvent, SearchTimedOut
 
@@ -49,6 +51,10 @@ class SqlLogSearch:
             pending = pending_events(connection, state.horizon_seq)
             deleted = connection.execute(select(_DELETED_LEAVES)).scalar_one()
         return LogCounts(state.tree_size, pending, int(deleted))
+
+    def first_waiting_since(self, before: dt.datetime) -> int | None:
+        with self._engine.connect() as connection:
+            return first_waiting_since(connection, read_state(connection).horizon_seq, before)
 
     def recent_cosignatures(self, limit: int) -> list[Cosignature]:
         c = log_cosignatures.c

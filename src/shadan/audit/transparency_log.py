@@ -23,6 +23,7 @@ from shadan.audit.sequencer import Clock, Sequencer, read_state
 from shadan.audit.tree_store import locked, node_reader
 from shadan.audit.tree_tables import log_checkpoints, log_leaves
 from shadan.audit.verification import LogAudit
+from shadan.audit.waiting import MAX_WAIT
 from shadan.domain.errors import AuditUnavailable, InvalidInput, NotFound
 from shadan.domain.events import AccessEvent
 from shadan.services.audit_log import (
@@ -46,6 +47,7 @@ class SqlTransparencyLog:
         clock: Clock,
         settle: dt.timedelta = dt.timedelta(seconds=60),
         witness_quorum: int = 1,
+        max_wait: dt.timedelta = MAX_WAIT,
     ) -> None:
         if witness_quorum < 1:
             raise ValueError("the witness quorum must be at least 1")
@@ -53,6 +55,7 @@ class SqlTransparencyLog:
         self._keys = keys
         self._clock = clock
         self._quorum = witness_quorum
+        self._max_wait = max_wait  # SHADAN_LOG_SEQUENCING_MAX_WAIT_MINUTES (waiting.py)
         self._sequencer = Sequencer(engine, clock, settle)
 
     def sequence(self) -> int:
@@ -121,7 +124,7 @@ class SqlTransparencyLog:
         if not verifiers:
             raise InvalidInput("検証鍵がありません。")
         origin = verifiers[0].name
-        return LogAudit(self._engine, verifiers, origin).run(trusted, progress)
+        return LogAudit(self._engine, verifiers, origin, max_wait=self._max_wait).run(trusted, progress)
 
     def record_verification(self, run: VerificationRun, event: AccessEvent) -> None:
         with self._appending() as connection:

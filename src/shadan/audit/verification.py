@@ -22,6 +22,7 @@ for intact chunks, and every other chunk is scanned here, so the report is the s
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from shadan.audit.verify_chunks import (
     snapshot_of,
     stored_nodes_differ,
 )
+from shadan.audit.waiting import MAX_WAIT, first_waiting_since, newest_stated_time
 from shadan.services.audit_log import (
     LogFailure,
     LogFailureKind,
@@ -92,10 +94,12 @@ class LogAudit:
         origin: str,
         chunk: int = 20_000,
         parallelism: Parallelism | None = None,
+        max_wait: dt.timedelta = MAX_WAIT,
     ) -> None:
         self._engine = engine
         self._verifiers = tuple(verifiers)
         self._origin = origin
+        self._max_wait = max_wait  # SHADAN_LOG_SEQUENCING_MAX_WAIT_MINUTES (waiting.py)
         self._chunk = chunk
         self._parallelism = parallelism or Parallelism()
         self._deleted = DeletedRanges()  # leaves whose events were deleted under a valid record
@@ -148,6 +152,7 @@ class LogAudit:
             self._check_node_count(connection, size, found)
         self._check_indexed_ahead(connection, found)
         pending = self._unlogged(connection, size, found, spans)
+        self._check_waiting(connection, found)
         return self._report(size, checked, len(checkpoints), pending, found, trusted_head)
 
     def _check_view(self, found: _Findings) -> None:
@@ -489,6 +494,26 @@ class LogAudit:
                 None,
                 f"連番 {seq} のイベントの時刻が、そのブロックの時刻範囲に含まれていません",
                 f"the time of the event with seq {seq} is not within its block's time span",
+            )
+
+    def _check_waiting(self, connection: Connection, found: _Findings) -> None:
+        """Against the newest event's own time, not the clock: a copy of the log verifies alike whenever
+        it is verified."""
+        newest = newest_stated_time(connection)
+        if newest is None:
+            return
+        horizon = read_state(connection).horizon_seq
+        seq = first_waiting_since(connection, horizon, newest - self._max_wait)
+        if seq is not None:
+            minutes = round(self._max_wait.total_seconds() / 60)
+            found.add(
+                LogFailureKind.SEQUENCING_STALLED,
+                seq,
+                None,
+                f"連番 {seq} のイベントは、最新のイベントより {minutes} 分以上前に記録されたまま"
+                "木に入っていません",
+                f"the event with seq {seq} was logged {minutes} minutes or more before the newest event"
+                " and is still not in the tree",
             )
 
     @staticmethod

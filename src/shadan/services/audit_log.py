@@ -47,6 +47,7 @@ class LogFailureKind(StrEnum):
     EVENT_VIEW = "event_view"
     KEY_CONSTRAINT = "key_constraint"
     TABLE_HOOK = "table_hook"
+    SEQUENCING_STALLED = "sequencing_stalled"
 
     @property
     def exit_code(self) -> int:
@@ -74,6 +75,7 @@ FAILURE_EXIT_CODES: dict[LogFailureKind, int] = {
     LogFailureKind.KEY_CONSTRAINT: 22,
     LogFailureKind.TABLE_HOOK: 23,
     LogFailureKind.TIME_SPANS: 24,
+    LogFailureKind.SEQUENCING_STALLED: 25,
 }
 
 FAILURE_TITLES: dict[LogFailureKind, tuple[str, str]] = {
@@ -120,6 +122,11 @@ FAILURE_TITLES: dict[LogFailureKind, tuple[str, str]] = {
         "または隠しうる）",
         "a trigger, rule or row-level security on the log's tables (events could be rewritten or dropped "
         "as they are recorded, or hidden)",
+    ),
+    LogFailureKind.SEQUENCING_STALLED: (
+        "木に入らないまま待ち時間の上限を超えたイベントがあります（順序付けの停止。改ざんを検知できない）",
+        "an event has waited longer than the maximum wait for its leaf (the sequencer stalled: changes to it "
+        "cannot be detected)",
     ),
     LogFailureKind.CHECKPOINT_MISMATCH: (
         "署名済みチェックポイントとイベントが一致しません（履歴の書き換え）",

@@ -119,6 +119,9 @@ class LogStatus:
     witnesses: tuple[WitnessStanding, ...]  # the witnesses asked, in their order, then the others'
     verification_overdue: bool  # sequenced events and no verification within the maximum age
     verification_max_age: dt.timedelta
+    # The first event that has waited for its leaf longer than the maximum wait: the sequencer stalled.
+    stalled_seq: int | None
+    sequencing_max_wait: dt.timedelta
 
     @property
     def leaves_since_verification(self) -> int | None:
@@ -167,6 +170,10 @@ class LogSearch(Protocol):
     """Read-only queries over the access log and the records of what was done to it."""
 
     def counts(self) -> LogCounts: ...
+
+    def first_waiting_since(self, before: dt.datetime) -> int | None:
+        """The first event not in the tree yet whose entry states a time earlier than `before`."""
+        ...
 
     def recent_cosignatures(self, limit: int) -> list[Cosignature]:
         """Newest checkpoints first."""
@@ -238,6 +245,7 @@ class AuditReviewService:
         system_name: str,
         *,
         verification_max_age: dt.timedelta,  # SHADAN_LOG_VERIFICATION_MAX_AGE_HOURS, defined in the settings
+        sequencing_max_wait: dt.timedelta,  # SHADAN_LOG_SEQUENCING_MAX_WAIT_MINUTES, likewise
         witness_names: Sequence[str] = (),
         export_cap: int = EXPORT_ROW_CAP,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
@@ -250,6 +258,7 @@ class AuditReviewService:
         self._system = system_name
         self._witness_names = tuple(witness_names)
         self._verification_max_age = verification_max_age
+        self._sequencing_max_wait = sequencing_max_wait
         self._export_cap = export_cap
         self._new_id = new_id
 
@@ -272,6 +281,10 @@ class AuditReviewService:
             verification_overdue=counts.tree_size > 0
             and (run is None or context.now - run.finished_at > self._verification_max_age),
             verification_max_age=self._verification_max_age,
+            stalled_seq=self._search.first_waiting_since(context.now - self._sequencing_max_wait)
+            if counts.pending_events
+            else None,
+            sequencing_max_wait=self._sequencing_max_wait,
         )
         self._record(principal, context, Action.VIEW, AuditTag.LOG_STATUS_VIEWED)
         return status

@@ -4,6 +4,7 @@ SQL), and names the first bad sequence number and the failure kind (DESIGN §6 r
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,16 +18,19 @@ from audit_support import (
     append,
     append_at,
     edit_entry,
+    event,
 )
 from sqlalchemy import Connection, Engine, text
 
 from shadan.audit.checkpoint import Checkpoint, sign_checkpoint
 from shadan.audit.keys import FileKeyStore
+from shadan.audit.log import SqlAccessLog
 from shadan.audit.merkle import NodeId
 from shadan.audit.node_keys import TILE_NODES, node_key
 from shadan.audit.note import Signer
 from shadan.audit.transparency_log import SqlTransparencyLog
-from shadan.services.audit_log import AuditLogService, LogFailureKind, VerificationReport
+from shadan.domain.events import AccessEvent
+from shadan.services.audit_log import AuditLogService, LogFailureKind, LogIntegrityError, VerificationReport
 
 
 @pytest.fixture
@@ -69,6 +73,31 @@ def test_an_untouched_log_verifies(engine: Engine, service: AuditLogService, tru
     assert report.exit_code == 0
     assert (report.tree_size, report.events_checked, report.checkpoints_checked) == (30, 30, 3)
     assert report.pending_events == 2
+
+
+def test_a_stalled_sequencer(
+    engine: Engine, owner_engine: Engine, service: AuditLogService, trusted: str
+) -> None:
+    """An entry the sequencer cannot read, written into the table, stops it: the events appended after it
+    wait outside the tree, where they could be changed unnoticed. Verification names the first that has
+    waited longer than the maximum wait (an hour) before the newest event (each run appends its own)."""
+    unreadable = "\\ud800" if engine.dialect.name == "sqlite" else "no time"
+    tamper(owner_engine, f'INSERT INTO access_log_entries (entry) VALUES (\'{{"ts":"{unreadable}"}}\')')
+    with pytest.raises(LogIntegrityError, match="seq 31 のイベント"):
+        service.checkpoint()
+    report = service.verify(trusted, run_by=AUDITOR)  # appends seq 32 at the clock's time, the first ts
+    assert (report.ok, report.pending_events) == (True, 1)  # the newest event states no time to wait from
+    append_one(engine, event(101, ts=event(1).ts + dt.timedelta(minutes=59)))
+    assert service.verify(trusted, run_by=AUDITOR).ok
+    append_one(engine, event(102, ts=event(1).ts + dt.timedelta(minutes=61)))
+    report = service.verify(trusted, run_by=AUDITOR)
+    assert only(report) == (LogFailureKind.SEQUENCING_STALLED, 32)
+    assert (report.exit_code, report.pending_events) == (25, 5)
+
+
+def append_one(engine: Engine, logged: AccessEvent) -> None:
+    with engine.begin() as connection:
+        SqlAccessLog(connection).append([logged])
 
 
 def test_progress_is_reported(service: AuditLogService, trusted: str) -> None:

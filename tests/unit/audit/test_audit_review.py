@@ -104,6 +104,7 @@ CLERK = principal("clerk")
 SYSADMIN = principal("sysadmin")
 REGULATOR = principal("regulator", CompanyKind.REGULATOR)
 MAX_AGE = dt.timedelta(hours=26)  # the verification's maximum age the tests' service is given
+MAX_WAIT = dt.timedelta(hours=1)  # the longest an event may wait for its leaf, likewise
 CONTEXT = RequestContext(now=NOW, terminal_id="AUD-01", source_ip="10.0.0.9")
 
 
@@ -133,9 +134,13 @@ class FakeSearch:
     newest: list[Cosignature] = field(default_factory=list)
     too_slow: bool = False  # as the database stopped at the search's time limit
     too_slow_to_count: bool = False
+    waiting: list[tuple[int, dt.datetime]] = field(default_factory=list)  # (seq, time) not in the tree yet
 
     def counts(self) -> LogCounts:
-        return LogCounts(len(self.events), 0, 0)
+        return LogCounts(len(self.events), len(self.waiting), 0)
+
+    def first_waiting_since(self, before: dt.datetime) -> int | None:
+        return next((seq for seq, time in self.waiting if time < before), None)
 
     def recent_cosignatures(self, limit: int) -> list[Cosignature]:
         return [Cosignature("witness.example/w1", 10, NOW, NOW)][:limit]
@@ -215,7 +220,15 @@ class Harness:
 def harness() -> Harness:
     search, signed, sink = FakeSearch(), FakeSignedLog(), FakeSink()
     service = AuditReviewService(
-        search, signed, fake_uow, sink, CATALOG, "shadan", verification_max_age=MAX_AGE, export_cap=3
+        search,
+        signed,
+        fake_uow,
+        sink,
+        CATALOG,
+        "shadan",
+        verification_max_age=MAX_AGE,
+        sequencing_max_wait=MAX_WAIT,
+        export_cap=3,
     )
     return Harness(search, signed, sink, service)
 
@@ -382,6 +395,24 @@ def test_a_verification_older_than_the_maximum_age_is_overdue(
     assert status.verification_max_age == MAX_AGE
 
 
+@pytest.mark.parametrize(
+    ("waited_minutes", "stalled"),
+    [
+        (None, None),  # nothing waits
+        (59, None),  # the sequencer's usual seconds, and less than the maximum wait
+        (61, 13),
+    ],
+)
+def test_an_event_waiting_longer_than_the_maximum_wait_shows_the_sequencer_stalled(
+    harness: Harness, waited_minutes: int | None, stalled: int | None
+) -> None:
+    harness.search.events = [logged(seq) for seq in range(1, 13)]
+    if waited_minutes is not None:
+        harness.search.waiting = [(13, NOW - dt.timedelta(minutes=waited_minutes)), (14, NOW)]
+    status = harness.service.status(REGULATOR, CONTEXT)
+    assert (status.stalled_seq, status.sequencing_max_wait) == (stalled, MAX_WAIT)
+
+
 def replace_witnesses(harness: Harness, names: Sequence[str]) -> AuditReviewService:
     return AuditReviewService(
         harness.search,
@@ -391,6 +422,7 @@ def replace_witnesses(harness: Harness, names: Sequence[str]) -> AuditReviewServ
         CATALOG,
         "shadan",
         verification_max_age=MAX_AGE,
+        sequencing_max_wait=MAX_WAIT,
         witness_names=names,
     )
 
