@@ -33,9 +33,9 @@ _LISTED = {
         " 'strict $.resource_ids[*] ? (@.type() == \"string\")', '{}', true)"
     ),
 }
-# The list's strings, a row each (`ids.value`): the FROM item and its condition. An entry that is no JSON
-# at all (only an edited one) lists nothing on SQLite rather than stopping the query; PostgreSQL's table
-# checks that each entry is a JSON object.
+# The list's strings, a row each (`ids.value`): the FROM item and its condition. Both tables check that
+# each entry is JSON; text stored after an owner dropped the check lists nothing on SQLite rather than
+# stopping the query (on PostgreSQL the cast stops it, as it stops every read of the view).
 _STRINGS = {
     "sqlite": (
         f"json_each(CASE WHEN json_valid(entry) THEN coalesce({_LISTED['sqlite']}, '[]') ELSE '[]' END) ids",

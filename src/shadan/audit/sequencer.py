@@ -194,14 +194,15 @@ def _read_events(
 
 # What reading an entry can raise because of what it holds: a value PostgreSQL cannot cast (a data
 # exception: a `ts` that is no time), text SQLite cannot hand Python as UTF-8 (json_extract makes such text
-# of a lone surrogate escape), an id Python cannot encode for the index.
+# of a lone surrogate escape) or an entry SQLite cannot parse (stored with its checks switched off), an id
+# Python cannot encode for the index.
 _READING_ERRORS = (DataError, OperationalError, UnicodeError)
-# sqlite3's message for such text; any other operational error is the database's, not the entry's.
-_SQLITE_NOT_UTF8 = "Could not decode to UTF-8"
+# SQLite's and sqlite3's messages for those; any other operational error is the database's, not the entry's.
+_SQLITE_ENTRY_ERRORS = ("Could not decode to UTF-8", "malformed JSON")
 
 
 def _unreadable(exc: Exception) -> bool:
-    return not isinstance(exc, OperationalError) or str(exc.orig).startswith(_SQLITE_NOT_UTF8)
+    return not isinstance(exc, OperationalError) or str(exc.orig).startswith(_SQLITE_ENTRY_ERRORS)
 
 
 def advance_horizon(connection: Connection, horizon: int, settled_before: dt.datetime) -> int:

@@ -25,8 +25,13 @@ from shadan.audit.log_completeness import unsequenced
 
 MAX_WAIT = dt.timedelta(hours=1)  # the setting's default
 
-# The `ts` an entry states, as text.
-_STATED_TIME = {"sqlite": "json_extract(entry, '$.ts')", "postgresql": "(entry::jsonb ->> 'ts')"}
+# The `ts` an entry states, as text; none for an entry that is no JSON, which SQLite stores once a writer
+# dropped the view's indexes and switched its checks off (PRAGMA ignore_check_constraints). PostgreSQL's
+# owner would have to drop the check, and then this cast stops the query as it stops every read of the view.
+_STATED_TIME = {
+    "sqlite": "CASE WHEN json_valid(entry) THEN json_extract(entry, '$.ts') END",
+    "postgresql": "(entry::jsonb ->> 'ts')",
+}
 # Read into Python: SQLite's as bytes, since json_extract makes text that is no UTF-8 of a lone surrogate
 # escape, which Python cannot be handed as text.
 _READ = {"sqlite": f"CAST({_STATED_TIME['sqlite']} AS BLOB)", "postgresql": _STATED_TIME["postgresql"]}

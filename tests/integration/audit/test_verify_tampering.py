@@ -23,6 +23,7 @@ from audit_support import (
 from sqlalchemy import Connection, Engine, text
 
 from shadan.audit.checkpoint import Checkpoint, sign_checkpoint
+from shadan.audit.event_view import INDEXES
 from shadan.audit.keys import FileKeyStore
 from shadan.audit.log import SqlAccessLog
 from shadan.audit.merkle import NodeId
@@ -75,14 +76,28 @@ def test_an_untouched_log_verifies(engine: Engine, service: AuditLogService, tru
     assert report.pending_events == 2
 
 
+@pytest.mark.parametrize("crafted", ["its time", "all of it"])
 def test_a_stalled_sequencer(
-    engine: Engine, owner_engine: Engine, service: AuditLogService, trusted: str
+    engine: Engine, owner_engine: Engine, service: AuditLogService, trusted: str, crafted: str
 ) -> None:
     """An entry the sequencer cannot read, written into the table, stops it: the events appended after it
     wait outside the tree, where they could be changed unnoticed. Verification names the first that has
-    waited longer than the maximum wait (an hour) before the newest event (each run appends its own)."""
-    unreadable = "\\ud800" if engine.dialect.name == "sqlite" else "no time"
-    tamper(owner_engine, f'INSERT INTO access_log_entries (entry) VALUES (\'{{"ts":"{unreadable}"}}\')')
+    waited longer than the maximum wait (an hour) before the newest event (each run appends its own).
+    Unreadable: a `ts` that is no time on PostgreSQL, a lone surrogate escape on SQLite; or an entry that
+    is no JSON at all, which SQLite stores once the writer dropped the view's indexes and switched its
+    checks off."""
+    sqlite = engine.dialect.name == "sqlite"
+    if crafted == "all of it" and not sqlite:
+        pytest.skip("PostgreSQL checks every entry: only its owner could drop the check")
+    entry = {"its time": '{"ts":"\\ud800"}' if sqlite else '{"ts":"no time"}', "all of it": "no JSON"}[
+        crafted
+    ]
+    with owner_engine.begin() as connection:
+        if crafted == "all of it":  # the view's indexes parse each entry as it is stored: dropped first
+            for index in INDEXES:
+                connection.exec_driver_sql(f"DROP INDEX {index}")
+            connection.exec_driver_sql("PRAGMA ignore_check_constraints = ON")  # this connection's only
+        connection.execute(text("INSERT INTO access_log_entries (entry) VALUES (:entry)"), {"entry": entry})
     with pytest.raises(LogIntegrityError, match="seq 31 のイベント"):
         service.checkpoint()
     report = service.verify(trusted, run_by=AUDITOR)  # appends seq 32 at the clock's time, the first ts
