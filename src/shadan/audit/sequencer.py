@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, Select, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, Select, insert, select, update
 from sqlalchemy.exc import DataError, OperationalError
 
 from shadan.audit.entry import as_utc
@@ -137,15 +137,7 @@ class Sequencer:
         """The batch's first event whose entry cannot be read: the shortest failing prefix of the batch,
         found by bisection; then that event alone, since a commit may have moved the batch meanwhile."""
         with self._engine.connect() as connection:
-            seqs = (
-                connection.execute(
-                    unsequenced(horizon, access_log_entries.c.seq)
-                    .order_by(access_log_entries.c.seq)
-                    .limit(self._batch)
-                )
-                .scalars()
-                .all()
-            )
+            seqs = connection.execute(_batch(horizon, self._batch)).scalars().all()
         first = bisect_left(range(1, len(seqs) + 1), True, key=lambda count: self._fails(horizon, count))
         if first == len(seqs):
             return None
@@ -175,20 +167,26 @@ class Sequencer:
         _save_state(connection, batch.state, LogState(size, horizon), now)
 
 
-def pending_events(dialect: str, horizon: int, limit: int) -> Select[Any]:
-    """The first `limit` committed events above the horizon without a leaf, in seq order: their entries,
-    and the `ts` and `resource_ids` the database reads in them (time_spans.py, search_index.py)."""
-    entries = access_log_entries.c
+def batch_events(dialect: str, horizon: int, limit: int) -> Select[Any]:
+    """The batch: the first `limit` committed events above the horizon without a leaf, in seq order, with
+    their entries and the `ts` and `resource_ids` the database reads in them (time_spans.py,
+    search_index.py)."""
     # The limit in a subquery of its own: a plan that sorts every waiting event under the limit (a hash
     # anti join, chosen on statistics from before a burst) then parses only the batch's entries.
-    batch = unsequenced(horizon, entries.seq, entries.entry).order_by(entries.seq).limit(limit).subquery()
+    batch = _batch(horizon, limit, access_log_entries.c.entry).subquery()
     return select(batch.c.seq, batch.c.entry, event_time(dialect), listed_ids(dialect)).order_by(batch.c.seq)
+
+
+def _batch(horizon: int, limit: int, *columns: ColumnElement[Any]) -> Select[Any]:
+    """The seqs (and these columns) of the first `limit` events above the horizon without a leaf."""
+    seq = access_log_entries.c.seq
+    return unsequenced(horizon, seq, *columns).order_by(seq).limit(limit)
 
 
 def _read_events(
     connection: Connection, horizon: int, limit: int
 ) -> tuple[Sequence[RowMapping], list[dict[str, Any]]]:
-    events = connection.execute(pending_events(connection.dialect.name, horizon, limit)).mappings().all()
+    events = connection.execute(batch_events(connection.dialect.name, horizon, limit)).mappings().all()
     return events, index_rows(events)
 
 

@@ -151,8 +151,9 @@ class LogAudit:
         if checked == size and not found.failures:
             self._check_node_count(connection, size, found)
         self._check_indexed_ahead(connection, found)
-        pending = self._unlogged(connection, size, found, spans)
-        self._check_waiting(connection, found)
+        horizon = read_state(connection).horizon_seq
+        pending = self._unlogged(connection, horizon, size, found, spans)
+        self._check_waiting(connection, horizon, found)
         return self._report(size, checked, len(checkpoints), pending, found, trusted_head)
 
     def _check_view(self, found: _Findings) -> None:
@@ -496,13 +497,12 @@ class LogAudit:
                 f"the time of the event with seq {seq} is not within its block's time span",
             )
 
-    def _check_waiting(self, connection: Connection, found: _Findings) -> None:
+    def _check_waiting(self, connection: Connection, horizon: int, found: _Findings) -> None:
         """Against the newest event's own time, not the clock: a copy of the log verifies alike whenever
         it is verified."""
         newest = newest_stated_time(connection)
         if newest is None:
             return
-        horizon = read_state(connection).horizon_seq
         seq = first_waiting_since(connection, horizon, newest - self._max_wait)
         if seq is not None:
             minutes = round(self._max_wait.total_seconds() / 60)
@@ -522,8 +522,9 @@ class LogAudit:
         if seq is not None:
             _index_failure(found, seq, missing=False)
 
-    def _unlogged(self, connection: Connection, size: int, found: _Findings, spans: Sequence[SeqSpan]) -> int:
-        horizon = read_state(connection).horizon_seq
+    def _unlogged(
+        self, connection: Connection, horizon: int, size: int, found: _Findings, spans: Sequence[SeqSpan]
+    ) -> int:
         # No failure: the stream found every leaf of [0, size) with its event, and none below 0.
         every_leaf_has_its_event = not self._deleted.firsts and not found.failures
         leaf_count = size if every_leaf_has_its_event else None

@@ -23,7 +23,8 @@ from shadan.audit.entry import format_timestamp
 from shadan.audit.log import access_log_entries
 from shadan.audit.log_completeness import unsequenced
 
-MAX_WAIT = dt.timedelta(hours=1)  # the setting's default
+# The setting's default, for a log built without settings (tests, benchmarks); a test holds them equal.
+MAX_WAIT = dt.timedelta(hours=1)
 
 # The `ts` an entry states, as text; none for an entry that is no JSON, which SQLite stores once a writer
 # dropped the view's indexes and switched its checks off (PRAGMA ignore_check_constraints). PostgreSQL's

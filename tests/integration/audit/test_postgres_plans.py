@@ -26,7 +26,7 @@ from shadan.audit.columnar_chunks import bounded, chunk_queries
 from shadan.audit.log_search import SqlLogSearch
 from shadan.audit.merkle import NodeId
 from shadan.audit.node_keys import node_key
-from shadan.audit.sequencer import pending_events
+from shadan.audit.sequencer import batch_events
 from shadan.audit.span_blocks import BLOCK
 from shadan.audit.transparency_log import WITNESS_NAMES, cosignatures_newest_first, newest_of
 from shadan.services.audit_filters import EventFilters
@@ -158,7 +158,7 @@ def test_the_sequencer_parses_only_the_entries_of_its_batch(planner: Connection)
     times as long)."""
     planner.exec_driver_sql("SET enable_mergejoin = off")
     planner.exec_driver_sql("SET enable_nestloop = off")
-    statement = pending_events("postgresql", 0, 5000).compile(planner, compile_kwargs={"literal_binds": True})
+    statement = batch_events("postgresql", 0, 5000).compile(planner, compile_kwargs={"literal_binds": True})
     document = planner.exec_driver_sql(f"EXPLAIN (VERBOSE, FORMAT JSON) {statement}").scalar_one()
     top = (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
     limits = [node for node in plan_nodes(top) if node["Node Type"] == "Limit"]

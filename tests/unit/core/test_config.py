@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from shadan.audit.waiting import MAX_WAIT
 from shadan.config import Environment, Settings
 
 STRONG = SecretStr("x" * 40)
@@ -49,3 +52,9 @@ def test_settings_read_shadan_environment_variables(monkeypatch: pytest.MonkeyPa
 def test_a_witness_needs_both_its_address_and_its_key(half: dict[str, str]) -> None:
     with pytest.raises(ValidationError, match="go together"):
         Settings(**half)  # type: ignore[arg-type]
+
+
+def test_the_log_built_without_settings_waits_as_long_as_the_settings_default() -> None:
+    """Tests and benchmarks build the log without settings: its maximum wait is the setting's default."""
+    default = Settings.model_fields["log_sequencing_max_wait_minutes"].default
+    assert dt.timedelta(minutes=default) == MAX_WAIT
