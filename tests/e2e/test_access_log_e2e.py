@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import create_engine, make_url, select, text
 from world import PASSWORD, TestClient, World, bearer, csrf_from, page_login, values_of
 
-from shadan.audit.log import access_events, row_to_event
+from shadan.audit.entry_events import event_from_entry
+from shadan.audit.log import access_log_entries
 from shadan.domain.events import AccessEvent
 from shadan.domain.registry import SUPPLY_POINT_FIELDS
 
@@ -21,7 +22,10 @@ TERMINAL = {"X-Shadan-Terminal": "OSK-TD-0612"}
 
 def _events(shadan: Any) -> list[AccessEvent]:
     with shadan.engine.connect() as conn:
-        return [row_to_event(r) for r in conn.execute(select(access_events).order_by(access_events.c.seq))]
+        rows = conn.execute(select(access_log_entries).order_by(access_log_entries.c.seq)).all()
+    events = [event_from_entry(int(seq), entry) for seq, entry in rows]
+    assert None not in events  # every entry here is one shadan wrote
+    return [e for e in events if e is not None]
 
 
 class Recorder:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, text
 from world import (
     JST,
     TestClient,
@@ -27,7 +27,8 @@ from world import (
     page_login,
 )
 
-from shadan.audit.log import access_events, row_to_event
+from shadan.audit.entry_events import event_from_entry
+from shadan.audit.log import access_log_entries
 from shadan.audit.log_search import SqlLogSearch
 from shadan.bootstrap import build_cosigning, build_witness
 from shadan.domain.events import AccessEvent
@@ -51,8 +52,14 @@ ROUTES = (
 
 def _events(shadan: Any) -> list[tuple[int, AccessEvent]]:
     with shadan.engine.connect() as conn:
-        rows = conn.execute(select(access_events).order_by(access_events.c.seq)).all()
-    return [(int(r.seq), row_to_event(r)) for r in rows]
+        rows = conn.execute(select(access_log_entries).order_by(access_log_entries.c.seq)).all()
+    return [(int(seq), _event(int(seq), entry)) for seq, entry in rows]
+
+
+def _event(seq: int, entry: str) -> AccessEvent:
+    event = event_from_entry(seq, entry)
+    assert event is not None
+    return event
 
 
 def _clerk_reads(client: TestClient, world: World, *points: str) -> None:
@@ -195,6 +202,43 @@ def test_exports_hold_the_rows(client: TestClient, world: World, auditor: dict[s
     assert row["会社名"] == "関西電力送配電株式会社"
     _, own = _events(world.shadan)[-1]
     assert (own.action, own.extra["format"], own.extra["rows"]) == ("export", fmt, 1)
+
+
+CRAFTED = '{"detail":"<script>alert(1)</script>","ts":"no time"}'  # written straight into the table
+
+
+def _store_crafted(shadan: Any) -> int:
+    insert_entry = text("INSERT INTO access_log_entries (entry) VALUES (:entry) RETURNING seq")
+    with shadan.engine.begin() as connection:
+        return int(connection.execute(insert_entry, {"entry": CRAFTED}).scalar_one())
+
+
+@pytest.mark.parametrize("fmt", ["csv", "csv-cp932", "xlsx"])
+def test_an_entry_that_is_no_event_is_returned_and_exported_as_unreadable(
+    client: TestClient, world: World, auditor: dict[str, str], fmt: str
+) -> None:
+    seq = _store_crafted(world.shadan)
+    body = client.get("/api/v1/audit/events", headers=auditor).json()
+    assert body["events"][0] == {"kind": "unreadable_entry", "seq": seq, "entry": CRAFTED}
+    assert {e["kind"] for e in body["events"][1:]} == {"event"}
+    response = client.get("/api/v1/audit/events/export", params={"format": fmt}, headers=auditor)
+    assert response.status_code == 200
+    rows = _table(response.content, fmt)
+    unreadable = [dict(zip(rows[0], row, strict=True)) for row in rows[1:] if row[0] == str(seq)]
+    assert [row["詳細"] for row in unreadable] == [f"読み取れないエントリ: {CRAFTED}"]
+    assert not any(value for name, value in unreadable[0].items() if name not in {"連番", "詳細"})
+
+
+def test_the_events_page_shows_an_unreadable_entry_escaped(client: TestClient, world: World) -> None:
+    seq = _store_crafted(world.shadan)
+    page_login(client, world, "auditor")
+    page = client.get("/audit/events")
+    assert page.status_code == 200
+    assert 'class="row--unreadable"' in page.text
+    assert "読み取れないエントリ" in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "<script>alert" not in page.text
+    assert f'href="/audit/events/{seq}/proof"' in page.text
 
 
 def _table(content: bytes, fmt: str) -> list[list[str]]:
@@ -430,7 +474,8 @@ def test_a_search_too_broad_for_its_time_limit_asks_for_a_narrower_one(shadan: A
     with TestClient(_app_with_review(shadan, time_limit=0.001), follow_redirects=False) as client:
         page_login(client, world, "auditor")
         with shadan.engine.connect() as connection:
-            logged = row_to_event(connection.execute(select(access_events).limit(1)).one())
+            seq, entry = connection.execute(select(access_log_entries).limit(1)).one()
+        logged = _event(seq, entry)
         UnitOfWorkLogSink(shadan.uow).record([replace(logged, event_id=f"bulk-{n}") for n in range(5000)])
         nobody = {"purpose": "誰も使わない目的"}  # no index: every event is read
         page = client.get("/audit/events", params=nobody)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
@@ -18,12 +18,14 @@ from shadan.api.deps import CallerDep, RoleContextDep, ShadanDep, as_principal
 from shadan.api.downloads import FILE_RESPONSES, attachment
 from shadan.api.errors import error_responses
 from shadan.api.schemas import PRINTABLE
+from shadan.domain.events import AccessEvent
 from shadan.domain.vocabulary import Action, Outcome
 from shadan.services.audit_filters import FilterInput
 from shadan.services.audit_log import CheckpointInfo
 from shadan.services.audit_review import (
     EXPORT_ROW_CAP,
     PAGE_SIZE,
+    UNREADABLE_SHOWN,
     Cosignature,
     ExportFile,
     LoggedEvent,
@@ -211,6 +213,7 @@ class AuditStatusResponse(BaseModel):
 
 
 class LoggedEventOut(BaseModel):
+    kind: Literal["event"] = "event"
     seq: int
     event_id: str
     ts: dt.datetime = Field(description="UTC（画面では日本時間で表示）")
@@ -233,8 +236,7 @@ class LoggedEventOut(BaseModel):
     extra: dict[str, Any]
 
     @classmethod
-    def of(cls, logged: LoggedEvent) -> LoggedEventOut:
-        e = logged.event
+    def of(cls, logged: LoggedEvent, e: AccessEvent) -> LoggedEventOut:
         return cls(
             seq=logged.seq,
             event_id=e.event_id,
@@ -259,6 +261,23 @@ class LoggedEventOut(BaseModel):
         )
 
 
+class UnreadableEntryOut(BaseModel):
+    kind: Literal["unreadable_entry"] = "unreadable_entry"
+    seq: int
+    entry: str = Field(
+        description=f"shadan が記録した形式ではないエントリの本文（先頭 {UNREADABLE_SHOWN:,} 文字まで）"
+    )
+
+
+LogRowOut = Annotated[LoggedEventOut | UnreadableEntryOut, Field(discriminator="kind")]
+
+
+def log_row(logged: LoggedEvent) -> LoggedEventOut | UnreadableEntryOut:
+    if logged.event is None:
+        return UnreadableEntryOut(seq=logged.seq, entry=logged.unreadable_entry)
+    return LoggedEventOut.of(logged, logged.event)
+
+
 class AuditSearchResponse(BaseModel):
     count: int = Field(description=f"このページの件数（最大{PAGE_SIZE}）")
     matched: int | None = Field(
@@ -270,7 +289,9 @@ class AuditSearchResponse(BaseModel):
     next_before: int | None = Field(
         description="次のページ（より古いイベント）の before。最後のページでは null"
     )
-    events: list[LoggedEventOut] = Field(description="新しい順")
+    events: list[LogRowOut] = Field(
+        description="新しい順。kind が unreadable_entry の行は、shadan が記録した形式ではないエントリ"
+    )
 
     @classmethod
     def of(cls, page: SearchPage) -> AuditSearchResponse:
@@ -280,7 +301,7 @@ class AuditSearchResponse(BaseModel):
             export_row_cap=page.export_cap,
             export_capped=page.export_capped,
             next_before=page.next_before,
-            events=[LoggedEventOut.of(e) for e in page.events],
+            events=[log_row(e) for e in page.events],
         )
 
 

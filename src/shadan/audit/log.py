@@ -4,7 +4,8 @@ Events are appended inside the caller's transaction, so an event is durable exac
 records commits; a failure to write it aborts that work (fail closed).
 
 What is stored is each event's canonical entry (entry.py), the exact text its Merkle leaf covers, in
-`access_log_entries`; the columns are read through the view `access_events` (event_view.py). The entry
+`access_log_entries`; the view `access_events` derives its columns (event_view.py), by whose expressions
+the readers find entries, and the readers take each event from its entry's text (entry_events.py). The entry
 holds the event's `seq`, so the number is taken as the row is written: on SQLite from the largest seq in
 the INSERT statement itself, which runs under the database's one write lock; on PostgreSQL from the
 table's sequence, for the whole batch first.
@@ -13,29 +14,35 @@ table's sequence, for the whole batch first.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    ColumnElement,
     Connection,
     DateTime,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    cast,
+    literal_column,
     select,
     text,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
 from shadan.audit.entry import entry_around_seq
+from shadan.audit.entry_events import event_from_entry
+from shadan.audit.event_view import column_expression
 from shadan.domain.errors import AuditUnavailable
 from shadan.domain.events import AccessEvent
-from shadan.domain.vocabulary import Action, Outcome, ResourceType
 from shadan.services.log_sink import UNAVAILABLE_MESSAGE
 
 metadata = MetaData(
@@ -148,33 +155,29 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def row_to_event(row: Any) -> AccessEvent:
-    ts = row.ts if row.ts.tzinfo else row.ts.replace(tzinfo=dt.UTC)
-    resource_type: ResourceType | str
-    try:
-        resource_type = ResourceType(row.resource_type)
-    except ValueError:
-        resource_type = row.resource_type  # ingested events from other systems keep their own types
-    return AccessEvent(
-        event_id=row.event_id,
-        ts=ts,
-        system=row.system,
-        account_id=row.account_id,
-        person_id=row.person_id,
-        company_id=row.company_id,
-        action=Action(row.action),
-        resource_type=resource_type,
-        resource_ids=tuple(row.resource_ids),
-        categories=tuple(row.categories),
-        withheld_categories=tuple(row.withheld_categories),
-        terminal_id=row.terminal_id,
-        source_ip=row.source_ip,
-        outcome=Outcome(row.outcome),
-        purpose=row.purpose,
-        policy_ids=tuple(row.policy_ids),
-        detail=row.detail,
-        extra=dict(row.extra),
-    )
+def stored_entry(dialect: str) -> ColumnElement[Any]:
+    """The `entry` column as readers select it: as bytes on SQLite, which stores text that is no UTF-8
+    (given to it as a blob cast to text) and could not hand such text to Python at all."""
+    entry = access_log_entries.c.entry
+    return cast(entry, LargeBinary).label("entry") if dialect == "sqlite" else entry
+
+
+def stated(dialect: str, name: str) -> ColumnElement[str]:
+    """A field as the entry states it, computed by the database as the view computes its column: what
+    the view's indexes cover (event_view.py). `ts` is the stated text here, never a cast that one
+    crafted entry could make fail (canonical times sort as their text)."""
+    expression = column_expression(dialect, name) if name != "ts" else STATED_TIME[dialect]
+    return literal_column(expression, String)
+
+
+STATED_TIME = {"sqlite": "json_extract(entry, '$.ts')", "postgresql": "(entry::jsonb ->> 'ts')"}
+
+
+def _events(rows: Iterable[Any]) -> Iterator[AccessEvent]:
+    """The events of (seq, stored entry) rows, read as they are needed; an entry that is no event is the
+    auditors' to see (entry_events.py), not a person's own history."""
+    events = (event_from_entry(int(seq), entry) for seq, entry in rows)
+    return (event for event in events if event is not None)
 
 
 class SqlAccessLog:
@@ -208,22 +211,23 @@ class SqlAccessLog:
         self._connection.execute(_NUMBERED_INSERT, {"seqs": numbers, "entries": "\x1e".join(entries)})
 
     def events_of_account(self, account_id: str, limit: int) -> list[AccessEvent]:
+        dialect = self._connection.dialect.name
+        seq = access_log_entries.c.seq
         query = (
-            select(access_events)
-            .where(access_events.c.account_id == account_id)
-            .order_by(access_events.c.seq.desc())
+            select(seq, stored_entry(dialect))
+            .where(stated(dialect, "account_id") == account_id)
+            .order_by(seq.desc())
             .limit(limit)
         )
-        return [row_to_event(r) for r in self._connection.execute(query)]
+        return list(_events(self._connection.execute(query)))
 
     def events_for_resource(self, resource_id: str, limit: int) -> list[AccessEvent]:
-        # JSON containment differs per database; a LIKE on the serialised list is portable and exact
-        # because ids are quoted in the JSON text.
-        pattern = f'%"{resource_id}"%'
+        # A LIKE on the entry's text narrows portably (ids are quoted in it); the list then decides.
+        seq = access_log_entries.c.seq
         query = (
-            select(access_events)
-            .where(access_events.c.resource_ids.cast(Text).like(pattern))
-            .order_by(access_events.c.seq.desc())
-            .limit(limit)
+            select(seq, stored_entry(self._connection.dialect.name))
+            .where(access_log_entries.c.entry.like(f'%"{resource_id}"%'))
+            .order_by(seq.desc())
         )
-        return [row_to_event(r) for r in self._connection.execute(query)]
+        found = (e for e in _events(self._connection.execute(query)) if resource_id in e.resource_ids)
+        return list(islice(found, limit))

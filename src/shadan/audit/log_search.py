@@ -4,8 +4,12 @@ the witnesses' cosignatures. Read only; the same statements on SQLite and Postgr
 Searching by supply point is exact: the id must be an element of the event's `resource_ids` list, never
 a substring of another id or of some other text in it. Sequenced events are found through the search
 index (search_index.py); for the events above the sequencer's horizon that have no leaf yet, a LIKE on
-the list's JSON text narrows the rows cheaply first and the JSON functions of each database then check
-the element itself.
+the entry's text narrows the rows cheaply first and the JSON functions of each database then check the
+list's elements.
+
+The statements select the entries that match, by the expressions of the view `access_events` (which its
+indexes cover), and each event is read from its entry's text (entry_events.py): an entry written straight
+into the table that is no event comes back as unreadable, and no value in one can stop the statement.
 
 A search without a supply point, person or account but with a period reads only the seqs of the blocks
 whose time span meets the period and those above the sequencer's horizon (time_spans.py), newest first:
@@ -19,11 +23,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, Text, cast, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
-from shadan.audit.entry import as_utc
-from shadan.audit.log import access_events, row_to_event
+from shadan.audit.entry import as_utc, format_timestamp
+from shadan.audit.entry_events import entry_text, event_from_entry
+from shadan.audit.log import access_log_entries, stated, stored_entry
 from shadan.audit.log_completeness import pending_events
 from shadan.audit.read_limit import time_limited
 from shadan.audit.record_tables import log_cosignatures, log_deletions
@@ -33,7 +48,15 @@ from shadan.audit.transparency_log import newest_of, witness_names
 from shadan.audit.tree_tables import log_leaves, log_resource_ids, log_state
 from shadan.audit.waiting import first_waiting_since
 from shadan.services.audit_filters import EventFilters
-from shadan.services.audit_review import Cosignature, LogCounts, LoggedEvent, SearchTimedOut
+from shadan.services.audit_review import (
+    UNREADABLE_SHOWN,
+    Cosignature,
+    LogCounts,
+    LoggedEvent,
+    SearchTimedOut,
+)
+
+_entries = access_log_entries.c
 
 # The leaves of every deleted segment: a handful of rows, where counting the events would read an index of
 # every one of them (seconds at 100M, minutes from a cold disk) each time the status page is shown.
@@ -68,15 +91,16 @@ class SqlLogSearch:
             return [_cosignature(connection.execute(newest_of(n)).one()) for n in witness_names(connection)]
 
     def search(self, filters: EventFilters, before: int | None, limit: int) -> list[LoggedEvent]:
-        query = self._matching(filters, select(access_events))
+        dialect = self._engine.dialect.name
+        query = self._matching(filters, select(_entries.seq, stored_entry(dialect)))
         if before is not None:
-            query = query.where(access_events.c.seq < before)
+            query = query.where(_entries.seq < before)
         with self._engine.connect() as connection, time_limited(connection, self._time_limit):
-            newest = self._newest(connection, filters, query, limit)
-            return [LoggedEvent(int(row.seq), row_to_event(row)) for row in connection.execute(newest)]
+            rows = connection.execute(self._newest(connection, filters, query, limit)).all()
+        return [_logged(int(seq), entry) for seq, entry in rows]
 
     def count(self, filters: EventFilters, cap: int) -> int | None:
-        query = self._matching(filters, select(access_events.c.seq))
+        query = self._matching(filters, select(_entries.seq))
         try:
             with self._engine.connect() as connection, time_limited(connection, self._time_limit):
                 matching = self._newest(connection, filters, query, cap).subquery()
@@ -89,7 +113,7 @@ class SqlLogSearch:
     ) -> Select[Any]:
         """The first `limit` rows of the query, newest first; for a period without an index to read, only
         within the seq ranges its time spans allow, each range newest first."""
-        seq = access_events.c.seq
+        seq = _entries.seq
         if (filters.since is None and filters.until is None) or self._indexed(filters):
             return query.order_by(seq.desc()).limit(limit)
         horizon = read_state(connection).horizon_seq  # before the spans: see the module's docstring
@@ -110,23 +134,23 @@ class SqlLogSearch:
         return any(v is not None for v in (filters.supply_point_id, filters.person_id, filters.account_id))
 
     def _matching(self, filters: EventFilters, query: Select[Any]) -> Select[Any]:
-        c = access_events.c
+        dialect = self._engine.dialect.name
         conditions: list[ColumnElement[bool]] = []
         if filters.supply_point_id is not None:
             conditions += self._holds_id(filters.supply_point_id)
-        for column, value in (
-            (c.account_id, filters.account_id),
-            (c.person_id, filters.person_id),
-            (c.action, filters.action),
-            (c.outcome, filters.outcome),
-            (c.purpose, filters.purpose),
+        for name, value in (
+            ("account_id", filters.account_id),
+            ("person_id", filters.person_id),
+            ("action", filters.action),
+            ("outcome", filters.outcome),
+            ("purpose", filters.purpose),
         ):
             if value is not None:
-                conditions.append(column == str(value))
+                conditions.append(stated(dialect, name) == str(value))
         if filters.since is not None:
-            conditions.append(c.ts >= filters.since)
+            conditions.append(stated(dialect, "ts") >= format_timestamp(filters.since))
         if filters.until is not None:
-            conditions.append(c.ts < filters.until)
+            conditions.append(stated(dialect, "ts") < format_timestamp(filters.until))
         return query.where(*conditions)
 
     def _holds_id(self, resource_id: str) -> list[ColumnElement[bool]]:
@@ -134,24 +158,32 @@ class SqlLogSearch:
         indexed = select(log_resource_ids.c.seq).where(log_resource_ids.c.resource_id == resource_id)
         horizon = select(func.coalesce(func.max(log_state.c.horizon_seq), 0)).scalar_subquery()
         unsequenced = (
-            select(access_events.c.seq)
-            .outerjoin(log_leaves, log_leaves.c.seq == access_events.c.seq)
-            .where(access_events.c.seq > horizon, log_leaves.c.seq.is_(None), *self._json_holds(resource_id))
+            select(_entries.seq)
+            .outerjoin(log_leaves, log_leaves.c.seq == _entries.seq)
+            .where(horizon < _entries.seq, log_leaves.c.seq.is_(None), *self._json_holds(resource_id))
         )
-        return [access_events.c.seq.in_(union_all(indexed, unsequenced))]
+        return [_entries.seq.in_(union_all(indexed, unsequenced))]
 
     def _json_holds(self, resource_id: str) -> list[ColumnElement[bool]]:
-        ids = access_events.c.resource_ids
+        entry = access_log_entries.c.entry
         # The id is 22 ASCII digits (canonicalised by the service): written as itself in the JSON text,
-        # and no LIKE wildcard.
-        narrowed = cast(ids, Text).like(f'%"{resource_id}"%')
+        # and no LIKE wildcard. The LIKE narrows cheaply; the list's elements decide.
+        narrowed = entry.like(f'%"{resource_id}"%')
         if self._engine.dialect.name == "postgresql":
-            return [narrowed, cast(ids, JSONB).contains([resource_id])]
-        elements = func.json_each(ids).table_valued("value")
+            listed = literal_column("(entry::jsonb -> 'resource_ids')", JSONB)
+            return [narrowed, listed.contains([resource_id])]
+        elements = func.json_each(entry, "$.resource_ids").table_valued("value")
         return [
             narrowed,
             select(literal(1)).select_from(elements).where(elements.c.value == resource_id).exists(),
         ]
+
+
+def _logged(seq: int, stored: str | bytes) -> LoggedEvent:
+    event = event_from_entry(seq, stored)
+    if event is not None:
+        return LoggedEvent(seq, event)
+    return LoggedEvent(seq, None, unreadable_entry=entry_text(stored)[:UNREADABLE_SHOWN])
 
 
 def _cosignature(row: Any) -> Cosignature:

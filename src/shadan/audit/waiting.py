@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnClause, Connection, String, literal_column, select
 
 from shadan.audit.entry import format_timestamp
-from shadan.audit.log import access_log_entries
+from shadan.audit.log import STATED_TIME, access_log_entries
 from shadan.audit.log_completeness import unsequenced
 
 # The setting's default, for a log built without settings (tests, benchmarks); a test holds them equal.
@@ -30,8 +30,8 @@ MAX_WAIT = dt.timedelta(hours=1)
 # dropped the view's indexes and switched its checks off (PRAGMA ignore_check_constraints). PostgreSQL's
 # owner would have to drop the check, and then this cast stops the query as it stops every read of the view.
 _STATED_TIME = {
-    "sqlite": "CASE WHEN json_valid(entry) THEN json_extract(entry, '$.ts') END",
-    "postgresql": "(entry::jsonb ->> 'ts')",
+    "sqlite": f"CASE WHEN json_valid(entry) THEN {STATED_TIME['sqlite']} END",
+    "postgresql": STATED_TIME["postgresql"],
 }
 # Read into Python: SQLite's as bytes, since json_extract makes text that is no UTF-8 of a lone surrogate
 # escape, which Python cannot be handed as text.

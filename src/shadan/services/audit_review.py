@@ -61,9 +61,13 @@ class AuditAccess(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LoggedEvent:
+    """A row of the log. `event` is None for an entry that is no event shadan writes (stored straight into
+    the table): `unreadable_entry` then holds its first UNREADABLE_SHOWN characters, for the auditor."""
+
     seq: int
-    event: AccessEvent
+    event: AccessEvent | None
     company_name: str = ""
+    unreadable_entry: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +213,11 @@ class SignedLog(Protocol):
 
 
 # ---- The service ----------------------------------------------------------------------------------------
+
+# An entry that is no event shadan writes (LoggedEvent.event is None), as pages and files name it, and
+# how much of its text they show: enough to see what it is, whatever its size.
+UNREADABLE_ENTRY = "読み取れないエントリ"
+UNREADABLE_SHOWN = 2000
 
 EXPORT_HEADERS = (
     "連番",
@@ -399,10 +408,10 @@ class AuditReviewService:
         with self._uow() as uow:
             companies = {
                 company_id: uow.identity.get_company(company_id)
-                for company_id in {e.event.company_id for e in events if e.event.company_id}
+                for company_id in {e.event.company_id for e in events if e.event and e.event.company_id}
             }
         names = {company_id: c.name for company_id, c in companies.items() if c is not None}
-        return [replace(e, company_name=names.get(e.event.company_id, "")) for e in events]
+        return [replace(e, company_name=names.get(e.event.company_id, "")) if e.event else e for e in events]
 
     def _record(
         self,
@@ -448,6 +457,8 @@ def extras_text(event: AccessEvent) -> str:
 
 def _export_row(logged: LoggedEvent) -> tuple[str | int | dt.datetime, ...]:
     e = logged.event
+    if e is None:
+        return _unreadable_row(logged)
     return (
         logged.seq,
         e.ts,
@@ -470,3 +481,11 @@ def _export_row(logged: LoggedEvent) -> tuple[str | int | dt.datetime, ...]:
         e.system,
         e.event_id,
     )
+
+
+def _unreadable_row(logged: LoggedEvent) -> tuple[str | int | dt.datetime, ...]:
+    """Its seq, and its text where the details go; every other column empty."""
+    row: list[str | int | dt.datetime] = [""] * len(EXPORT_HEADERS)
+    row[0] = logged.seq
+    row[EXPORT_HEADERS.index("詳細")] = f"{UNREADABLE_ENTRY}: {logged.unreadable_entry}"
+    return tuple(row)

@@ -6,6 +6,8 @@ spreadsheet would run as a formula (=, +, -, @, tab, CR at the start) is written
 apostrophe: exported log and application fields are typed by outsiders (CSV injection, OWASP). The
 full-width and small forms of those signs (＝ ＋ － ＠, ﹦ ﹢ ﹣ ﹫: the same sign under NFKC) count too:
 Japanese users type them with the IME on, and a Japanese spreadsheet may take a formula so typed.
+Control characters that an Excel cell cannot hold (a logged id or term may carry one; CSV keeps them) are
+written in Excel as their visible Unicode control pictures (U+0001 as ␁).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -120,8 +123,16 @@ def _excel_value(value: Cell) -> str | int | float | dt.datetime | dt.date | Non
     if isinstance(value, dt.datetime):
         return in_japan(value).replace(tzinfo=None)
     if isinstance(value, str):
-        return _defused(value)
+        return _defused(_EXCEL_ILLEGAL.sub(_control_picture, value))
     return value
+
+
+# The characters openpyxl refuses in a cell (XML 1.0 cannot hold them): C0 controls but tab, LF and CR.
+_EXCEL_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _control_picture(match: re.Match[str]) -> str:
+    return chr(0x2400 + ord(match.group()))
 
 
 def _defused(text: str) -> str:

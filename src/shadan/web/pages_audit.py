@@ -24,6 +24,7 @@ from shadan.domain.errors import InvalidInput
 from shadan.domain.vocabulary import Action, InfoCategory, Outcome, ResourceType
 from shadan.services.audit_filters import FilterInput
 from shadan.services.audit_review import (
+    UNREADABLE_ENTRY,
     AuditAccess,
     LoggedEvent,
     extras_text,
@@ -45,14 +46,14 @@ class EventRow:
     """One event as the results table shows it (times are formatted in the template, in JST)."""
 
     logged: LoggedEvent
-    action: str
-    outcome: str
-    allowed: bool
-    resource_type: str
-    resource_ids: str
-    shown: str
-    withheld: str
-    extra: str
+    action: str = ""
+    outcome: str = ""
+    allowed: bool = False
+    resource_type: str = ""
+    resource_ids: str = ""
+    shown: str = ""
+    withheld: str = ""
+    extra: str = ""
 
 
 def event_rows(events: tuple[LoggedEvent, ...]) -> list[EventRow]:
@@ -61,6 +62,8 @@ def event_rows(events: tuple[LoggedEvent, ...]) -> list[EventRow]:
 
 def _row(logged: LoggedEvent) -> EventRow:
     e = logged.event
+    if e is None:
+        return EventRow(logged)  # an unreadable entry: the template shows its text
     supply_points = e.resource_type == ResourceType.SUPPLY_POINT
     return EventRow(
         logged=logged,
@@ -119,6 +122,7 @@ def events_page(
         error="",
         page=page,
         rows=event_rows(page.events),
+        unreadable_label=UNREADABLE_ENTRY,
         downloads=[(f.label, _url("/audit/events/export", query | {"format": f})) for f in ExportFormat],
         next_url=_url("/audit/events", query | {"before": str(page.next_before)}) if page.next_before else "",
         first_url=_url("/audit/events", query) if before else "",

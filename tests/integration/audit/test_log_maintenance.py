@@ -10,7 +10,8 @@ import pytest
 from audit_support import AUDITOR, ORIGIN, Clock, append, edit_sql
 from sqlalchemy import Engine, select, text
 
-from shadan.audit.log import access_events, row_to_event
+from shadan.audit.entry_events import event_from_entry
+from shadan.audit.log import access_log_entries
 from shadan.audit.transparency_log import SqlTransparencyLog
 from shadan.domain.errors import AuditUnavailable
 from shadan.domain.events import AccessEvent
@@ -20,10 +21,10 @@ from shadan.services.audit_log import AuditLogService, LogFailureKind
 
 def _events_tagged(engine: Engine, tag: AuditTag) -> list[AccessEvent]:
     with engine.connect() as connection:
-        rows = connection.execute(
-            select(access_events).where(access_events.c.detail == str(tag)).order_by(access_events.c.seq)
-        )
-        return [row_to_event(r) for r in rows]
+        rows = connection.execute(select(access_log_entries).order_by(access_log_entries.c.seq)).all()
+    events = [event_from_entry(int(seq), entry) for seq, entry in rows]
+    assert None not in events  # every entry here is one shadan wrote
+    return [e for e in events if e is not None and e.detail == str(tag)]
 
 
 def test_a_verification_run_is_recorded_with_its_access_event(

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from audit_support import event, statements_of
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, select, text
 
+from shadan.audit.entry import entry_around_seq
 from shadan.audit.keys import FileKeyStore
-from shadan.audit.log import SqlAccessLog, access_events
+from shadan.audit.log import SqlAccessLog, access_events, event_to_row
 from shadan.audit.log_search import SqlLogSearch
 from shadan.audit.record_tables import log_cosignatures
 from shadan.audit.sequencer import Sequencer
@@ -145,6 +146,58 @@ def test_counts_show_events_in_the_tree_and_those_waiting(engine: Engine) -> Non
         2,
         0,
     )
+
+
+def test_an_entry_that_is_no_event_is_shown_as_unreadable_and_stops_no_search(
+    engine: Engine, owner_engine: Engine
+) -> None:
+    """Entries written straight into the table (shadan writes none of these): each search that meets one
+    returns it as unreadable with its text, instead of failing, whether it states no time PostgreSQL can
+    cast, an action shadan does not know, a lone surrogate or bytes that are no UTF-8 (SQLite stores
+    both; PostgreSQL's check refuses them); a person's own history leaves them out."""
+    _append(engine, {"resource_ids": (POINT,)})  # 1
+    before, after = entry_around_seq(event_to_row(event(3)))
+    crafted = [
+        f'{{"account_id":"k.tanaka","person_id":"p001","resource_ids":["{POINT}"],"ts":"no time"}}',  # 2
+        f"{before}3{after}".replace('"action":"view"', '"action":"delete_everything"'),  # 3
+    ]
+    sqlite = engine.dialect.name == "sqlite"
+    with owner_engine.begin() as connection:
+        insert_entry = text("INSERT INTO access_log_entries (entry) VALUES (:entry)")
+        for entry in crafted:
+            connection.execute(insert_entry, {"entry": entry})
+        if sqlite:
+            connection.execute(insert_entry, {"entry": '{"person_id":"p001","ts":"\\ud800"}'})  # 4
+            no_utf8 = text("INSERT INTO access_log_entries (entry) VALUES (CAST(:entry AS TEXT))")
+            connection.execute(no_utf8, {"entry": b'{"person_id":"p001","ts":"\xff"}'})  # 5
+    with engine.begin() as connection:
+        SqlAccessLog(connection).append([event(9, resource_ids=(POINT,))])
+    last = 6 if sqlite else 4
+    search = SqlLogSearch(engine, time_limit_seconds=10.0)
+
+    found = search.search(EventFilters(), None, 100)
+    assert [(e.seq, e.event is None) for e in found] == [
+        (last, False),
+        *((s, True) for s in range(last - 1, 1, -1)),
+        (1, False),
+    ]
+    shown = {e.seq: e.unreadable_entry for e in found}
+    assert (shown[2], shown[3]) == tuple(crafted)
+    if sqlite:
+        assert (shown[4], shown[5]) == (
+            '{"person_id":"p001","ts":"\\ud800"}',
+            '{"person_id":"p001","ts":"\ufffd"}',
+        )
+    assert search.count(EventFilters(), 100) == last
+
+    assert _seqs(search, person_id="p001") == [last, *((5, 4) if sqlite else ()), 3, 2, 1]
+    assert _seqs(search, supply_point_id=POINT) == [last, 2, 1]  # 2 waits for its leaf: its JSON list
+    assert _seqs(search, date_from="2025-04-01", date_to="2025-04-01") == [last, 3, 1]  # stated times
+    with engine.connect() as connection:
+        assert SqlAccessLog(connection).events_of_account("k.tanaka", 10) == [
+            event(9, resource_ids=(POINT,)),
+            event(1, resource_ids=(POINT,)),
+        ]
 
 
 AT = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)

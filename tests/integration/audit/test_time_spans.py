@@ -146,7 +146,7 @@ def test_a_search_by_period_reads_ranges_of_seqs_not_every_event(
     _sequence(service, clock)
     search = SqlLogSearch(engine, time_limit_seconds=10.0)
     for run in (lambda: search.search(_filters(5, 5), None, 50), lambda: search.count(_filters(50, 50), 100)):
-        statements = [s for s in statements_of(engine, run) if "access_events" in s[0]]
+        statements = [s for s in statements_of(engine, run) if "access_log_entries" in s[0]]
         assert statements
         with engine.connect() as connection:
             for statement, parameters in statements:

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from shadan.audit.log import access_events, row_to_event
+from shadan.audit.entry_events import event_from_entry
+from shadan.audit.log import access_log_entries
 from shadan.domain.events import AccessEvent
 from shadan.domain.roles import RoleCatalog, RoleDefinition
 from shadan.domain.vocabulary import CompanyKind, InfoCategory
@@ -106,9 +107,10 @@ class Identity:
     def events(self, **match: Any) -> list[AccessEvent]:
         """Access events in log order, filtered by attribute values (`detail=...`, `action=...`)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(access_events).order_by(access_events.c.seq))
-            found = [row_to_event(r) for r in rows]
-        return [e for e in found if all(getattr(e, k) == v for k, v in match.items())]
+            rows = conn.execute(select(access_log_entries).order_by(access_log_entries.c.seq)).all()
+        found = [event_from_entry(int(seq), entry) for seq, entry in rows]
+        assert None not in found  # every entry here is one shadan wrote
+        return [e for e in found if e and all(getattr(e, k) == v for k, v in match.items())]
 
     def totp(self, secret: str) -> str:
         """The code an authenticator shows now, after moving to a fresh 30-second step."""

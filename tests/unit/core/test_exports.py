@@ -60,3 +60,11 @@ def test_every_form_of_a_formula_sign_is_defused(sign: str) -> None:
     cells = [row[0] for row in sheet.iter_rows(values_only=True)]
     # XML reads a carriage return back as a line feed.
     assert cells[1:] == [f"'{sign}1+1".replace("\r", "\n"), "１＝１", "通常"]
+
+
+def test_control_characters_an_excel_cell_cannot_hold_are_shown_as_their_pictures() -> None:
+    table = ExportTable(title="t", headers=("ID",), rows=[("a\x00b\x01c\x1fd\te",), ("\x01=1+1",)])
+    sheet = load_workbook(io.BytesIO(export(table, ExportFormat.XLSX))).active
+    assert sheet is not None
+    assert [row[0] for row in sheet.iter_rows(values_only=True)][1:] == ["a\u2400b\u2401c\u241fd\te", "␁=1+1"]
+    assert "a\x00b\x01c" in export(table, ExportFormat.CSV).decode("utf-8-sig")  # CSV keeps them
