@@ -4,7 +4,8 @@ The log stores what it proves: each event's canonical entry (entry.py) in `acces
 column the pages, searches and exports read is computed from that text by this view, so a column can
 never disagree with the entry its leaf hash covers, and verification needs to read and hash the entries
 only (docs/access-log.md). What verification must check besides is that the view is still this one
-(`definition_differs`): a changed view could hide rows from the auditors' searches.
+(`definition_differs`): a changed view could hide rows from the auditors' searches; and that the table
+still has the check and the indexes below (entry_safeguards.py).
 
 Migration 0008 creates the view and its indexes from these texts; changing them needs a new migration.
 The index expressions are the view's own column expressions, so a search through the view uses them.
@@ -58,14 +59,18 @@ def _select(dialect: str) -> str:
 INDEXES = ("uq_access_events_event_id", "ix_access_events_account_id_seq", "ix_access_events_person_id_seq")
 
 
-def create_indexes(dialect: str) -> tuple[str, ...]:
+def create_indexes(dialect: str, table: str = TABLE) -> tuple[str, ...]:
+    """`table`: another table to print them on, for verification to compare (entry_safeguards.py)."""
     column = _COLUMN[dialect]
     unique, by_account, by_person = INDEXES
     return (
-        f"CREATE UNIQUE INDEX {unique} ON {TABLE} ({column('event_id')})",
-        f"CREATE INDEX {by_account} ON {TABLE} ({column('account_id')}, seq)",
-        f"CREATE INDEX {by_person} ON {TABLE} ({column('person_id')}, seq)",
+        f"CREATE UNIQUE INDEX {unique} ON {table} ({column('event_id')})",
+        f"CREATE INDEX {by_account} ON {table} ({column('account_id')}, seq)",
+        f"CREATE INDEX {by_person} ON {table} ({column('person_id')}, seq)",
     )
+
+
+CHECK = "ck_access_log_entries_json"  # the name migration 0008 gives `check_constraint`
 
 
 def check_constraint(dialect: str) -> str:

@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Engine, Row, func, select
 
 from shadan.audit.checkpoint import Checkpoint, open_checkpoint
 from shadan.audit.deletion_records import DeletedRanges, check_deletion_records
+from shadan.audit.entry_safeguards import lapsed_safeguards
 from shadan.audit.event_view import definition_differs
 from shadan.audit.key_constraints import first_duplicate, keys_without_constraint
 from shadan.audit.log_completeness import first_unlogged, nodes_outside, pending_events
@@ -79,6 +80,21 @@ class _Findings:
         if kind not in self.failures:
             self.failures[kind] = LogFailure(kind, seq, leaf, ja, en)
 
+    def join(self, kind: LogFailureKind, seq: int | None, leaf: int | None, ja: str, en: str) -> None:
+        """For a kind that several checks report: one failure naming what each found."""
+        before = self.failures.get(kind)
+        if before is None:
+            self.add(kind, seq, leaf, ja, en)
+            return
+        seqs = [s for s in (before.seq, seq) if s is not None]
+        self.failures[kind] = LogFailure(
+            kind,
+            min(seqs, default=None),
+            leaf if before.leaf_index is None else before.leaf_index,
+            f"{before.detail_ja}。{ja}",
+            f"{before.detail_en}; {en}",
+        )
+
     def has_event_failure(self) -> bool:
         return bool({LogFailureKind.EVENT_CHANGED, LogFailureKind.EVENT_MISSING} & self.failures.keys())
 
@@ -107,6 +123,7 @@ class LogAudit:
     def run(self, trusted: str | None, progress: Progress) -> VerificationReport:
         found = _Findings()
         self._check_view(found)
+        self._check_entry_safeguards(found)
         with self._engine.connect() as connection:
             _read_only_snapshot(connection)
             try:
@@ -166,6 +183,25 @@ class LogAudit:
                 "the definition of the view access_events is not the one shadan created",
             )
 
+    def _check_entry_safeguards(self, found: _Findings) -> None:
+        """Before the snapshot, in a transaction of its own (entry_safeguards.py); reported under the same
+        kind as the keys' constraints (`_check_keys`), whose finding it shares."""
+        lapses = lapsed_safeguards(self._engine)
+        if not lapses.found:
+            return
+        seq = lapses.repeated_event_id
+        again_ja = (
+            "" if seq is None else f"（連番 {seq} のイベントが前のイベントと同じイベントIDを持っています）"
+        )
+        again_en = "" if seq is None else f" (the event with seq {seq} repeats an earlier event's id)"
+        found.join(
+            LogFailureKind.KEY_CONSTRAINT,
+            seq,
+            None,
+            "、".join(lapse.ja() for lapse in lapses.found) + again_ja,
+            "; ".join(lapse.en() for lapse in lapses.found) + again_en,
+        )
+
     @staticmethod
     def _check_keys(connection: Connection, found: _Findings) -> None:
         missing = keys_without_constraint(connection)
@@ -177,7 +213,7 @@ class LogAudit:
         leaf = duplicate if missing[0].name == "leaf_index" else None
         again_ja = "" if duplicate is None else f"（{missing[0].name} = {duplicate} の行が複数あります）"
         again_en = "" if duplicate is None else f" ({missing[0].name} {duplicate} is held by several rows)"
-        found.add(
+        found.join(
             LogFailureKind.KEY_CONSTRAINT,
             seq,
             leaf,

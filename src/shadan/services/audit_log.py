@@ -114,8 +114,10 @@ FAILURE_TITLES: dict[LogFailureKind, tuple[str, str]] = {
         "the view of the events was changed (searches and pages may show columns other than the entries)",
     ),
     LogFailureKind.KEY_CONSTRAINT: (
-        "ログの表の一意制約が外されています（同じ連番・葉番号・ノードの行を複数置ける）",
-        "a unique key of the log's tables was dropped (rows can share a seq, leaf index or node)",
+        "ログが前提とする制約・索引が外されているか変更されています（同じ連番・葉番号・ノード・イベントIDの行を"
+        "複数置ける、または JSON でない記録を保存できる）",
+        "a constraint or index the log relies on was dropped or changed (rows can share a seq, leaf index, "
+        "node or event id, or an entry may be no JSON)",
     ),
     LogFailureKind.TABLE_HOOK: (
         "ログの表にトリガー・ルール・行セキュリティがあります（記録の際にイベントを書き換え・破棄し、"

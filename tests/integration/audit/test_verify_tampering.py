@@ -21,9 +21,10 @@ from audit_support import (
     event,
 )
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from shadan.audit.checkpoint import Checkpoint, sign_checkpoint
-from shadan.audit.event_view import INDEXES
+from shadan.audit.event_view import INDEXES, create_indexes
 from shadan.audit.keys import FileKeyStore
 from shadan.audit.log import SqlAccessLog
 from shadan.audit.merkle import NodeId
@@ -85,7 +86,8 @@ def test_a_stalled_sequencer(
     waited longer than the maximum wait (an hour) before the newest event (each run appends its own).
     Unreadable: a `ts` that is no time on PostgreSQL, a lone surrogate escape on SQLite; or an entry that
     is no JSON at all, which SQLite stores once the writer dropped the view's indexes and switched its
-    checks off."""
+    checks off. Every run reports those indexes gone (exit code 22) from the start: they cannot be made
+    again over an entry that is no JSON, and the stall is reported beside them."""
     sqlite = engine.dialect.name == "sqlite"
     if crafted == "all of it" and not sqlite:
         pytest.skip("PostgreSQL checks every entry: only its owner could drop the check")
@@ -100,14 +102,25 @@ def test_a_stalled_sequencer(
         connection.execute(text("INSERT INTO access_log_entries (entry) VALUES (:entry)"), {"entry": entry})
     with pytest.raises(LogIntegrityError, match="seq 31 のイベント"):
         service.checkpoint()
+    lapsed = [(LogFailureKind.KEY_CONSTRAINT, None)] if crafted == "all of it" else []
     report = service.verify(trusted, run_by=AUDITOR)  # appends seq 32 at the clock's time, the first ts
-    assert (report.ok, report.pending_events) == (True, 1)  # the newest event states no time to wait from
+    # the newest event states no time to wait from
+    assert (findings(report), report.pending_events) == (lapsed, 1)
+    if lapsed:
+        gone = "; ".join(f"the index {index} is gone" for index in INDEXES)
+        assert report.failures[0].detail_en == gone
+        with pytest.raises(DBAPIError, match="malformed JSON"), owner_engine.begin() as connection:
+            connection.exec_driver_sql(create_indexes("sqlite")[0])
     append_one(engine, event(101, ts=event(1).ts + dt.timedelta(minutes=59)))
-    assert service.verify(trusted, run_by=AUDITOR).ok
+    assert findings(service.verify(trusted, run_by=AUDITOR)) == lapsed
     append_one(engine, event(102, ts=event(1).ts + dt.timedelta(minutes=61)))
     report = service.verify(trusted, run_by=AUDITOR)
-    assert only(report) == (LogFailureKind.SEQUENCING_STALLED, 32)
-    assert (report.exit_code, report.pending_events) == (25, 5)
+    assert findings(report) == [*lapsed, (LogFailureKind.SEQUENCING_STALLED, 32)]
+    assert (report.exit_code, report.first_bad_seq, report.pending_events) == (22 if lapsed else 25, 32, 5)
+
+
+def findings(report: VerificationReport) -> list[tuple[LogFailureKind, int | None]]:
+    return [(failure.kind, failure.seq) for failure in report.failures]
 
 
 def append_one(engine: Engine, logged: AccessEvent) -> None:
