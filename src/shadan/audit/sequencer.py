@@ -11,11 +11,18 @@ same way.
 
 The work is done optimistically outside the lock (reading events, hashing) and committed under it only if
 no other sequencer moved the state meanwhile, so app servers' writes are blocked for the inserts only.
+
+An entry the database cannot read (only one written straight into the table can be such) is left out of
+the tree, named in the log as critical, and the events after it are sequenced as ever: it becomes a gap
+that the horizon passes once settled, and verification then reports it as an event not in the tree.
+Stopping at it instead would keep every later event out of the tree, where whoever wrote it could change
+them unnoticed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +42,7 @@ from shadan.audit.tree_store import insert_nodes, insert_rows, locked, node_read
 from shadan.audit.tree_tables import log_leaves, log_resource_ids, log_state
 from shadan.services.audit_log import LogIntegrityError
 
+logger = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 STATE_ID = 1
 
@@ -72,6 +80,7 @@ class Sequencer:
         self._clock = clock
         self._settle = settle
         self._batch = batch
+        self._left_out: frozenset[int] = frozenset()  # unreadable entries above the horizon
 
     def sequence(self) -> int:
         """Sequence every pending committed event; returns the tree size."""
@@ -118,26 +127,33 @@ class Sequencer:
     def _read_pending(
         self, connection: Connection, horizon: int
     ) -> tuple[Sequence[RowMapping], list[dict[str, Any]]]:
-        """The batch's events and their search index rows. An entry that cannot be read (only one written
-        straight into the table can be such) stops the batch with a log integrity error naming its event,
-        which the periodic job logs at every run; it logs other errors by their kind alone."""
-        try:
-            return _read_events(connection, horizon, self._batch)
-        except _READING_ERRORS as exc:
-            if not _unreadable(exc):
-                raise
-            seq = self._first_unreadable(horizon)
-            if seq is None:
-                raise
-            raise LogIntegrityError(
-                f"seq {seq} のイベントのエントリを読めないため、順序付けを中止しました。"
-            ) from exc
+        """The batch's events and their search index rows, less the entries the database cannot read:
+        each is found when a read fails on it, named in the log and left out from then on. Any other
+        error is raised."""
+        self._left_out = frozenset(seq for seq in self._left_out if seq > horizon)
+        while True:
+            try:
+                return _read_events(connection, horizon, self._batch, self._left_out)
+            except _READING_ERRORS as exc:
+                if not _unreadable(exc):
+                    raise
+                connection.rollback()  # a failed statement ends PostgreSQL's transaction
+                seq = self._first_unreadable(horizon)
+                if seq is None:
+                    raise
+                logger.critical(
+                    "seq %d のエントリを読めないため木から外しました（検証で「木に記録されていない」と"
+                    "報告されます） / the entry of seq %d cannot be read: left out of the tree",
+                    seq,
+                    seq,
+                )
+                self._left_out |= {seq}
 
     def _first_unreadable(self, horizon: int) -> int | None:
         """The batch's first event whose entry cannot be read: the shortest failing prefix of the batch,
         found by bisection; then that event alone, since a commit may have moved the batch meanwhile."""
         with self._engine.connect() as connection:
-            seqs = connection.execute(_batch(horizon, self._batch)).scalars().all()
+            seqs = connection.execute(_batch(horizon, self._batch, self._left_out)).scalars().all()
         first = bisect_left(range(1, len(seqs) + 1), True, key=lambda count: self._fails(horizon, count))
         if first == len(seqs):
             return None
@@ -149,7 +165,7 @@ class Sequencer:
         its own, since a failed statement ends PostgreSQL's."""
         with self._engine.connect() as connection:
             try:
-                _read_events(connection, horizon, count)
+                _read_events(connection, horizon, count, self._left_out)
             except _READING_ERRORS as exc:
                 if _unreadable(exc):
                     return True
@@ -167,26 +183,33 @@ class Sequencer:
         _save_state(connection, batch.state, LogState(size, horizon), now)
 
 
-def batch_events(dialect: str, horizon: int, limit: int) -> Select[Any]:
-    """The batch: the first `limit` committed events above the horizon without a leaf, in seq order, with
-    their entries and the `ts` and `resource_ids` the database reads in them (time_spans.py,
-    search_index.py)."""
+def batch_events(
+    dialect: str, horizon: int, limit: int, left_out: frozenset[int] = frozenset()
+) -> Select[Any]:
+    """The batch: the first `limit` committed events above the horizon without a leaf and not left out, in
+    seq order, with their entries and the `ts` and `resource_ids` the database reads in them
+    (time_spans.py, search_index.py)."""
     # The limit in a subquery of its own: a plan that sorts every waiting event under the limit (a hash
     # anti join, chosen on statistics from before a burst) then parses only the batch's entries.
-    batch = _batch(horizon, limit, access_log_entries.c.entry).subquery()
+    batch = _batch(horizon, limit, left_out, access_log_entries.c.entry).subquery()
     return select(batch.c.seq, batch.c.entry, event_time(dialect), listed_ids(dialect)).order_by(batch.c.seq)
 
 
-def _batch(horizon: int, limit: int, *columns: ColumnElement[Any]) -> Select[Any]:
+def _batch(horizon: int, limit: int, left_out: frozenset[int], *columns: ColumnElement[Any]) -> Select[Any]:
     """The seqs (and these columns) of the first `limit` events above the horizon without a leaf."""
     seq = access_log_entries.c.seq
-    return unsequenced(horizon, seq, *columns).order_by(seq).limit(limit)
+    query = unsequenced(horizon, seq, *columns)
+    if left_out:
+        query = query.where(seq.not_in(sorted(left_out)))
+    return query.order_by(seq).limit(limit)
 
 
 def _read_events(
-    connection: Connection, horizon: int, limit: int
+    connection: Connection, horizon: int, limit: int, left_out: frozenset[int]
 ) -> tuple[Sequence[RowMapping], list[dict[str, Any]]]:
-    events = connection.execute(batch_events(connection.dialect.name, horizon, limit)).mappings().all()
+    events = (
+        connection.execute(batch_events(connection.dialect.name, horizon, limit, left_out)).mappings().all()
+    )
     return events, index_rows(events)
 
 

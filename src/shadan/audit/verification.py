@@ -9,7 +9,7 @@ One read-only snapshot of the database, streamed in leaf order in chunks (memory
    the leaf — deletion_records.py), the tree is rebuilt from these hashes with a compact
    range, and its root at every checkpoint size must equal the signed root (history rewritten); while the
    events agree, the stored subtree hashes that proofs are made from must equal the rebuilt ones;
-3. every event at or below the sequencer's horizon must be a leaf (inserted afterwards);
+3. every event at or below the sequencer's horizon must be a leaf (inserted afterwards, or unreadable);
 4. the search index must name exactly the resource ids of the sequenced events (search_index.py): with
    each range of leaves checked in step 2, and none for an event without a leaf; and each sequenced
    event's time must lie within its block's time span (time_spans.py).
@@ -570,8 +570,10 @@ class LogAudit:
                 LogFailureKind.EVENT_UNLOGGED,
                 first,
                 None,
-                f"連番 {first} のイベントは木に記録されていません（記録済みの範囲への後からの挿入）",
-                f"the event with seq {first} is not in the tree (inserted into the logged range afterwards)",
+                f"連番 {first} のイベントは木に記録されていません（記録済みの範囲への後からの挿入、"
+                "または順序付けで読めなかったエントリ）",
+                f"the event with seq {first} is not in the tree (inserted into the logged range afterwards,"
+                " or an entry the sequencer could not read)",
             )
         return pending_events(connection, horizon)
 

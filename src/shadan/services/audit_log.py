@@ -89,8 +89,8 @@ FAILURE_TITLES: dict[LogFailureKind, tuple[str, str]] = {
         "a deletion record does not verify (signature, leaves or subtree hashes)",
     ),
     LogFailureKind.EVENT_UNLOGGED: (
-        "木に記録されていないイベントがあります（後からの挿入）",
-        "an event is not in the tree (inserted afterwards)",
+        "木に記録されていないイベントがあります（後からの挿入、または読めないエントリ）",
+        "an event is not in the tree (inserted afterwards, or an entry that cannot be read)",
     ),
     LogFailureKind.TRUNCATED: ("ログの末尾が切り詰められています", "the log was truncated"),
     LogFailureKind.ROLLED_BACK: (

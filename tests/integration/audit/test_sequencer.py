@@ -3,6 +3,7 @@ sequencers (app servers) at once."""
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import pytest
@@ -17,7 +18,6 @@ from shadan.audit.sequencer import Sequencer, read_state
 from shadan.audit.transparency_log import SqlTransparencyLog
 from shadan.audit.tree_store import node_reader
 from shadan.audit.tree_tables import log_leaves
-from shadan.services.audit_log import LogIntegrityError
 from shadan.store.database import make_engine
 
 
@@ -94,12 +94,13 @@ def test_a_commit_later_than_the_settle_window_is_not_sequenced(engine: Engine, 
     assert leaves(engine) == [(0, 1), (1, 3)]
 
 
-def test_an_entry_the_index_cannot_hold_stops_the_sequencer_with_nothing_written(
+def test_an_entry_the_index_cannot_hold_is_left_out_with_nothing_of_it_written(
     engine: Engine, owner_engine: Engine, clock: Clock
 ) -> None:
     """A lone surrogate escape in a list written straight into the table (docs/access-log.md, time
     spans). PostgreSQL's jsonb check refuses the entry. SQLite stores it, and its reading is no valid
-    UTF-8 and Python's cannot be stored: the batch stops whole, naming the event, and the events wait."""
+    UTF-8 and Python's cannot be stored: the event is left out, no row of it in the index, and the
+    events before and after it get their leaves."""
     append(engine, 1, 2)
     crafted = {"entry": '{"resource_ids":["\\ud800"],"seq":3}'}
     insert = text("INSERT INTO access_log_entries (seq, entry) VALUES (3, :entry)")
@@ -109,20 +110,21 @@ def test_an_entry_the_index_cannot_hold_stops_the_sequencer_with_nothing_written
         return
     with owner_engine.begin() as connection:
         connection.execute(insert, crafted)
-    with pytest.raises(LogIntegrityError, match="seq 3 のイベント"):
-        Sequencer(engine, clock).sequence()
-    assert leaves(engine) == []
+    append(engine, 4, 1)
+    assert Sequencer(engine, clock).sequence() == 3
+    assert leaves(engine) == [(0, 1), (1, 2), (2, 4)]
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM log_resource_ids")).scalar_one() == 0
-        assert read_state(connection).tree_size == 0
+        indexed = connection.execute(text("SELECT DISTINCT seq FROM log_resource_ids ORDER BY seq")).scalars()
+        assert list(indexed) == [1, 2, 4]
 
 
-def test_an_entry_the_sequencer_cannot_read_stops_it_naming_the_first_such_event(
-    engine: Engine, owner_engine: Engine, clock: Clock
+def test_an_entry_the_sequencer_cannot_read_is_left_out_named_and_passed(
+    engine: Engine, owner_engine: Engine, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Entries written straight into the table whose `ts` the database cannot read: on SQLite a lone
     surrogate escape (SQLite hands Python text that is no UTF-8), on PostgreSQL no time (the cast fails).
-    The batches before commit; the batch holding them stops naming the first, whatever the other."""
+    Each is found, named once and left out; every other event gets its leaf, across batches and ticks;
+    once settled, the horizon passes them (verification then reports them: test_verify_tampering.py)."""
     append(engine, 1, 10)
     ts = '"\\ud800"' if engine.dialect.name == "sqlite" else '"no time"'
     with owner_engine.begin() as connection:
@@ -131,9 +133,18 @@ def test_an_entry_the_sequencer_cannot_read_stops_it_naming_the_first_such_event
                 text("UPDATE access_log_entries SET entry = :entry WHERE seq = :seq"),
                 {"entry": f'{{"seq":{seq},"ts":{ts}}}', "seq": seq},
             )
-    with pytest.raises(LogIntegrityError, match="seq 6 のイベント"):
-        Sequencer(engine, clock, SETTLE, batch=4).sequence()
-    assert [seq for _, seq in leaves(engine)] == [1, 2, 3, 4]
+    sequencer = Sequencer(engine, clock, SETTLE, batch=4)
+    with caplog.at_level(logging.CRITICAL, logger="shadan.audit.sequencer"):
+        assert sequencer.sequence() == 8
+        append(engine, 11, 1)
+        assert sequencer.sequence() == 9  # the next tick reads past them without looking again
+    assert [seq for _, seq in leaves(engine)] == [1, 2, 3, 4, 5, 7, 9, 10, 11]
+    named = [r.getMessage() for r in caplog.records if r.name == "shadan.audit.sequencer"]
+    assert [m.split(" ")[1] for m in named] == ["6", "8"]
+    assert horizon(engine) == 5
+    clock.advance(SETTLE.total_seconds() + 1)
+    assert Sequencer(engine, clock, SETTLE, batch=4).sequence() == 9  # another server: settled, passed
+    assert horizon(engine) == 11
 
 
 @pytest.mark.postgres

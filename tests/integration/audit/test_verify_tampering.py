@@ -32,7 +32,7 @@ from shadan.audit.node_keys import TILE_NODES, node_key
 from shadan.audit.note import Signer
 from shadan.audit.transparency_log import SqlTransparencyLog
 from shadan.domain.events import AccessEvent
-from shadan.services.audit_log import AuditLogService, LogFailureKind, LogIntegrityError, VerificationReport
+from shadan.services.audit_log import AuditLogService, LogFailureKind, VerificationReport
 
 
 @pytest.fixture
@@ -78,16 +78,15 @@ def test_an_untouched_log_verifies(engine: Engine, service: AuditLogService, tru
 
 
 @pytest.mark.parametrize("crafted", ["its time", "all of it"])
-def test_a_stalled_sequencer(
-    engine: Engine, owner_engine: Engine, service: AuditLogService, trusted: str, crafted: str
+def test_an_entry_the_sequencer_cannot_read_is_reported_as_not_in_the_tree(
+    engine: Engine, owner_engine: Engine, service: AuditLogService, trusted: str, clock: Clock, crafted: str
 ) -> None:
-    """An entry the sequencer cannot read, written into the table, stops it: the events appended after it
-    wait outside the tree, where they could be changed unnoticed. Verification names the first that has
-    waited longer than the maximum wait (an hour) before the newest event (each run appends its own).
-    Unreadable: a `ts` that is no time on PostgreSQL, a lone surrogate escape on SQLite; or an entry that
-    is no JSON at all, which SQLite stores once the writer dropped the view's indexes and switched its
-    checks off. Every run reports those indexes gone (exit code 22) from the start: they cannot be made
-    again over an entry that is no JSON, and the stall is reported beside them."""
+    """An entry the sequencer cannot read, written into the table, is left out of the tree and the events
+    after it are sequenced; once the event after it has settled, the horizon passes it and verification
+    names it as an event not in the tree. Unreadable: a `ts` that is no time on PostgreSQL, a lone
+    surrogate escape on SQLite; or an entry that is no JSON at all, which SQLite stores once the writer
+    dropped the view's indexes and switched its checks off. Every run then reports those indexes gone
+    (exit code 22) from the start: they cannot be made again over an entry that is no JSON."""
     sqlite = engine.dialect.name == "sqlite"
     if crafted == "all of it" and not sqlite:
         pytest.skip("PostgreSQL checks every entry: only its owner could drop the check")
@@ -100,23 +99,35 @@ def test_a_stalled_sequencer(
                 connection.exec_driver_sql(f"DROP INDEX {index}")
             connection.exec_driver_sql("PRAGMA ignore_check_constraints = ON")  # this connection's only
         connection.execute(text("INSERT INTO access_log_entries (entry) VALUES (:entry)"), {"entry": entry})
-    with pytest.raises(LogIntegrityError, match="seq 31 のイベント"):
-        service.checkpoint()
+    append_one(engine, event(101))  # seq 32
+    assert service.checkpoint().size == 31  # 32 sequenced past 31
     lapsed = [(LogFailureKind.KEY_CONSTRAINT, None)] if crafted == "all of it" else []
-    report = service.verify(trusted, run_by=AUDITOR)  # appends seq 32 at the clock's time, the first ts
-    # the newest event states no time to wait from
-    assert (findings(report), report.pending_events) == (lapsed, 1)
+    report = service.verify(trusted, run_by=AUDITOR)
+    assert (findings(report), report.pending_events) == (lapsed, 1)  # 31 waits, not yet settled
     if lapsed:
         gone = "; ".join(f"the index {index} is gone" for index in INDEXES)
         assert report.failures[0].detail_en == gone
         with pytest.raises(DBAPIError, match="malformed JSON"), owner_engine.begin() as connection:
             connection.exec_driver_sql(create_indexes("sqlite")[0])
+    clock.advance(SETTLE.total_seconds() + 1)
+    service.checkpoint()  # the horizon passes 31
+    report = service.verify(trusted, run_by=AUDITOR)
+    assert findings(report) == [(LogFailureKind.EVENT_UNLOGGED, 31), *lapsed]
+    assert (report.exit_code, report.first_bad_seq) == (12, 31)
+
+
+def test_a_stalled_sequencer(engine: Engine, service: AuditLogService, trusted: str) -> None:
+    """A sequencer that no longer runs: the events appended meanwhile wait outside the tree, where they
+    could be changed unnoticed. Verification names the first that has waited longer than the maximum
+    wait (an hour) before the newest event (each run appends its own, at the clock's time)."""
+    append_one(engine, event(31))  # seq 31
+    assert service.verify(trusted, run_by=AUDITOR).ok  # appends seq 32
     append_one(engine, event(101, ts=event(1).ts + dt.timedelta(minutes=59)))
-    assert findings(service.verify(trusted, run_by=AUDITOR)) == lapsed
+    assert service.verify(trusted, run_by=AUDITOR).ok
     append_one(engine, event(102, ts=event(1).ts + dt.timedelta(minutes=61)))
     report = service.verify(trusted, run_by=AUDITOR)
-    assert findings(report) == [*lapsed, (LogFailureKind.SEQUENCING_STALLED, 32)]
-    assert (report.exit_code, report.first_bad_seq, report.pending_events) == (22 if lapsed else 25, 32, 5)
+    assert findings(report) == [(LogFailureKind.SEQUENCING_STALLED, 31)]
+    assert (report.exit_code, report.pending_events) == (25, 5)
 
 
 def findings(report: VerificationReport) -> list[tuple[LogFailureKind, int | None]]:
