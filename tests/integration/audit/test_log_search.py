@@ -200,6 +200,41 @@ def test_an_entry_that_is_no_event_is_shown_as_unreadable_and_stops_no_search(
         ]
 
 
+@pytest.mark.parametrize(
+    ("field", "index"),
+    [("account_id", "ix_access_events_account_id_seq"), ("person_id", "ix_access_events_person_id_seq")],
+)
+def test_searches_by_account_and_person_read_the_views_indexes(
+    engine: Engine, field: str, index: str
+) -> None:
+    """The searches select the entries by the view's own expressions, so the view's indexes serve them:
+    the auditors' search and a person's own history."""
+    _append(engine, *({} for _ in range(50)))
+    search = SqlLogSearch(engine, time_limit_seconds=10.0)
+    runs = [lambda: search.search(EventFilters.parse(FilterInput(**{field: "x"})), None, 50)]
+    if field == "account_id":
+        runs.append(lambda: _own_history(engine))
+    for run in runs:
+        statements = [s for s in statements_of(engine, run) if "access_log_entries" in s[0]]
+        assert statements
+        for statement, parameters in statements:
+            assert index in _plan(engine, statement, parameters), statement
+
+
+def _own_history(engine: Engine) -> None:
+    with engine.connect() as connection:
+        SqlAccessLog(connection).events_of_account("x", 50)
+
+
+def _plan(engine: Engine, statement: str, parameters: Any) -> str:
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            return " ".join(str(row[-1]) for row in rows)
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # 50 rows: a scan would be cheaper
+        return " ".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}", parameters))
+
+
 AT = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
 
 
