@@ -14,6 +14,7 @@ from shadan.audit.group_commit import GroupCommit
 from shadan.audit.keys import FileKeyStore, default_origin
 from shadan.audit.log_search import SqlLogSearch
 from shadan.audit.retention import SqlRetention
+from shadan.audit.set_aside import SqlLeftOutEntries
 from shadan.audit.transparency_log import SqlTransparencyLog
 from shadan.audit.witness_checks import SignedCheckpoints
 from shadan.audit.witness_client import HttpWitnessClient
@@ -32,6 +33,7 @@ from shadan.services.authentication import AuthService
 from shadan.services.clock import Clock, utc_now
 from shadan.services.cosigning import CosigningService, Witness
 from shadan.services.credentials import TEST_ARGON2, Argon2Hasher
+from shadan.services.entry_set_aside import EntrySetAsideService
 from shadan.services.housekeeping import Housekeeping, SweepingLog
 from shadan.services.hr_master import HrMasterService
 from shadan.services.identity import EventFactory, IdentityPolicy
@@ -229,6 +231,13 @@ def build_witness(home: Path, clock: Clock = utc_now) -> WitnessService:
 
 def _log_keys(settings: Settings) -> FileKeyStore:
     return FileKeyStore(settings.home / "keys", settings.log_origin or default_origin(settings.system_name))
+
+
+def build_entry_set_aside(shadan: Shadan) -> EntrySetAsideService:
+    """Setting aside an entry the sequencer left out: removing its row takes the owner role."""
+    settings = shadan.settings
+    entries = SqlLeftOutEntries(shadan.engine, lambda: make_engine(settings.resolved_migration_url))
+    return EntrySetAsideService(entries, shadan.clock, settings.system_name)
 
 
 def build_archive(shadan: Shadan) -> ArchiveService:

@@ -1,15 +1,18 @@
-"""`shadan audit archive | verify-archive | retention | hold` end to end: a world whose log was written in
-April 2019 (a test clock) is archived by the CLI, the archive verifies with the public key alone (no
-database, no settings), a legal hold keeps the month, and once it is released `retention --apply` deletes it
-with the owner role while `shadan audit verify` still passes."""
+"""`shadan audit archive | verify-archive | retention | hold | set-aside` end to end: a world whose log was
+written in April 2019 (a test clock) is archived by the CLI, the archive verifies with the public key alone
+(no database, no settings), a legal hold keeps the month, and once it is released `retention --apply`
+deletes it with the owner role while `shadan audit verify` still passes; an entry the sequencer left out is
+set aside."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner, Result
 from world import TestClient, TestClock, World, bearer
 
@@ -144,3 +147,38 @@ def test_without_the_owner_role_nothing_is_deleted(
     assert refused.exit_code == 1, refused.output
     assert "SHADAN_MIGRATION_DATABASE_URL" in refused.output
     assert (tmp_path / "home" / "archive" / "2019-04.parquet").exists()
+
+
+def test_set_aside_keeps_the_entry_then_removes_its_row(
+    cli: Any, april_2019: None, owner_url: str, shadan: Any, tmp_path: Path
+) -> None:
+    """An entry the sequencer cannot read (a `ts` PostgreSQL cannot cast, a lone surrogate on SQLite),
+    written straight into the table: its bytes go to the file first, never over an existing one; then
+    its row goes, recorded, and verification passes."""
+    crafted = '{"ts":"\\ud800"}' if owner_url.startswith("sqlite") else '{"ts":"no time"}'
+    owner = create_engine(owner_url)
+    with owner.begin() as connection:
+        insert = text("INSERT INTO access_log_entries (entry) VALUES (:entry) RETURNING seq")
+        seq = int(connection.execute(insert, {"entry": crafted}).scalar_one())
+    owner.dispose()
+    kept = tmp_path / "left-out.json"
+    kept.write_bytes(b"earlier evidence")
+    refused = cli("set-aside", str(seq), "--reason", "事案 17", "-o", str(kept))
+    assert refused.exit_code == 1
+    assert "に書けません" in refused.output
+    assert "エントリは外していません" in refused.output
+    assert kept.read_bytes() == b"earlier evidence"
+    readable = cli("set-aside", str(seq - 1), "--reason", "事案 17", "-o", str(tmp_path / "other.json"))
+    assert (readable.exit_code, readable.output.strip()) == (
+        1,
+        f"連番 {seq - 1} のイベントは木に記録されているため、外せません。",
+    )
+    kept.unlink()
+    done = cli("set-aside", str(seq), "--reason", "事案 17", "-o", str(kept))
+    assert done.exit_code == 0, done.output
+    assert kept.read_bytes() == crafted.encode("utf-8")
+    assert hashlib.sha256(crafted.encode("utf-8")).hexdigest() in done.output
+    again = cli("set-aside", str(seq), "--reason", "事案 17", "-o", str(tmp_path / "again.json"))
+    assert (again.exit_code, f"連番 {seq} のエントリはありません" in again.output) == (1, True)
+    shadan.audit_log.checkpoint()
+    assert cli("verify").exit_code == 0

@@ -161,16 +161,7 @@ class Sequencer:
         return seq if self._fails(seq - 1, 1) else None
 
     def _fails(self, horizon: int, count: int) -> bool:
-        """Whether reading the first `count` events above the horizon fails on an entry; in a transaction of
-        its own, since a failed statement ends PostgreSQL's."""
-        with self._engine.connect() as connection:
-            try:
-                _read_events(connection, horizon, count, self._left_out)
-            except _READING_ERRORS as exc:
-                if _unreadable(exc):
-                    return True
-                raise
-        return False
+        return _fails(self._engine, horizon, count, self._left_out)
 
     def _commit(self, connection: Connection, batch: _Batch) -> None:
         insert_rows(connection, log_leaves, batch.leaves)
@@ -211,6 +202,24 @@ def _read_events(
         connection.execute(batch_events(connection.dialect.name, horizon, limit, left_out)).mappings().all()
     )
     return events, index_rows(events)
+
+
+def entry_unreadable(engine: Engine, seq: int) -> bool:
+    """Whether the sequencer cannot read the entry of `seq`, an event without a leaf."""
+    return _fails(engine, seq - 1, 1, frozenset())
+
+
+def _fails(engine: Engine, horizon: int, count: int, left_out: frozenset[int]) -> bool:
+    """Whether reading the first `count` events above the horizon fails on an entry; in a transaction of
+    its own, since a failed statement ends PostgreSQL's."""
+    with engine.connect() as connection:
+        try:
+            _read_events(connection, horizon, count, left_out)
+        except _READING_ERRORS as exc:
+            if _unreadable(exc):
+                return True
+            raise
+    return False
 
 
 # What reading an entry can raise because of what it holds: a value PostgreSQL cannot cast (a data

@@ -1,6 +1,6 @@
-"""`shadan audit archive | verify-archive | retention | hold`: the access log's Parquet archive, its
-stand-alone check, retention and legal holds (docs/access-log.md, "Archive (Parquet)", "Retention and
-legal hold").
+"""`shadan audit archive | verify-archive | retention | hold | set-aside`: the access log's Parquet archive,
+its stand-alone check, retention and legal holds, and the removal of an entry the sequencer left out
+(docs/access-log.md, "Archive (Parquet)", "Retention and legal hold", "Time spans"): the owner's work.
 
 Exit codes: 0 success; 1 the command could not be carried out; 2 usage error; 40-48 `verify-archive` found
 a problem, one code per kind (services.archive_report.ArchiveProblem).
@@ -9,6 +9,7 @@ a problem, one code per kind (services.archive_report.ArchiveProblem).
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +36,7 @@ def register(app: typer.Typer) -> None:
     app.command("verify-archive")(verify_archive)
     app.command("retention")(retention)
     app.add_typer(hold_app, name="hold")
+    app.command("set-aside")(set_aside)
 
 
 @contextmanager
@@ -134,6 +136,39 @@ def hold_list() -> None:
         console.print("法的保全はありません / no legal holds")
         return
     _show_holds(holds)
+
+
+def set_aside(
+    seq: Annotated[int, typer.Argument(min=1, help="外すエントリの連番")],
+    reason: Annotated[str, typer.Option("--reason", help="理由（事案番号など）")],
+    output: Annotated[
+        Path,
+        typer.Option("-o", "--output", help="エントリの本文を保存するファイル（既存のファイルには書かない）"),
+    ],
+) -> None:
+    """順序付けで読めず木から外されたエントリの行を、記録を残して取り除く（本文は先にファイルへ保存）。"""
+    from shadan.bootstrap import build_entry_set_aside
+
+    with built(console) as shadan:
+        service = build_entry_set_aside(shadan)
+        entry = service.entry(seq)
+        _keep(entry.stored, output)
+        service.set_aside(entry, reason, terminal_operator())
+    console.print(f"[green]連番 {seq} のエントリを外しました / entry set aside[/green]")
+    console.print(f"SHA-256 {entry.sha256}, {len(entry.stored):,} bytes → {escape(str(output))}")
+
+
+def _keep(stored: bytes, path: Path) -> None:
+    """The entry's bytes as evidence, before its row goes; never over an existing file."""
+    try:
+        with path.open("xb") as file:
+            file.write(stored)
+            file.flush()
+            os.fsync(file.fileno())
+    except OSError as exc:
+        reason = escape(exc.strerror or type(exc).__name__)
+        console.print(f"[red]{escape(str(path))} に書けません: {reason}（エントリは外していません）[/red]")
+        raise typer.Exit(1) from exc
 
 
 def _show_archive_report(report: ArchiveReport) -> None:
