@@ -1,14 +1,15 @@
 """`access_events`: the columns of every logged event, derived by the database from its stored entry.
 
 The log stores what it proves: each event's canonical entry (entry.py) in `access_log_entries`. Every
-column the pages, searches and exports read is computed from that text by this view, so a column can
-never disagree with the entry its leaf hash covers, and verification needs to read and hash the entries
-only (docs/access-log.md). What verification must check besides is that the view is still this one
-(`definition_differs`): a changed view could hide rows from the auditors' searches; and that the table
+column of this view is computed from that text, so a column can never disagree with the entry its leaf
+hash covers, and verification needs to read and hash the entries only (docs/access-log.md). shadan's
+searches select entries by these same column expressions (log.stated), which the indexes below cover, and
+read each event from its entry (entry_events.py); the view serves lookups by event id and whoever reads
+the log with SQL. What verification must check besides is that the view is still this one
+(`definition_differs`): a changed view could show other columns than the entries; and that the table
 still has the check and the indexes below (entry_safeguards.py).
 
 Migration 0008 creates the view and its indexes from these texts; changing them needs a new migration.
-The index expressions are the view's own column expressions, so a search through the view uses them.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 An event without a leaf is in no tree yet: no checkpoint covers it, and whoever can write the table can
 change or drop it unnoticed. The periodic job gives events their leaves within seconds, so that window is
-short, unless the sequencer stops: an entry it cannot read (sequencer.py), a job that no longer runs. Then
-every later event stays out of the tree while the requests still append them. So the status page and
+short, unless the job no longer runs (an entry the sequencer cannot read is left out and the events after
+it are sequenced: sequencer.py). Then every later event stays out of the tree while the requests still
+append them. So the status page and
 verification report an event that has waited longer than the maximum wait
 (SHADAN_LOG_SEQUENCING_MAX_WAIT_MINUTES).
 
