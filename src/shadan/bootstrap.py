@@ -162,6 +162,7 @@ def _audit_log(settings: Settings, engine: Engine, clock: Clock) -> AuditLogServ
             clock,
             witness_quorum=settings.log_witness_quorum,
             max_wait=_sequencing_max_wait(settings),
+            system=settings.system_name,
         ),
         clock,
         policy,

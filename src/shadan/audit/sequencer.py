@@ -16,7 +16,9 @@ An entry the database cannot read (only one written straight into the table can 
 the tree, named in the log as critical, and the events after it are sequenced as ever: it becomes a gap
 that the horizon passes once settled, and verification then reports it as an event not in the tree.
 Stopping at it instead would keep every later event out of the tree, where whoever wrote it could change
-them unnoticed.
+them unnoticed. The commit that first finds it still there appends an access event recording it (seq and
+SHA-256, left_out_records.py), once whichever server finds it: that event gets a leaf, so a later
+removal of the row is known from a seq never used, and an entry left out as the newest is passed.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, Select, in
 from sqlalchemy.exc import DataError, OperationalError
 
 from shadan.audit.entry import as_utc
-from shadan.audit.log import access_log_entries
+from shadan.audit.left_out_records import is_recorded, stored_bytes
+from shadan.audit.log import SqlAccessLog, access_log_entries
 from shadan.audit.log_completeness import unsequenced
 from shadan.audit.merkle import CompactRange, NodeId, leaf_hash, range_nodes
 from shadan.audit.search_index import index_rows, listed_ids
@@ -40,7 +43,10 @@ from shadan.audit.span_blocks import block_of
 from shadan.audit.time_spans import Span, event_time, stored_spans, widened, write_spans
 from shadan.audit.tree_store import insert_nodes, insert_rows, locked, node_reader
 from shadan.audit.tree_tables import log_leaves, log_resource_ids, log_state
+from shadan.domain.vocabulary import AuditTag
 from shadan.services.audit_log import LogIntegrityError
+from shadan.services.entry_set_aside import SEQUENCER, LeftOutEntry
+from shadan.services.identity import EventFactory
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -74,32 +80,58 @@ def read_state(connection: Connection) -> LogState:
 
 class Sequencer:
     def __init__(
-        self, engine: Engine, clock: Clock, settle: dt.timedelta = dt.timedelta(seconds=60), batch: int = 5000
+        self,
+        engine: Engine,
+        clock: Clock,
+        settle: dt.timedelta = dt.timedelta(seconds=60),
+        batch: int = 5000,
+        system: str = "shadan",
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._settle = settle
         self._batch = batch
+        self._events = EventFactory(system)  # the records of entries left out
         self._left_out: frozenset[int] = frozenset()  # unreadable entries above the horizon
+        self._unrecorded: dict[int, bytes] = {}  # of those, found here and not yet recorded: their bytes
 
     def sequence(self) -> int:
         """Sequence every pending committed event; returns the tree size."""
         while True:
-            added, size = self._one_batch()
-            if added < self._batch:
+            added, size, recorded = self._one_batch()
+            if added < self._batch and not recorded:
                 return size
 
-    def _one_batch(self) -> tuple[int, int]:
+    def _one_batch(self) -> tuple[int, int, bool]:
+        """(leaves added, tree size, whether records of entries left out were appended)."""
         while True:
             with self._engine.connect() as connection:
                 batch = self._prepare(connection)
-                if not batch.leaves and self._horizon_stays(connection, batch.state):
-                    return 0, batch.state.tree_size  # nothing to write: no lock, no commit
+                if not batch.leaves and not self._unrecorded and self._horizon_stays(connection, batch.state):
+                    return 0, batch.state.tree_size, False  # nothing to write: no lock, no commit
             with locked(self._engine) as connection:
                 if read_state(connection) != batch.state:
                     continue  # another app server sequenced meanwhile: redo with its result
                 self._commit(connection, batch)
-                return len(batch.leaves), batch.state.tree_size + len(batch.leaves)
+                recorded = self._record_left_out(connection, batch.state.horizon_seq)
+            self._unrecorded = {}
+            return len(batch.leaves), batch.state.tree_size + len(batch.leaves), recorded
+
+    def _record_left_out(self, connection: Connection, horizon: int) -> bool:
+        """Under the lock: append a record of each entry left out that is still as it was found and has
+        none yet (another server may have recorded it); an entry changed since is read again."""
+        records = []
+        for seq, found in sorted(self._unrecorded.items()):
+            stored = stored_bytes(connection, seq)
+            if stored != found:
+                self._left_out -= {seq}
+            elif not is_recorded(connection, horizon, seq):
+                entry = LeftOutEntry(seq, stored)
+                records.append(
+                    entry.event(self._events, self._clock(), SEQUENCER, AuditTag.LOG_ENTRY_LEFT_OUT)
+                )
+        SqlAccessLog(connection).append(records)
+        return bool(records)
 
     def _horizon_stays(self, connection: Connection, state: LogState) -> bool:
         settled_before = self._clock() - self._settle
@@ -131,6 +163,7 @@ class Sequencer:
         each is found when a read fails on it, named in the log and left out from then on. Any other
         error is raised."""
         self._left_out = frozenset(seq for seq in self._left_out if seq > horizon)
+        self._unrecorded = {seq: found for seq, found in self._unrecorded.items() if seq in self._left_out}
         while True:
             try:
                 return _read_events(connection, horizon, self._batch, self._left_out)
@@ -148,6 +181,10 @@ class Sequencer:
                     seq,
                 )
                 self._left_out |= {seq}
+                with self._engine.connect() as reading:
+                    found = stored_bytes(reading, seq)
+                if found is not None:
+                    self._unrecorded[seq] = found
 
     def _first_unreadable(self, horizon: int) -> int | None:
         """The batch's first event whose entry cannot be read: the shortest failing prefix of the batch,

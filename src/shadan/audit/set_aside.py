@@ -11,7 +11,8 @@ from collections.abc import Callable
 from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.exc import DBAPIError
 
-from shadan.audit.log import SqlAccessLog, access_log_entries, stored_entry
+from shadan.audit.left_out_records import stored_bytes
+from shadan.audit.log import SqlAccessLog, access_log_entries
 from shadan.audit.sequencer import entry_unreadable
 from shadan.audit.tree_store import locked
 from shadan.audit.tree_tables import log_leaves
@@ -52,7 +53,7 @@ class SqlLeftOutEntries:
     def _left_out(self, connection: Connection, seq: int) -> bytes:
         """The stored entry of `seq`, if it has no leaf and the sequencer cannot read it (asked again
         before the removal, whatever entry the caller hands in)."""
-        stored = _stored(connection, seq)
+        stored = stored_bytes(connection, seq)
         if stored is None:
             raise NotFound(f"連番 {seq} のエントリはありません。")
         if _has_leaf(connection, seq):
@@ -63,12 +64,6 @@ class SqlLeftOutEntries:
                 "（外せるのは読めないエントリだけです）。"
             )
         return stored
-
-
-def _stored(connection: Connection, seq: int) -> bytes | None:
-    query = select(stored_entry(connection.dialect.name)).where(access_log_entries.c.seq == seq)
-    value = connection.execute(query).scalar_one_or_none()
-    return value.encode("utf-8") if isinstance(value, str) else value
 
 
 def _has_leaf(connection: Connection, seq: int) -> bool:

@@ -48,6 +48,7 @@ class SqlTransparencyLog:
         settle: dt.timedelta = dt.timedelta(seconds=60),
         witness_quorum: int = 1,
         max_wait: dt.timedelta = MAX_WAIT,
+        system: str = "shadan",
     ) -> None:
         if witness_quorum < 1:
             raise ValueError("the witness quorum must be at least 1")
@@ -56,7 +57,7 @@ class SqlTransparencyLog:
         self._clock = clock
         self._quorum = witness_quorum
         self._max_wait = max_wait  # SHADAN_LOG_SEQUENCING_MAX_WAIT_MINUTES (waiting.py)
-        self._sequencer = Sequencer(engine, clock, settle)
+        self._sequencer = Sequencer(engine, clock, settle, system=system)
 
     def sequence(self) -> int:
         return self._sequencer.sequence()

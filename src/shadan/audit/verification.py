@@ -10,6 +10,8 @@ One read-only snapshot of the database, streamed in leaf order in chunks (memory
    range, and its root at every checkpoint size must equal the signed root (history rewritten); while the
    events agree, the stored subtree hashes that proofs are made from must equal the rebuilt ones;
 3. every event at or below the sequencer's horizon must be a leaf (inserted afterwards, or unreadable);
+   every entry the sequencer recorded as left out must still hold the bytes recorded, or have been set
+   aside with them (left_out_records.py);
 4. the search index must name exactly the resource ids of the sequenced events (search_index.py): with
    each range of leaves checked in step 2, and none for an event without a leaf; and each sequenced
    event's time must lie within its block's time span (time_spans.py).
@@ -36,6 +38,7 @@ from shadan.audit.deletion_records import DeletedRanges, check_deletion_records
 from shadan.audit.entry_safeguards import lapsed_safeguards
 from shadan.audit.event_view import definition_differs
 from shadan.audit.key_constraints import first_duplicate, keys_without_constraint
+from shadan.audit.left_out_records import broken_records
 from shadan.audit.log_completeness import first_unlogged, nodes_outside, pending_events
 from shadan.audit.merkle import CompactRange, NodeId, leaf_hash
 from shadan.audit.note import Verifier
@@ -170,6 +173,7 @@ class LogAudit:
         self._check_indexed_ahead(connection, found)
         horizon = read_state(connection).horizon_seq
         pending = self._unlogged(connection, horizon, size, found, spans)
+        self._check_left_out(connection, horizon, found)
         self._check_waiting(connection, horizon, found)
         return self._report(size, checked, len(checkpoints), pending, found, trusted_head)
 
@@ -551,6 +555,29 @@ class LogAudit:
                 f"the event with seq {seq} was logged {minutes} minutes or more before the newest event"
                 " and is still not in the tree",
             )
+
+    @staticmethod
+    def _check_left_out(connection: Connection, horizon: int, found: _Findings) -> None:
+        for broken in broken_records(connection, horizon):
+            seq = broken.seq
+            if broken.changed:
+                found.add(
+                    LogFailureKind.EVENT_CHANGED,
+                    seq,
+                    None,
+                    f"連番 {seq} の読めないエントリは、木から外された時と異なる内容になっています",
+                    f"the entry of seq {seq} differs from what it was when it was left out of the tree",
+                )
+            else:
+                found.add(
+                    LogFailureKind.EVENT_MISSING,
+                    seq,
+                    None,
+                    f"木から外された連番 {seq} の読めないエントリが、外した記録（shadan audit set-aside）"
+                    "なしに削除されています",
+                    f"the entry of seq {seq}, left out of the tree, was deleted without being set aside"
+                    " (shadan audit set-aside)",
+                )
 
     @staticmethod
     def _check_indexed_ahead(connection: Connection, found: _Findings) -> None:

@@ -130,6 +130,7 @@ class AuditTag(StrEnum):
     LOG_SEGMENT_DELETED = "log:segment_deleted"
     LOG_HOLD_PLACED = "log:hold_placed"
     LOG_HOLD_RELEASED = "log:hold_released"
+    LOG_ENTRY_LEFT_OUT = "log:entry_left_out"
     LOG_ENTRY_SET_ASIDE = "log:entry_set_aside"
     SWITCHING_STATISTICS = "switching:statistics"
     SWITCHING_FRAUD_SIGNALS = "switching:fraud_signals"

@@ -7,6 +7,11 @@ its own: the caller gets the entry's bytes first, to keep as evidence; then, in 
 owner's connection, the row goes and an access event comes in naming its seq, the SHA-256 of its bytes
 and the reason. Only an entry without a leaf that the sequencer cannot read is ever set aside: a
 readable event, waiting or in the tree, is refused, and so is an entry changed since it was read.
+
+The sequencer records each entry it leaves out the same way, as an access event of its own
+(`log:entry_left_out`, seq and SHA-256) that gets a leaf: verification then holds every entry left out
+against its row or its `log:entry_set_aside` event, so a row removed by hand, or changed, is reported
+(left_out_records.py).
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ from typing import Protocol
 
 from shadan.domain.errors import InvalidInput
 from shadan.domain.events import AccessEvent
-from shadan.domain.vocabulary import AuditTag, ResourceType
+from shadan.domain.vocabulary import Action, AuditTag, ResourceType
 from shadan.services.identity import Actor, EventFactory
+
+# Who records an entry the sequencer left out (the account of its `log:entry_left_out` events).
+SEQUENCER = Actor(account_id="system:sequencer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +39,31 @@ class LeftOutEntry:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.stored).hexdigest()
+
+    def event(
+        self, events: EventFactory, now: dt.datetime, actor: Actor, tag: AuditTag, **extra: str
+    ) -> AccessEvent:
+        """The access event that records something done to this entry: its seq, SHA-256 and size."""
+        facts = {"sha256": self.sha256, "bytes": len(self.stored), **extra}
+        return events.admin(now, actor, tag, ResourceType.ACCESS_LOG, (str(self.seq),), extra=facts)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEntry:
+    """What an event of `tag` (left out, set aside) says of an entry."""
+
+    seq: int
+    sha256: str
+
+
+def recorded_entry(event: AccessEvent | None, tag: AuditTag) -> RecordedEntry | None:
+    """The entry an event of `tag` names; None for any other event."""
+    if event is None or event.action is not Action.ADMIN or event.detail != str(tag):
+        return None
+    named, digest = event.resource_ids, event.extra.get("sha256")
+    if len(named) != 1 or not named[0].isascii() or not named[0].isdigit() or type(digest) is not str:
+        return None
+    return RecordedEntry(int(named[0]), digest)
 
 
 class LeftOutEntries(Protocol):
@@ -59,13 +92,6 @@ class EntrySetAsideService:
         reason = " ".join(reason.split())
         if not reason:
             raise InvalidInput("エントリを外す理由を入力してください。")
-        event = self._events.admin(
-            self._clock(),
-            actor,
-            AuditTag.LOG_ENTRY_SET_ASIDE,
-            ResourceType.ACCESS_LOG,
-            (str(entry.seq),),
-            extra={"sha256": entry.sha256, "bytes": len(entry.stored), "reason": reason},
-        )
+        event = entry.event(self._events, self._clock(), actor, AuditTag.LOG_ENTRY_SET_ASIDE, reason=reason)
         self._entries.remove(entry, event)
         return event

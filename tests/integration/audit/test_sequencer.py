@@ -100,7 +100,7 @@ def test_an_entry_the_index_cannot_hold_is_left_out_with_nothing_of_it_written(
     """A lone surrogate escape in a list written straight into the table (docs/access-log.md, time
     spans). PostgreSQL's jsonb check refuses the entry. SQLite stores it, and its reading is no valid
     UTF-8 and Python's cannot be stored: the event is left out, no row of it in the index, and the
-    events before and after it get their leaves."""
+    events before and after it get their leaves, as does the record of it (seq 5)."""
     append(engine, 1, 2)
     crafted = {"entry": '{"resource_ids":["\\ud800"],"seq":3}'}
     insert = text("INSERT INTO access_log_entries (seq, entry) VALUES (3, :entry)")
@@ -111,11 +111,11 @@ def test_an_entry_the_index_cannot_hold_is_left_out_with_nothing_of_it_written(
     with owner_engine.begin() as connection:
         connection.execute(insert, crafted)
     append(engine, 4, 1)
-    assert Sequencer(engine, clock).sequence() == 3
-    assert leaves(engine) == [(0, 1), (1, 2), (2, 4)]
+    assert Sequencer(engine, clock).sequence() == 4
+    assert leaves(engine) == [(0, 1), (1, 2), (2, 4), (3, 5)]
     with engine.connect() as connection:
         indexed = connection.execute(text("SELECT DISTINCT seq FROM log_resource_ids ORDER BY seq")).scalars()
-        assert list(indexed) == [1, 2, 4]
+        assert list(indexed) == [1, 2, 4, 5]
 
 
 def test_an_entry_the_sequencer_cannot_read_is_left_out_named_and_passed(
@@ -123,8 +123,9 @@ def test_an_entry_the_sequencer_cannot_read_is_left_out_named_and_passed(
 ) -> None:
     """Entries written straight into the table whose `ts` the database cannot read: on SQLite a lone
     surrogate escape (SQLite hands Python text that is no UTF-8), on PostgreSQL no time (the cast fails).
-    Each is found, named once and left out; every other event gets its leaf, across batches and ticks;
-    once settled, the horizon passes them (verification then reports them: test_verify_tampering.py)."""
+    Each is found, named once and left out, and recorded (seq 11 and 12: test_left_out_records.py);
+    every other event gets its leaf, across batches and ticks; once settled, the horizon passes them
+    (verification then reports them: test_verify_tampering.py)."""
     append(engine, 1, 10)
     ts = '"\\ud800"' if engine.dialect.name == "sqlite" else '"no time"'
     with owner_engine.begin() as connection:
@@ -135,16 +136,16 @@ def test_an_entry_the_sequencer_cannot_read_is_left_out_named_and_passed(
             )
     sequencer = Sequencer(engine, clock, SETTLE, batch=4)
     with caplog.at_level(logging.CRITICAL, logger="shadan.audit.sequencer"):
-        assert sequencer.sequence() == 8
-        append(engine, 11, 1)
-        assert sequencer.sequence() == 9  # the next tick reads past them without looking again
-    assert [seq for _, seq in leaves(engine)] == [1, 2, 3, 4, 5, 7, 9, 10, 11]
+        assert sequencer.sequence() == 10
+        append(engine, 13, 1)
+        assert sequencer.sequence() == 11  # the next tick reads past them without looking again
+    assert [seq for _, seq in leaves(engine)] == [1, 2, 3, 4, 5, 7, 9, 10, 11, 12, 13]
     named = [r.getMessage() for r in caplog.records if r.name == "shadan.audit.sequencer"]
     assert [m.split(" ")[1] for m in named] == ["6", "8"]
     assert horizon(engine) == 5
     clock.advance(SETTLE.total_seconds() + 1)
-    assert Sequencer(engine, clock, SETTLE, batch=4).sequence() == 9  # another server: settled, passed
-    assert horizon(engine) == 11
+    assert Sequencer(engine, clock, SETTLE, batch=4).sequence() == 11  # another server: settled, passed
+    assert horizon(engine) == 13
 
 
 @pytest.mark.postgres

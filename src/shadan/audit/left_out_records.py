@@ -1,0 +1,119 @@
+"""The records of entries the sequencer left out, and what verification holds them against.
+
+An entry the sequencer cannot read stays out of the tree (sequencer.py). Without a record of it, its row
+removed by hand would look like a seq that a rolled-back transaction never used. So the sequencer records
+each one as an access event (`log:entry_left_out`, by `system:sequencer`, with the SHA-256 of the
+entry's bytes; services/entry_set_aside.py), appended under the log's lock in the commit that finds it
+still there, and that event gets a leaf like any other. Once it is in the tree, verification asks of
+each record: is the row still there with these bytes (then it is reported as not in the tree, exit 12,
+until it is set aside), or was it set aside with these bytes (`log:entry_set_aside`)? A row gone without
+that event is reported as deleted, other bytes as changed.
+
+Verification finds the records through the view's index of accounts; the sequencer (whether one is
+recorded already) and verification (the set-aside events) find the events naming a seq through the search
+index and among the events still waiting for a leaf, each read in Python (entry_events.py), so an entry
+that is no event stops neither. A verification reads a few rows for each record, none where there are
+none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import DataError, OperationalError
+
+from shadan.audit.entry_events import event_from_entry
+from shadan.audit.log import access_log_entries, stated, stored_entry
+from shadan.audit.log_completeness import unsequenced
+from shadan.audit.tree_tables import log_leaves, log_resource_ids
+from shadan.domain.vocabulary import AuditTag
+from shadan.services.entry_set_aside import SEQUENCER, RecordedEntry, recorded_entry
+
+_seq = access_log_entries.c.seq
+
+
+@dataclass(frozen=True, slots=True)
+class BrokenRecord:
+    """An entry left out whose row is gone without being set aside (`changed` False), or whose bytes are
+    not those recorded when it was left out or set aside (`changed` True)."""
+
+    seq: int
+    changed: bool
+
+
+def stored_bytes(connection: Connection, seq: int) -> bytes | None:
+    """The entry of `seq` as the database holds it (UTF-8 or not); None if there is no such row."""
+    query = select(stored_entry(connection.dialect.name)).where(_seq == seq)
+    value = connection.execute(query).scalar_one_or_none()
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+def is_recorded(connection: Connection, horizon: int, seq: int) -> bool:
+    """Whether an entry left out at `seq` has its record already, in the tree or waiting above `horizon`."""
+    return any(True for _ in _naming(connection, horizon, seq, seq, AuditTag.LOG_ENTRY_LEFT_OUT))
+
+
+def broken_records(connection: Connection, horizon: int) -> list[BrokenRecord]:
+    """What the records in the tree find wrong, in seq order."""
+    found = (_broken(connection, horizon, record_seq, record) for record_seq, record in _records(connection))
+    return sorted((broken for broken in found if broken is not None), key=lambda broken: broken.seq)
+
+
+def _broken(
+    connection: Connection, horizon: int, record_seq: int, record: RecordedEntry
+) -> BrokenRecord | None:
+    stored = stored_bytes(connection, record.seq)
+    if stored is not None:
+        changed = hashlib.sha256(stored).hexdigest() != record.sha256
+        return BrokenRecord(record.seq, changed=True) if changed else None
+    set_asides = list(_naming(connection, horizon, record_seq, record.seq, AuditTag.LOG_ENTRY_SET_ASIDE))
+    if record.sha256 in set_asides:
+        return None
+    return BrokenRecord(record.seq, changed=bool(set_asides))
+
+
+def _records(connection: Connection) -> list[tuple[int, RecordedEntry]]:
+    """The records in the tree, found by the view's index of accounts. Where an entry is no JSON at all
+    (stored only once the table's check was dropped, which verification reports) the database cannot
+    compute that column for it: the rows in the tree are then read one by one instead."""
+    dialect = connection.dialect.name
+    in_tree = _seq.in_(select(log_leaves.c.seq))
+    by_sequencer = stated(dialect, "account_id") == SEQUENCER.account_id
+    query = select(_seq, stored_entry(dialect)).where(in_tree).order_by(_seq)
+    # A failed statement ends PostgreSQL's transaction (verification's snapshot) but for a savepoint.
+    savepoint = connection.begin_nested() if dialect == "postgresql" else nullcontext()
+    try:
+        with savepoint:
+            rows = connection.execute(query.where(by_sequencer)).all()
+    except (DataError, OperationalError):
+        every_row = connection.execution_options(stream_results=True).execute(query)
+        return list(_named(every_row, AuditTag.LOG_ENTRY_LEFT_OUT, SEQUENCER.account_id))
+    return list(_named(rows, AuditTag.LOG_ENTRY_LEFT_OUT))
+
+
+def _naming(connection: Connection, horizon: int, after: int, seq: int, tag: AuditTag) -> Iterator[str]:
+    """The SHA-256 each event of `tag` after `after` names for `seq`: those in the tree, by the search
+    index, and those waiting for a leaf above `horizon`."""
+    indexed = select(log_resource_ids.c.seq).where(log_resource_ids.c.resource_id == str(seq))
+    dialect = connection.dialect.name
+    rows = [
+        *connection.execute(select(_seq, stored_entry(dialect)).where(_seq > after, _seq.in_(indexed))),
+        *connection.execute(unsequenced(horizon, _seq, stored_entry(dialect)).where(_seq > after)),
+    ]
+    return (record.sha256 for _, record in _named(rows, tag) if record.seq == seq)
+
+
+def _named(
+    rows: Iterable[Any], tag: AuditTag, account: str | None = None
+) -> Iterator[tuple[int, RecordedEntry]]:
+    """The (seq, record) of the rows that are events of `tag`, of `account` if given."""
+    for seq, stored in rows:
+        event = event_from_entry(int(seq), stored)
+        record = recorded_entry(event, tag)
+        if record is not None and event is not None and account in (None, event.account_id):
+            yield int(seq), record

@@ -1,0 +1,194 @@
+"""The records of entries the sequencer left out (left_out_records.py) on both databases: each is recorded
+once, in the tree; an entry left out as the newest is passed, not taken for a stall; a row removed without
+being set aside, or changed, is reported."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from audit_support import AUDITOR, SETTLE, Clock, append
+from sqlalchemy import Engine, select, text
+
+from shadan.audit.entry_events import event_from_entry
+from shadan.audit.event_view import INDEXES
+from shadan.audit.log import SqlAccessLog, access_log_entries
+from shadan.audit.sequencer import Sequencer
+from shadan.audit.set_aside import SqlLeftOutEntries
+from shadan.audit.tree_tables import log_leaves
+from shadan.domain.events import AccessEvent
+from shadan.domain.vocabulary import AuditTag
+from shadan.services.audit_log import AuditLogService, LogFailureKind, VerificationReport
+from shadan.services.entry_set_aside import SEQUENCER, EntrySetAsideService, LeftOutEntry
+from shadan.services.identity import Actor, EventFactory
+from shadan.store.database import make_engine
+
+OPERATOR = Actor.operator("k.suzuki")
+
+
+def unreadable(engine: Engine, ts: str = "2025-04-01T00:00:11Z") -> str:
+    """An entry the sequencer cannot read: on SQLite an id of a lone surrogate escape (its `ts` a time),
+    on PostgreSQL a `ts` that is no time."""
+    if engine.dialect.name == "sqlite":
+        return f'{{"ts":"{ts}","resource_ids":["\\ud800"]}}'
+    return '{"ts":"no time"}'
+
+
+def write(owner_engine: Engine, entry: str) -> None:
+    with owner_engine.begin() as connection:
+        connection.execute(text("INSERT INTO access_log_entries (entry) VALUES (:entry)"), {"entry": entry})
+
+
+def records(engine: Engine) -> list[tuple[int, AccessEvent, bool]]:
+    """Every `log:entry_left_out` event: its seq, the event, whether it has a leaf."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(access_log_entries.c.seq, access_log_entries.c.entry, log_leaves.c.leaf_index)
+            .outerjoin(log_leaves, log_leaves.c.seq == access_log_entries.c.seq)
+            .order_by(access_log_entries.c.seq)
+        ).all()
+    events = [(int(seq), event_from_entry(int(seq), entry), leaf is not None) for seq, entry, leaf in rows]
+    return [
+        (seq, logged, has_leaf)
+        for seq, logged, has_leaf in events
+        if logged is not None and logged.detail == str(AuditTag.LOG_ENTRY_LEFT_OUT)
+    ]
+
+
+def findings(report: VerificationReport) -> list[tuple[LogFailureKind, int | None]]:
+    return [(failure.kind, failure.seq) for failure in report.failures]
+
+
+def settled(service: AuditLogService, clock: Clock) -> None:
+    """Sequenced, and again once settled: the horizon passes the entries left out."""
+    service.checkpoint()
+    clock.advance(SETTLE.total_seconds() + 1)
+    service.checkpoint()
+
+
+def set_aside(engine: Engine, owner_url: str, clock: Clock, seq: int) -> None:
+    service = EntrySetAsideService(SqlLeftOutEntries(engine, lambda: make_engine(owner_url)), clock, "shadan")
+    service.set_aside(service.entry(seq), "事案 2026-17", OPERATOR)
+
+
+def test_an_entry_left_out_is_recorded_once_whichever_server_finds_it(
+    engine: Engine, owner_engine: Engine, db_url: str, clock: Clock
+) -> None:
+    append(engine, 1, 10)
+    entry = unreadable(engine)
+    write(owner_engine, entry)  # seq 11
+    append(engine, 12, 1)
+    assert Sequencer(engine, clock, SETTLE).sequence() == 12  # and its record, in the same run
+    [(seq, record, has_leaf)] = records(engine)
+    assert (seq, has_leaf) == (13, True)
+    assert (record.account_id, record.system, record.resource_ids) == (
+        SEQUENCER.account_id,
+        "shadan",
+        ("11",),
+    )
+    assert record.extra == {"sha256": hashlib.sha256(entry.encode("utf-8")).hexdigest(), "bytes": len(entry)}
+    assert record.ts == clock()
+    other_server = make_engine(db_url)
+    try:
+        assert Sequencer(other_server, clock, SETTLE).sequence() == 12  # finds 11 again, recorded already
+    finally:
+        other_server.dispose()
+    assert len(records(engine)) == 1
+
+
+def test_a_record_still_waiting_for_its_leaf_counts(
+    engine: Engine, owner_engine: Engine, clock: Clock
+) -> None:
+    append(engine, 1, 2)
+    entry = unreadable(engine)
+    write(owner_engine, entry)  # seq 3
+    waiting = LeftOutEntry(3, entry.encode("utf-8")).event(
+        EventFactory("shadan"), clock(), SEQUENCER, AuditTag.LOG_ENTRY_LEFT_OUT
+    )
+    with engine.begin() as connection:
+        SqlAccessLog(connection).append([waiting])  # seq 4: another server's, committed, no leaf yet
+    assert Sequencer(engine, clock, SETTLE).sequence() == 3
+    assert [(seq, has_leaf) for seq, _, has_leaf in records(engine)] == [(4, True)]
+
+
+@pytest.mark.parametrize("then", ["kept", "set aside"])
+def test_an_entry_changed_after_it_was_left_out_is_reported(
+    engine: Engine, owner_engine: Engine, owner_url: str, service: AuditLogService, clock: Clock, then: str
+) -> None:
+    """Other bytes in its row than those recorded, or set aside as other bytes: the record and the row
+    disagree, reported as a changed event (exit 10); the row still waiting outside the tree besides."""
+    append(engine, 1, 10)
+    write(owner_engine, unreadable(engine))  # seq 11
+    append(engine, 12, 1)
+    settled(service, clock)
+    with owner_engine.begin() as connection:
+        changed = unreadable(engine)[:-1] + ',"x":1}'
+        connection.execute(text("UPDATE access_log_entries SET entry = :e WHERE seq = 11"), {"e": changed})
+    expected = [(LogFailureKind.EVENT_CHANGED, 11), (LogFailureKind.EVENT_UNLOGGED, 11)]
+    if then == "set aside":
+        set_aside(engine, owner_url, clock, 11)
+        service.checkpoint()
+        expected = [(LogFailureKind.EVENT_CHANGED, 11)]
+    report = service.verify(None, run_by=AUDITOR)
+    assert findings(report) == expected
+    assert report.exit_code == 10
+    assert (
+        report.failures[0].detail_en
+        == "the entry of seq 11 differs from what it was when it was left out of the tree"
+    )
+
+
+@pytest.mark.parametrize("why", ["by hand", "set aside"])
+def test_an_entry_left_out_as_the_newest_is_passed_not_taken_for_a_stall(
+    engine: Engine, owner_engine: Engine, owner_url: str, service: AuditLogService, clock: Clock, why: str
+) -> None:
+    """Its own time is an hour before the newest event's: without its record after it, nothing after it
+    would get a leaf, the horizon would never pass it, and verification would name it as a stalled
+    sequencer's (exit 25) rather than as an entry left out (exit 12)."""
+    if engine.dialect.name == "postgresql":
+        pytest.skip("an entry PostgreSQL cannot read states no time to wait since")
+    append(engine, 1, 10)
+    write(owner_engine, unreadable(engine))  # seq 11, stating the time of the events around it
+    settled(service, clock)
+    clock.advance(2 * 3600)
+    report = service.verify(None, run_by=AUDITOR)
+    assert findings(report) == [(LogFailureKind.EVENT_UNLOGGED, 11)]
+    if why == "by hand":
+        with owner_engine.begin() as connection:
+            connection.execute(text("DELETE FROM access_log_entries WHERE seq = 11"))
+        report = service.verify(None, run_by=AUDITOR)
+        assert findings(report) == [(LogFailureKind.EVENT_MISSING, 11)]
+        assert (report.exit_code, report.first_bad_seq) == (11, 11)
+        assert "set-aside" in report.failures[0].detail_en
+    else:
+        set_aside(engine, owner_url, clock, 11)
+        assert service.verify(None, run_by=AUDITOR).ok  # the set-aside event still waiting
+        service.checkpoint()
+        assert service.verify(None, run_by=AUDITOR).ok
+
+
+def test_a_removal_is_found_where_an_entry_that_is_no_json_stops_the_index_of_accounts(
+    engine: Engine, owner_engine: Engine, service: AuditLogService, clock: Clock
+) -> None:
+    """With the view's indexes dropped and the check switched off (reported: exit 22), SQLite cannot
+    compute the account of an entry that is no JSON; the records are then read from every event in the
+    tree, and the one of the removed entry is still found."""
+    if engine.dialect.name == "postgresql":
+        pytest.skip("PostgreSQL checks every entry: only its owner could drop the check")
+    append(engine, 1, 10)
+    with owner_engine.begin() as connection:
+        for index in INDEXES:
+            connection.exec_driver_sql(f"DROP INDEX {index}")
+        connection.exec_driver_sql("PRAGMA ignore_check_constraints = ON")  # this connection's only
+        for _ in range(2):
+            connection.execute(text("INSERT INTO access_log_entries (entry) VALUES ('no JSON')"))
+    settled(service, clock)  # 11 and 12 left out, each recorded
+    assert [record.resource_ids for _, record, _ in records(engine)] == [("11",), ("12",)]
+    with owner_engine.begin() as connection:
+        connection.execute(text("DELETE FROM access_log_entries WHERE seq = 11"))
+    report = service.verify(None, run_by=AUDITOR)
+    assert findings(report) == [
+        (LogFailureKind.EVENT_MISSING, 11),
+        (LogFailureKind.EVENT_UNLOGGED, 12),
+        (LogFailureKind.KEY_CONSTRAINT, None),
+    ]
