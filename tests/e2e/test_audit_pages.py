@@ -241,6 +241,28 @@ def test_the_events_page_shows_an_unreadable_entry_escaped(client: TestClient, w
     assert f'href="/audit/events/{seq}/proof"' in page.text
 
 
+def test_status_names_an_entry_left_out_of_the_tree(
+    client: TestClient, world: World, auditor: dict[str, str]
+) -> None:
+    """An entry the sequencer cannot read, written straight into the table: named in red until it is set
+    aside (on SQLite a lone surrogate escape, on PostgreSQL a time that is no time)."""
+    shadan = world.shadan
+    sqlite = shadan.engine.dialect.name == "sqlite"
+    entry = '{"resource_ids":["\\ud800"]}' if sqlite else '{"ts":"no time"}'
+    insert_entry = text("INSERT INTO access_log_entries (entry) VALUES (:entry) RETURNING seq")
+    with shadan.engine.begin() as connection:
+        seq = int(connection.execute(insert_entry, {"entry": entry}).scalar_one())
+    body = client.get("/api/v1/audit/status", headers=auditor).json()
+    assert (body["left_out_seqs"], body["more_left_out"]) == ([], False)  # not yet found
+    shadan.audit_log.checkpoint()
+    body = client.get("/api/v1/audit/status", headers=auditor).json()
+    assert (body["left_out_seqs"], body["more_left_out"]) == ([seq], False)
+    page_login(client, world, "auditor")
+    page = client.get("/audit").text
+    assert 'id="left-out"' in page
+    assert f"木から外されたエントリがあります（連番 {seq}）" in page
+
+
 def _table(content: bytes, fmt: str) -> list[list[str]]:
     if fmt == "xlsx":
         sheet = load_workbook(io.BytesIO(content), read_only=True).active
@@ -298,6 +320,7 @@ def test_status_shows_checkpoint_verification_and_cosignatures(
     assert (body["witness_quorum"], body["witnessed_checkpoint"]) == (1, None)
     assert (body["verification_overdue"], body["leaves_since_verification"]) == (True, None)
     assert body["stalled_seq"] is None
+    assert (body["left_out_seqs"], body["more_left_out"]) == ([], False)
     log.verify(run_by="e.yamada")
     body = client.get("/api/v1/audit/status", headers=auditor).json()
     run = body["last_verification"]

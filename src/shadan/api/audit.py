@@ -168,6 +168,11 @@ class AuditStatusResponse(BaseModel):
         description="木に入るのを SHADAN_LOG_SEQUENCING_MAX_WAIT_MINUTES より長く待っている"
         "最初のイベントの連番（順序付けが止まっている。ないときは null）"
     )
+    left_out_seqs: list[int] | None = Field(
+        description="順序付けで読めず木から外され、まだ外す記録（shadan audit set-aside）のないエントリの連番"
+        "（最初の20件。JSON でないエントリがあって読めないときは null）"
+    )
+    more_left_out: bool = Field(description="left_out_seqs のほかにも木から外されたエントリがあるか")
 
     @classmethod
     def of(cls, status: LogStatus) -> AuditStatusResponse:
@@ -209,6 +214,8 @@ class AuditStatusResponse(BaseModel):
             verification_overdue=status.verification_overdue,
             leaves_since_verification=status.leaves_since_verification,
             stalled_seq=status.stalled_seq,
+            left_out_seqs=None if status.left_out_seqs is None else list(status.left_out_seqs),
+            more_left_out=status.more_left_out,
         )
 
 

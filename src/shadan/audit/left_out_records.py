@@ -22,9 +22,10 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 from sqlalchemy.exc import DataError, OperationalError
 
 from shadan.audit.entry_events import event_from_entry
@@ -58,6 +59,17 @@ def is_recorded(connection: Connection, horizon: int, seq: int) -> bool:
     return any(True for _ in _naming(connection, horizon, seq, seq, AuditTag.LOG_ENTRY_LEFT_OUT))
 
 
+def still_left_out(connection: Connection, limit: int) -> list[int] | None:
+    """The first `limit` seqs of entries recorded as left out whose rows are still there, to be set aside,
+    in order; None where an entry that is no JSON keeps the records from being found by the index (the
+    log status does not read every row)."""
+    records = _records_by_account(connection)
+    if records is None:
+        return None
+    seqs = sorted(record.seq for _, record in records)
+    return list(islice((seq for seq in seqs if stored_bytes(connection, seq) is not None), limit))
+
+
 def broken_records(connection: Connection, horizon: int) -> list[BrokenRecord]:
     """What the records in the tree find wrong, in seq order."""
     found = (_broken(connection, horizon, record_seq, record) for record_seq, record in _records(connection))
@@ -81,19 +93,32 @@ def _records(connection: Connection) -> list[tuple[int, RecordedEntry]]:
     """The records in the tree, found by the view's index of accounts. Where an entry is no JSON at all
     (stored only once the table's check was dropped, which verification reports) the database cannot
     compute that column for it: the rows in the tree are then read one by one instead."""
-    dialect = connection.dialect.name
-    in_tree = _seq.in_(select(log_leaves.c.seq))
-    by_sequencer = stated(dialect, "account_id") == SEQUENCER.account_id
-    query = select(_seq, stored_entry(dialect)).where(in_tree).order_by(_seq)
+    found = _records_by_account(connection)
+    if found is not None:
+        return found
+    every_row = connection.execution_options(stream_results=True).execute(_in_tree(connection))
+    return list(_named(every_row, AuditTag.LOG_ENTRY_LEFT_OUT, SEQUENCER.account_id))
+
+
+def _records_by_account(connection: Connection) -> list[tuple[int, RecordedEntry]] | None:
+    """The records in the tree by the view's index of accounts; None where an entry stops that column."""
+    by_sequencer = stated(connection.dialect.name, "account_id") == SEQUENCER.account_id
     # A failed statement ends PostgreSQL's transaction (verification's snapshot) but for a savepoint.
-    savepoint = connection.begin_nested() if dialect == "postgresql" else nullcontext()
+    savepoint = connection.begin_nested() if connection.dialect.name == "postgresql" else nullcontext()
     try:
         with savepoint:
-            rows = connection.execute(query.where(by_sequencer)).all()
+            rows = connection.execute(_in_tree(connection).where(by_sequencer)).all()
     except (DataError, OperationalError):
-        every_row = connection.execution_options(stream_results=True).execute(query)
-        return list(_named(every_row, AuditTag.LOG_ENTRY_LEFT_OUT, SEQUENCER.account_id))
+        return None
     return list(_named(rows, AuditTag.LOG_ENTRY_LEFT_OUT))
+
+
+def _in_tree(connection: Connection) -> Select[Any]:
+    return (
+        select(_seq, stored_entry(connection.dialect.name))
+        .where(_seq.in_(select(log_leaves.c.seq)))
+        .order_by(_seq)
+    )
 
 
 def _naming(connection: Connection, horizon: int, after: int, seq: int, tag: AuditTag) -> Iterator[str]:

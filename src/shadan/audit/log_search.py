@@ -38,6 +38,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from shadan.audit.entry import as_utc, format_timestamp
 from shadan.audit.entry_events import entry_text, event_from_entry
+from shadan.audit.left_out_records import still_left_out
 from shadan.audit.log import access_log_entries, stated, stored_entry
 from shadan.audit.log_completeness import pending_events
 from shadan.audit.read_limit import time_limited
@@ -78,6 +79,10 @@ class SqlLogSearch:
     def first_waiting_since(self, before: dt.datetime) -> int | None:
         with self._engine.connect() as connection:
             return first_waiting_since(connection, read_state(connection).horizon_seq, before)
+
+    def left_out_entries(self, limit: int) -> list[int] | None:
+        with self._engine.connect() as connection:
+            return still_left_out(connection, limit)
 
     def recent_cosignatures(self, limit: int) -> list[Cosignature]:
         c = log_cosignatures.c

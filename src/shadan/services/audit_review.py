@@ -33,6 +33,7 @@ PAGE_SIZE = 100
 # narrows the filters (the monthly Parquet archive is the way to take out whole periods).
 EXPORT_ROW_CAP = 10_000
 COSIGNATURES_SHOWN = 20
+LEFT_OUT_SHOWN = 20  # entries left out of the tree named on the status page
 DENIED_MESSAGE = "アクセスログを閲覧する権限がありません。"
 TOO_BROAD_MESSAGE = (
     "検索が制限時間内に終わらなかったため中止しました。供給地点特定番号、個人ID、アカウントIDのいずれかで"
@@ -126,6 +127,18 @@ class LogStatus:
     # The first event that has waited for its leaf longer than the maximum wait: the sequencer stalled.
     stalled_seq: int | None
     sequencing_max_wait: dt.timedelta
+    # The first entries the sequencer left out whose rows wait to be set aside, one more than are shown;
+    # None when an entry that is no JSON keeps them from being read (verification reports that).
+    left_out: tuple[int, ...] | None
+
+    @property
+    def left_out_seqs(self) -> tuple[int, ...] | None:
+        """The first LEFT_OUT_SHOWN of them."""
+        return None if self.left_out is None else self.left_out[:LEFT_OUT_SHOWN]
+
+    @property
+    def more_left_out(self) -> bool:
+        return self.left_out is not None and len(self.left_out) > LEFT_OUT_SHOWN
 
     @property
     def leaves_since_verification(self) -> int | None:
@@ -177,6 +190,11 @@ class LogSearch(Protocol):
 
     def first_waiting_since(self, before: dt.datetime) -> int | None:
         """The first event not in the tree yet whose entry states a time earlier than `before`."""
+        ...
+
+    def left_out_entries(self, limit: int) -> list[int] | None:
+        """The first `limit` seqs of entries the sequencer recorded as left out whose rows are still there;
+        None when they cannot be read."""
         ...
 
     def recent_cosignatures(self, limit: int) -> list[Cosignature]:
@@ -294,6 +312,7 @@ class AuditReviewService:
             if counts.pending_events
             else None,
             sequencing_max_wait=self._sequencing_max_wait,
+            left_out=_tuple_or_none(self._search.left_out_entries(LEFT_OUT_SHOWN + 1)),
         )
         self._record(principal, context, Action.VIEW, AuditTag.LOG_STATUS_VIEWED)
         return status
@@ -489,3 +508,7 @@ def _unreadable_row(logged: LoggedEvent) -> tuple[str | int | dt.datetime, ...]:
     row[0] = logged.seq
     row[EXPORT_HEADERS.index("詳細")] = f"{UNREADABLE_ENTRY}: {logged.unreadable_entry}"
     return tuple(row)
+
+
+def _tuple_or_none(seqs: list[int] | None) -> tuple[int, ...] | None:
+    return None if seqs is None else tuple(seqs)

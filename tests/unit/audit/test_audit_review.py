@@ -135,12 +135,16 @@ class FakeSearch:
     too_slow: bool = False  # as the database stopped at the search's time limit
     too_slow_to_count: bool = False
     waiting: list[tuple[int, dt.datetime]] = field(default_factory=list)  # (seq, time) not in the tree yet
+    left_out: list[int] | None = field(default_factory=list)  # None: as when an entry is no JSON
 
     def counts(self) -> LogCounts:
         return LogCounts(len(self.events), len(self.waiting), 0)
 
     def first_waiting_since(self, before: dt.datetime) -> int | None:
         return next((seq for seq, time in self.waiting if time < before), None)
+
+    def left_out_entries(self, limit: int) -> list[int] | None:
+        return None if self.left_out is None else self.left_out[:limit]
 
     def recent_cosignatures(self, limit: int) -> list[Cosignature]:
         return [Cosignature("witness.example/w1", 10, NOW, NOW)][:limit]
@@ -411,6 +415,23 @@ def test_an_event_waiting_longer_than_the_maximum_wait_shows_the_sequencer_stall
         harness.search.waiting = [(13, NOW - dt.timedelta(minutes=waited_minutes)), (14, NOW)]
     status = harness.service.status(REGULATOR, CONTEXT)
     assert (status.stalled_seq, status.sequencing_max_wait) == (stalled, MAX_WAIT)
+
+
+@pytest.mark.parametrize(
+    ("left_out", "shown", "more"),
+    [
+        ([], (), False),
+        (list(range(100, 120)), tuple(range(100, 120)), False),  # as many as are shown
+        (list(range(100, 121)), tuple(range(100, 120)), True),
+        (None, None, False),
+    ],
+)
+def test_the_status_names_the_entries_left_out_of_the_tree(
+    harness: Harness, left_out: list[int] | None, shown: tuple[int, ...] | None, more: bool
+) -> None:
+    harness.search.left_out = left_out
+    status = harness.service.status(REGULATOR, CONTEXT)
+    assert (status.left_out_seqs, status.more_left_out) == (shown, more)
 
 
 def replace_witnesses(harness: Harness, names: Sequence[str]) -> AuditReviewService:
