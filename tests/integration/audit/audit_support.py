@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
@@ -120,3 +120,11 @@ def statements_of(engine: Engine, action: Callable[[], object]) -> list[tuple[st
     finally:
         sql_events.remove(engine, "before_cursor_execute", record)
     return seen
+
+
+def sqlite_plans(engine: Engine, statements: list[tuple[str, Any]]) -> Iterator[tuple[str, list[str]]]:
+    """Each statement with SQLite's plan for it, a step a line (EXPLAIN QUERY PLAN's detail column)."""
+    with engine.connect() as connection:
+        for statement, parameters in statements:
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            yield statement, [row[3] for row in rows]

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from audit_support import event, statements_of
+from audit_support import event, sqlite_plans, statements_of
 from sqlalchemy import Engine, delete, func, insert, select, text
 
 from shadan.audit.entry import entry_around_seq
@@ -335,10 +335,6 @@ def test_the_status_counts_scan_no_table_of_events(engine: Engine) -> None:
         SqlAccessLog(connection).append([event(10)])  # waiting for its leaf
     statements = statements_of(engine, SqlLogSearch(engine, time_limit_seconds=10.0).counts)
     assert statements
-    with engine.connect() as connection:
-        for statement, parameters in statements:
-            plan = [
-                row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            ]
-            walks = [step for step in plan if step.startswith("SCAN") and "log_deletions" not in step]
-            assert walks == [], (statement, plan)
+    for statement, plan in sqlite_plans(engine, statements):
+        walks = [step for step in plan if step.startswith("SCAN") and "log_deletions" not in step]
+        assert walks == [], (statement, plan)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from audit_support import AUDITOR, ORIGIN, SETTLE, Clock, event, statements_of
+from audit_support import AUDITOR, ORIGIN, SETTLE, Clock, event, sqlite_plans, statements_of
 from sqlalchemy import DateTime, Engine, insert, select, text, type_coerce
 
 from shadan.audit.entry import entry_bytes
@@ -148,12 +148,8 @@ def test_a_search_by_period_reads_ranges_of_seqs_not_every_event(
     for run in (lambda: search.search(_filters(5, 5), None, 50), lambda: search.count(_filters(50, 50), 100)):
         statements = [s for s in statements_of(engine, run) if "access_log_entries" in s[0]]
         assert statements
-        with engine.connect() as connection:
-            for statement, parameters in statements:
-                plan = [
-                    r[3] for r in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-                ]
-                assert not [step for step in plan if step.startswith("SCAN access_log_entries")], plan
+        for _, plan in sqlite_plans(engine, statements):
+            assert not [step for step in plan if step.startswith("SCAN access_log_entries")], plan
 
 
 def test_a_block_given_twice_is_read_once(
