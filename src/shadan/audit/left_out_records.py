@@ -123,12 +123,15 @@ def _in_tree(connection: Connection) -> Select[Any]:
 
 def _naming(connection: Connection, horizon: int, after: int, seq: int, tag: AuditTag) -> Iterator[str]:
     """The SHA-256 each event of `tag` after `after` names for `seq`: those in the tree, by the search
-    index, and those waiting for a leaf above `horizon`."""
+    index, and those waiting for a leaf above `horizon` that hold the tag's text (shadan writes it as
+    itself), so that a stalled sequencer's backlog is not read into Python whole."""
     indexed = select(log_resource_ids.c.seq).where(log_resource_ids.c.resource_id == str(seq))
+    # The LIKE only narrows (its `_` is a wildcard too); the events read in Python decide.
+    holds_tag = access_log_entries.c.entry.like(f'%"{tag}"%')
     dialect = connection.dialect.name
     rows = [
         *connection.execute(select(_seq, stored_entry(dialect)).where(_seq > after, _seq.in_(indexed))),
-        *connection.execute(unsequenced(horizon, _seq, stored_entry(dialect)).where(_seq > after)),
+        *connection.execute(unsequenced(horizon, _seq, stored_entry(dialect)).where(_seq > after, holds_tag)),
     ]
     return (record.sha256 for _, record in _named(rows, tag) if record.seq == seq)
 

@@ -100,16 +100,19 @@ def test_an_entry_left_out_is_recorded_once_whichever_server_finds_it(
 def test_a_record_still_waiting_for_its_leaf_counts(
     engine: Engine, owner_engine: Engine, clock: Clock
 ) -> None:
+    """Another server's record (seq 6), committed beyond the batch that finds the entry (4 and 5), so that
+    it has no leaf when that batch commits."""
     append(engine, 1, 2)
     entry = unreadable(engine)
     write(owner_engine, entry)  # seq 3
+    append(engine, 4, 2)
     waiting = LeftOutEntry(3, entry.encode("utf-8")).event(
         EventFactory("shadan"), clock(), SEQUENCER, AuditTag.LOG_ENTRY_LEFT_OUT
     )
     with engine.begin() as connection:
-        SqlAccessLog(connection).append([waiting])  # seq 4: another server's, committed, no leaf yet
-    assert Sequencer(engine, clock, SETTLE).sequence() == 3
-    assert [(seq, has_leaf) for seq, _, has_leaf in records(engine)] == [(4, True)]
+        SqlAccessLog(connection).append([waiting])
+    assert Sequencer(engine, clock, SETTLE, batch=2).sequence() == 5
+    assert [(seq, has_leaf) for seq, _, has_leaf in records(engine)] == [(6, True)]
 
 
 @pytest.mark.parametrize("then", ["kept", "set aside"])
