@@ -18,11 +18,9 @@ none.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, Select, select
@@ -33,7 +31,7 @@ from shadan.audit.log import access_log_entries, stated, stored_entry
 from shadan.audit.log_completeness import unsequenced
 from shadan.audit.tree_tables import log_leaves, log_resource_ids
 from shadan.domain.vocabulary import AuditTag
-from shadan.services.entry_set_aside import SEQUENCER, RecordedEntry, recorded_entry
+from shadan.services.entry_set_aside import SEQUENCER, LeftOutEntry, RecordedEntry, recorded_entry
 
 _seq = access_log_entries.c.seq
 
@@ -59,15 +57,15 @@ def is_recorded(connection: Connection, horizon: int, seq: int) -> bool:
     return any(True for _ in _naming(connection, horizon, seq, seq, AuditTag.LOG_ENTRY_LEFT_OUT))
 
 
-def still_left_out(connection: Connection, limit: int) -> list[int] | None:
+def still_left_out(connection: Connection, limit: int) -> tuple[int, ...] | None:
     """The first `limit` seqs of entries recorded as left out whose rows are still there, to be set aside,
     in order; None where an entry that is no JSON keeps the records from being found by the index (the
     log status does not read every row)."""
     records = _records_by_account(connection)
     if records is None:
         return None
-    seqs = sorted(record.seq for _, record in records)
-    return list(islice((seq for seq in seqs if stored_bytes(connection, seq) is not None), limit))
+    there = select(_seq).where(_seq.in_({record.seq for _, record in records})).order_by(_seq).limit(limit)
+    return tuple(connection.execute(there).scalars())
 
 
 def broken_records(connection: Connection, horizon: int) -> list[BrokenRecord]:
@@ -81,8 +79,8 @@ def _broken(
 ) -> BrokenRecord | None:
     stored = stored_bytes(connection, record.seq)
     if stored is not None:
-        changed = hashlib.sha256(stored).hexdigest() != record.sha256
-        return BrokenRecord(record.seq, changed=True) if changed else None
+        same = LeftOutEntry(record.seq, stored).sha256 == record.sha256
+        return None if same else BrokenRecord(record.seq, changed=True)
     set_asides = list(_naming(connection, horizon, record_seq, record.seq, AuditTag.LOG_ENTRY_SET_ASIDE))
     if record.sha256 in set_asides:
         return None

@@ -80,7 +80,7 @@ class SqlLogSearch:
         with self._engine.connect() as connection:
             return first_waiting_since(connection, read_state(connection).horizon_seq, before)
 
-    def left_out_entries(self, limit: int) -> list[int] | None:
+    def left_out_entries(self, limit: int) -> tuple[int, ...] | None:
         with self._engine.connect() as connection:
             return still_left_out(connection, limit)
 

@@ -192,7 +192,7 @@ class LogSearch(Protocol):
         """The first event not in the tree yet whose entry states a time earlier than `before`."""
         ...
 
-    def left_out_entries(self, limit: int) -> list[int] | None:
+    def left_out_entries(self, limit: int) -> tuple[int, ...] | None:
         """The first `limit` seqs of entries the sequencer recorded as left out whose rows are still there;
         None when they cannot be read."""
         ...
@@ -312,7 +312,7 @@ class AuditReviewService:
             if counts.pending_events
             else None,
             sequencing_max_wait=self._sequencing_max_wait,
-            left_out=_tuple_or_none(self._search.left_out_entries(LEFT_OUT_SHOWN + 1)),
+            left_out=self._search.left_out_entries(LEFT_OUT_SHOWN + 1),
         )
         self._record(principal, context, Action.VIEW, AuditTag.LOG_STATUS_VIEWED)
         return status
@@ -508,7 +508,3 @@ def _unreadable_row(logged: LoggedEvent) -> tuple[str | int | dt.datetime, ...]:
     row[0] = logged.seq
     row[EXPORT_HEADERS.index("詳細")] = f"{UNREADABLE_ENTRY}: {logged.unreadable_entry}"
     return tuple(row)
-
-
-def _tuple_or_none(seqs: list[int] | None) -> tuple[int, ...] | None:
-    return None if seqs is None else tuple(seqs)

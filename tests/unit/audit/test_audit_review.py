@@ -143,8 +143,8 @@ class FakeSearch:
     def first_waiting_since(self, before: dt.datetime) -> int | None:
         return next((seq for seq, time in self.waiting if time < before), None)
 
-    def left_out_entries(self, limit: int) -> list[int] | None:
-        return None if self.left_out is None else self.left_out[:limit]
+    def left_out_entries(self, limit: int) -> tuple[int, ...] | None:
+        return None if self.left_out is None else tuple(self.left_out[:limit])
 
     def recent_cosignatures(self, limit: int) -> list[Cosignature]:
         return [Cosignature("witness.example/w1", 10, NOW, NOW)][:limit]
