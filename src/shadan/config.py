@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shadan.services.audit_log import CheckpointPolicy
+from shadan.services.identity import SYSTEM_NAME
 
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use"  # noqa: S105 - refused outside development
 # The checkpoint rule's defaults live with the rule (the service and the benchmark use it without settings).
@@ -37,7 +38,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_SECRET), description="Key for CSRF and session token hashing."
     )
-    system_name: str = Field(default="shadan", description="The `system` field of access events.")
+    system_name: str = Field(default=SYSTEM_NAME, description="The `system` field of access events.")
     session_idle_minutes: int = Field(default=30, ge=1, description="Idle session timeout.")
     session_absolute_hours: int = Field(default=10, ge=1, description="Absolute session lifetime.")
     session_keep_days: int = Field(

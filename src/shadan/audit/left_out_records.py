@@ -28,8 +28,8 @@ from sqlalchemy.exc import DataError, OperationalError
 
 from shadan.audit.entry_events import event_from_entry
 from shadan.audit.log import access_log_entries, stated, stored_entry
-from shadan.audit.log_completeness import unsequenced
-from shadan.audit.tree_tables import log_leaves, log_resource_ids
+from shadan.audit.search_index import naming
+from shadan.audit.tree_tables import log_leaves
 from shadan.domain.vocabulary import AuditTag
 from shadan.services.entry_set_aside import SEQUENCER, LeftOutEntry, RecordedEntry, recorded_entry
 
@@ -52,9 +52,9 @@ def stored_bytes(connection: Connection, seq: int) -> bytes | None:
     return value.encode("utf-8") if isinstance(value, str) else value
 
 
-def is_recorded(connection: Connection, horizon: int, seq: int) -> bool:
-    """Whether an entry left out at `seq` has its record already, in the tree or waiting above `horizon`."""
-    return any(True for _ in _naming(connection, horizon, seq, seq, AuditTag.LOG_ENTRY_LEFT_OUT))
+def is_recorded(connection: Connection, seq: int) -> bool:
+    """Whether an entry left out at `seq` has its record already, in the tree or waiting for a leaf."""
+    return any(True for _ in _naming(connection, seq, seq, AuditTag.LOG_ENTRY_LEFT_OUT))
 
 
 def still_left_out(connection: Connection, limit: int) -> tuple[int, ...] | None:
@@ -68,20 +68,18 @@ def still_left_out(connection: Connection, limit: int) -> tuple[int, ...] | None
     return tuple(connection.execute(there).scalars())
 
 
-def broken_records(connection: Connection, horizon: int) -> list[BrokenRecord]:
+def broken_records(connection: Connection) -> list[BrokenRecord]:
     """What the records in the tree find wrong, in seq order."""
-    found = (_broken(connection, horizon, record_seq, record) for record_seq, record in _records(connection))
+    found = (_broken(connection, record_seq, record) for record_seq, record in _records(connection))
     return sorted((broken for broken in found if broken is not None), key=lambda broken: broken.seq)
 
 
-def _broken(
-    connection: Connection, horizon: int, record_seq: int, record: RecordedEntry
-) -> BrokenRecord | None:
+def _broken(connection: Connection, record_seq: int, record: RecordedEntry) -> BrokenRecord | None:
     stored = stored_bytes(connection, record.seq)
     if stored is not None:
         same = LeftOutEntry(record.seq, stored).sha256 == record.sha256
         return None if same else BrokenRecord(record.seq, changed=True)
-    set_asides = list(_naming(connection, horizon, record_seq, record.seq, AuditTag.LOG_ENTRY_SET_ASIDE))
+    set_asides = list(_naming(connection, record_seq, record.seq, AuditTag.LOG_ENTRY_SET_ASIDE))
     if record.sha256 in set_asides:
         return None
     return BrokenRecord(record.seq, changed=bool(set_asides))
@@ -119,19 +117,11 @@ def _in_tree(connection: Connection) -> Select[Any]:
     )
 
 
-def _naming(connection: Connection, horizon: int, after: int, seq: int, tag: AuditTag) -> Iterator[str]:
-    """The SHA-256 each event of `tag` after `after` names for `seq`: those in the tree, by the search
-    index, and those waiting for a leaf above `horizon` that hold the tag's text (shadan writes it as
-    itself), so that a stalled sequencer's backlog is not read into Python whole."""
-    indexed = select(log_resource_ids.c.seq).where(log_resource_ids.c.resource_id == str(seq))
-    # The LIKE only narrows (its `_` is a wildcard too); the events read in Python decide.
-    holds_tag = access_log_entries.c.entry.like(f'%"{tag}"%')
+def _naming(connection: Connection, after: int, seq: int, tag: AuditTag) -> Iterator[str]:
+    """The SHA-256 each event of `tag` after `after` names for `seq`, in the tree or waiting for a leaf."""
     dialect = connection.dialect.name
-    rows = [
-        *connection.execute(select(_seq, stored_entry(dialect)).where(_seq > after, _seq.in_(indexed))),
-        *connection.execute(unsequenced(horizon, _seq, stored_entry(dialect)).where(_seq > after, holds_tag)),
-    ]
-    return (record.sha256 for _, record in _named(rows, tag) if record.seq == seq)
+    query = select(_seq, stored_entry(dialect)).where(_seq > after, naming(dialect, str(seq)))
+    return (record.sha256 for _, record in _named(connection.execute(query), tag) if record.seq == seq)
 
 
 def _named(

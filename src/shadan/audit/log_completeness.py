@@ -122,7 +122,7 @@ def pending_events(connection: Connection, horizon: int) -> int:
     return int(connection.execute(select(func.count()).select_from(pending)).scalar_one())
 
 
-def unsequenced(horizon: int, *columns: ColumnElement[Any]) -> Select[Any]:
+def unsequenced(horizon: int | ColumnElement[int], *columns: ColumnElement[Any]) -> Select[Any]:
     """These columns of the events above the horizon that have no leaf yet. The leaves are bounded by
     the horizon too: PostgreSQL otherwise merges the events with every leaf from the first, at every
     sequencer batch and every status page (a cost that grows with the log)."""

@@ -29,12 +29,9 @@ from sqlalchemy import (
     Engine,
     Select,
     func,
-    literal,
-    literal_column,
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 
 from shadan.audit.entry import as_utc, format_timestamp
 from shadan.audit.entry_events import entry_text, event_from_entry
@@ -43,10 +40,10 @@ from shadan.audit.log import access_log_entries, stated, stored_entry
 from shadan.audit.log_completeness import pending_events
 from shadan.audit.read_limit import time_limited
 from shadan.audit.record_tables import log_cosignatures, log_deletions
+from shadan.audit.search_index import naming
 from shadan.audit.sequencer import read_state
 from shadan.audit.time_spans import blocks_meeting, seq_ranges
 from shadan.audit.transparency_log import newest_of, witness_names
-from shadan.audit.tree_tables import log_leaves, log_resource_ids, log_state
 from shadan.audit.waiting import first_waiting_since
 from shadan.services.audit_filters import EventFilters
 from shadan.services.audit_review import (
@@ -142,7 +139,7 @@ class SqlLogSearch:
         dialect = self._engine.dialect.name
         conditions: list[ColumnElement[bool]] = []
         if filters.supply_point_id is not None:
-            conditions += self._holds_id(filters.supply_point_id)
+            conditions.append(naming(dialect, filters.supply_point_id))
         for name, value in (
             ("account_id", filters.account_id),
             ("person_id", filters.person_id),
@@ -157,31 +154,6 @@ class SqlLogSearch:
         if filters.until is not None:
             conditions.append(stated(dialect, "ts") < format_timestamp(filters.until))
         return query.where(*conditions)
-
-    def _holds_id(self, resource_id: str) -> list[ColumnElement[bool]]:
-        """Sequenced events through the search index; the few not sequenced yet by their JSON list."""
-        indexed = select(log_resource_ids.c.seq).where(log_resource_ids.c.resource_id == resource_id)
-        horizon = select(func.coalesce(func.max(log_state.c.horizon_seq), 0)).scalar_subquery()
-        unsequenced = (
-            select(_entries.seq)
-            .outerjoin(log_leaves, log_leaves.c.seq == _entries.seq)
-            .where(horizon < _entries.seq, log_leaves.c.seq.is_(None), *self._json_holds(resource_id))
-        )
-        return [_entries.seq.in_(union_all(indexed, unsequenced))]
-
-    def _json_holds(self, resource_id: str) -> list[ColumnElement[bool]]:
-        entry = access_log_entries.c.entry
-        # The id is 22 ASCII digits (canonicalised by the service): written as itself in the JSON text,
-        # and no LIKE wildcard. The LIKE narrows cheaply; the list's elements decide.
-        narrowed = entry.like(f'%"{resource_id}"%')
-        if self._engine.dialect.name == "postgresql":
-            listed = literal_column("(entry::jsonb -> 'resource_ids')", JSONB)
-            return [narrowed, listed.contains([resource_id])]
-        elements = func.json_each(entry, "$.resource_ids").table_valued("value")
-        return [
-            narrowed,
-            select(literal(1)).select_from(elements).where(elements.c.value == resource_id).exists(),
-        ]
 
 
 def _logged(seq: int, stored: str | bytes) -> LoggedEvent:

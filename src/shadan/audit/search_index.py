@@ -15,7 +15,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Label, literal_column, text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Label,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    union_all,
+)
+
+from shadan.audit.log import access_log_entries
+from shadan.audit.log_completeness import unsequenced
+from shadan.audit.tree_tables import log_resource_ids, log_state
 
 # An event's `resource_ids` list as the database reads the `entry` column of a select's FROM (under the
 # view's key: the first of repeated keys on SQLite, the last on PostgreSQL): the one reading of the list
@@ -48,6 +63,25 @@ _STRINGS = {
 def listed_ids(dialect: str) -> Label[Any]:
     """An event's `resource_ids` as the database reads it (`_LISTED`), not as Python would read the entry."""
     return literal_column(_LISTED[dialect], JSON).label("resource_ids")
+
+
+def naming(dialect: str, resource_id: str) -> ColumnElement[bool]:
+    """Whether an event's list names `resource_id`, an id its JSON text holds as itself (ASCII digits: a
+    canonical supply point id, a seq). Sequenced events through the index; the few above the sequencer's
+    horizon that have no leaf yet by a LIKE that narrows cheaply, then by their list read as the sequencer
+    will index it (`_STRINGS`). The horizon is read in the statement, from the same snapshot."""
+    seq = access_log_entries.c.seq
+    indexed = select(log_resource_ids.c.seq).where(log_resource_ids.c.resource_id == resource_id)
+    horizon = select(func.coalesce(func.max(log_state.c.horizon_seq), 0)).scalar_subquery()
+    strings, condition = _STRINGS[dialect]
+    listed = (
+        select(literal(1))
+        .select_from(text(strings))
+        .where(text(condition), literal_column("ids.value") == resource_id)
+        .exists()
+    )
+    waiting = unsequenced(horizon).where(access_log_entries.c.entry.like(f'%"{resource_id}"%'), listed)
+    return seq.in_(union_all(indexed, waiting))
 
 
 def index_rows(events: Iterable[Mapping[Any, Any]]) -> list[dict[str, Any]]:

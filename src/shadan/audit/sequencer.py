@@ -46,7 +46,7 @@ from shadan.audit.tree_tables import log_leaves, log_resource_ids, log_state
 from shadan.domain.vocabulary import AuditTag
 from shadan.services.audit_log import LogIntegrityError
 from shadan.services.entry_set_aside import SEQUENCER, LeftOutEntry
-from shadan.services.identity import EventFactory
+from shadan.services.identity import SYSTEM_NAME, EventFactory
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -85,7 +85,7 @@ class Sequencer:
         clock: Clock,
         settle: dt.timedelta = dt.timedelta(seconds=60),
         batch: int = 5000,
-        system: str = "shadan",
+        system: str = SYSTEM_NAME,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -113,11 +113,11 @@ class Sequencer:
                 if read_state(connection) != batch.state:
                     continue  # another app server sequenced meanwhile: redo with its result
                 self._commit(connection, batch)
-                recorded = self._record_left_out(connection, batch.state.horizon_seq)
+                recorded = self._record_left_out(connection)
             self._unrecorded = {}
             return len(batch.leaves), batch.state.tree_size + len(batch.leaves), recorded
 
-    def _record_left_out(self, connection: Connection, horizon: int) -> bool:
+    def _record_left_out(self, connection: Connection) -> bool:
         """Under the lock: append a record of each entry left out that is still as it was found and has
         none yet (another server may have recorded it); an entry changed since is read again."""
         records = []
@@ -125,7 +125,7 @@ class Sequencer:
             stored = stored_bytes(connection, seq)
             if stored != found:
                 self._left_out -= {seq}
-            elif not is_recorded(connection, horizon, seq):
+            elif not is_recorded(connection, seq):
                 entry = LeftOutEntry(seq, stored)
                 records.append(
                     entry.event(self._events, self._clock(), SEQUENCER, AuditTag.LOG_ENTRY_LEFT_OUT)

@@ -36,6 +36,7 @@ from shadan.services.audit_log import (
     VerificationRun,
     WitnessQuorum,
 )
+from shadan.services.identity import SYSTEM_NAME
 from shadan.services.log_sink import UNAVAILABLE_MESSAGE
 
 
@@ -48,7 +49,7 @@ class SqlTransparencyLog:
         settle: dt.timedelta = dt.timedelta(seconds=60),
         witness_quorum: int = 1,
         max_wait: dt.timedelta = MAX_WAIT,
-        system: str = "shadan",
+        system: str = SYSTEM_NAME,
     ) -> None:
         if witness_quorum < 1:
             raise ValueError("the witness quorum must be at least 1")

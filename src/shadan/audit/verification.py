@@ -173,7 +173,7 @@ class LogAudit:
         self._check_indexed_ahead(connection, found)
         horizon = read_state(connection).horizon_seq
         pending = self._unlogged(connection, horizon, size, found, spans)
-        self._check_left_out(connection, horizon, found)
+        self._check_left_out(connection, found)
         self._check_waiting(connection, horizon, found)
         return self._report(size, checked, len(checkpoints), pending, found, trusted_head)
 
@@ -557,8 +557,8 @@ class LogAudit:
             )
 
     @staticmethod
-    def _check_left_out(connection: Connection, horizon: int, found: _Findings) -> None:
-        for broken in broken_records(connection, horizon):
+    def _check_left_out(connection: Connection, found: _Findings) -> None:
+        for broken in broken_records(connection):
             seq = broken.seq
             if broken.changed:
                 found.add(

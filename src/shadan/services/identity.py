@@ -23,13 +23,15 @@ from shadan.services.event_origin import origin_of
 
 # Identity work touches no registry row; the system realm is the one meant for such work.
 IDENTITY_REALM = "system"
+# The `system` field of access events unless the settings name another (SHADAN_SYSTEM_NAME).
+SYSTEM_NAME = "shadan"
 
 
 @dataclass(frozen=True, slots=True)
 class IdentityPolicy:
     """The identity settings as plain values (bootstrap copies them from `Settings`)."""
 
-    system_name: str = "shadan"
+    system_name: str = SYSTEM_NAME
     password_min_length: int = 15
     password_max_length: int = 256
     password_max_age_days: int | None = None

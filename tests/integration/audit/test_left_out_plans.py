@@ -14,7 +14,7 @@ from audit_support import SETTLE, Clock, append, sqlite_plans, statements_of
 from sqlalchemy import Engine, text
 
 from shadan.audit.left_out_records import broken_records, still_left_out
-from shadan.audit.sequencer import Sequencer, read_state
+from shadan.audit.sequencer import Sequencer
 
 
 @pytest.fixture
@@ -32,10 +32,9 @@ def removed(engine: Engine, owner_engine: Engine, clock: Clock) -> None:
 
 def _reads(engine: Engine) -> list[tuple[str, Any]]:
     with engine.connect() as connection:
-        horizon = read_state(connection).horizon_seq
 
         def read() -> None:
-            assert [broken.seq for broken in broken_records(connection, horizon)] == [41]
+            assert [broken.seq for broken in broken_records(connection)] == [41]
             assert still_left_out(connection, 5) == ()
 
         return [(s, p) for s, p in statements_of(engine, read) if s.startswith("SELECT")]  # no SAVEPOINT
@@ -45,7 +44,8 @@ def test_sqlite_reads_no_table_whole(engine: Engine, removed: None) -> None:
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite's plans")
     for statement, plan in sqlite_plans(engine, _reads(engine)):
-        walks = [step for step in plan if step.startswith("SCAN")]
+        # `ids` is json_each over one waiting event's list (search_index.naming), not a table.
+        walks = [step for step in plan if step.startswith("SCAN") and "VIRTUAL TABLE" not in step]
         assert walks == [], (statement, plan)
 
 
