@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/shadan demo
 
+# The suite in worker processes, one a core up to four (docs/architecture.md, "Tests").
 test: lint typecheck imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --numprocesses=auto --maxprocesses=4
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -25,6 +25,14 @@ PG_APP_URL = os.environ.get("SHADAN_TEST_PG_APP_URL")
 ALL_TABLES = [t.name for t in (*store_metadata.sorted_tables, *audit_metadata.sorted_tables)]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Each test process starts without a terminal size: `make test`'s worker processes are given
+    COLUMNS=80 and LINES=24, and a Rich console made on import keeps the width it found then, where a
+    test gives each command the width it needs."""
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
+
 def require_postgres() -> tuple[str, str]:
     if PG_URL and PG_APP_URL:
         return PG_URL, PG_APP_URL

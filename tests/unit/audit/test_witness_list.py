@@ -49,6 +49,18 @@ def test_witnesses_in_the_order_of_the_file_comments_and_blank_lines_aside() -> 
         (f"{EGC} https://a.example.jp\n{ROTATED} https://a.example.jp\n", "2 行目: 同じ証人"),
         ("# nobody yet\n\n", "証人が 1 人も"),
     ],
+    # The keys are generated: ids of their own keep the collection the same in every process.
+    ids=[
+        "no-url",
+        "extra-field",
+        "file-url",
+        "url-without-host",
+        "a-log-key",
+        "no-key",
+        "same-witness",
+        "same-witness-rotated",
+        "no-witness",
+    ],
 )
 def test_a_bad_line_refuses_the_whole_file(text: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
