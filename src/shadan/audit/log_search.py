@@ -3,9 +3,9 @@ the witnesses' cosignatures. Read only; the same statements on SQLite and Postgr
 
 Searching by supply point is exact: the id must be an element of the event's `resource_ids` list, never
 a substring of another id or of some other text in it. Sequenced events are found through the search
-index (search_index.py); for the events above the sequencer's horizon that have no leaf yet, a LIKE on
-the entry's text narrows the rows cheaply first and the JSON functions of each database then check the
-list's elements.
+index; for the events above the sequencer's horizon that have no leaf yet, a LIKE on the entry's text
+narrows the rows cheaply first and the list's elements, read as the sequencer will index them, decide
+(search_index.naming, which the records of left-out entries use too).
 
 The statements select the entries that match, by the expressions of the view `access_events` (which its
 indexes cover), and each event is read from its entry's text (entry_events.py): an entry written straight

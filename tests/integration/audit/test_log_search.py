@@ -76,6 +76,36 @@ def test_sequenced_events_are_found_through_the_search_index(engine: Engine, own
     assert _seqs(search, supply_point_id=POINT) == [5, 1]
 
 
+# How an entry written straight into the table may hold the id under `resource_ids` (the JSON text).
+_LISTS = {
+    "in a list": f'["{POINT}"]',
+    "in an object": f'{{"a":"{POINT}"}}',
+    "in a list in the list": f'[["{POINT}"]]',
+    "as the value itself": f'"{POINT}"',
+    "after a number": f'[1,"{POINT}"]',
+    "under a repeated key": f'["{OTHER}"],"resource_ids":["{POINT}"]',  # PostgreSQL reads the last
+}
+
+
+def test_events_waiting_for_a_leaf_are_found_as_they_will_be_indexed(
+    engine: Engine, owner_engine: Engine
+) -> None:
+    """Before the sequencer indexes an event, a search reads its list as the sequencer will index it
+    (search_index.naming): whatever the list's shape, the same events are found before and after."""
+    _append(engine, *({"resource_ids": (POINT,)} for _ in _LISTS))
+    with owner_engine.begin() as connection:
+        for seq, listed in enumerate(_LISTS.values(), start=1):
+            connection.execute(
+                text("UPDATE access_log_entries SET entry = replace(entry, :old, :new) WHERE seq = :seq"),
+                {"old": f'"resource_ids":["{POINT}"]', "new": f'"resource_ids":{listed}', "seq": seq},
+            )
+    search = SqlLogSearch(engine, time_limit_seconds=10.0)
+    waiting = _seqs(search, supply_point_id=POINT)
+    Sequencer(engine, lambda: dt.datetime(2025, 4, 1, tzinfo=dt.UTC)).sequence()
+    assert _seqs(search, supply_point_id=POINT) == waiting
+    assert waiting == ([6, 5, 1] if engine.dialect.name == "postgresql" else [5, 1])
+
+
 def test_person_account_action_outcome_and_purpose_filters(engine: Engine) -> None:
     _append(
         engine,
