@@ -70,6 +70,9 @@ def naming(dialect: str, resource_id: str) -> ColumnElement[bool]:
     canonical supply point id, a seq). Sequenced events through the index; the few above the sequencer's
     horizon that have no leaf yet by a LIKE that narrows cheaply, then by their list read as the sequencer
     will index it (`_STRINGS`). The horizon is read in the statement, from the same snapshot."""
+    if not (resource_id.isascii() and resource_id.isdigit()):
+        # Any other id may be escaped in the JSON text, where the LIKE would miss it.
+        raise ValueError(f"not an id of ASCII digits: {resource_id!r}")
     seq = access_log_entries.c.seq
     indexed = select(log_resource_ids.c.seq).where(log_resource_ids.c.resource_id == resource_id)
     horizon = select(func.coalesce(func.max(log_state.c.horizon_seq), 0)).scalar_subquery()
