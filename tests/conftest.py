@@ -13,11 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from shadan.audit.schema import metadata as audit_metadata
 from shadan.store.database import make_engine, migrate
 from shadan.store.tables import metadata as store_metadata
+
+# No test is timed (speed is measured in bench/): Hypothesis's deadline for each example would fail a test
+# on a machine busy with the other workers.
+settings.register_profile("untimed", deadline=None)
+settings.load_profile("untimed")
 
 IN_CI = os.environ.get("CI") == "true"
 PG_URL = os.environ.get("SHADAN_TEST_PG_URL")

@@ -143,7 +143,7 @@ def duck() -> Iterator[duckdb.DuckDBPyConnection]:
         yield connection
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(_events_and_index())
 def test_the_index_check_agrees_with_the_definition(
     duck: duckdb.DuckDBPyConnection, case: tuple[list[tuple[int, str]], list[tuple[str, int]], bool]
@@ -273,7 +273,7 @@ def _crafted_entry(draw: st.DrawFn, seq: int) -> str:
     return f"{{{second},{entry[1:]}" if draw(st.booleans()) else f"{entry[:-1]},{second}}}"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_the_sequencer_indexes_any_entry_as_verification_reads_it(
     engine: Engine, owner_engine: Engine, data: st.DataObject

@@ -36,7 +36,7 @@ def _respelled(value: Any, draw: st.DrawFn) -> Any:
     return draw(st.sampled_from([value + " ", " " + value, value.replace('"', "'"), value.upper(), ""]))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.lists(logged_event(), min_size=1, max_size=6), st.data())
 def test_archived_columns_that_build_the_entry_are_the_entrys(
     rows: list[dict[str, Any]], data: st.DataObject

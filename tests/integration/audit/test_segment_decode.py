@@ -45,7 +45,7 @@ def _decoded(decode: Any, first: int, entries: list[bytes]) -> Any:
         return EntryError
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(st.lists(logged_event(), min_size=1, max_size=8), st.data())
 def test_the_fast_batch_is_the_defined_one(rows: list[dict[str, Any]], data: st.DataObject) -> None:
     entries = [entry_bytes(row) for row in rows]

@@ -127,7 +127,7 @@ CACHED = CedarAuthorizer(CATALOG)
 UNCACHED = CedarAuthorizer(CATALOG, cache_size=0)
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(max_examples=300, database=None)
 @given(
     roles=ROLE_SETS,
     kind=st.sampled_from(list(CompanyKind)),

@@ -67,7 +67,7 @@ def test_identical_decisions_over_every_category_setting_and_disaster_state() ->
     assert allowed > 0, "the sweep must include permitted reads, or it proves nothing"
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(max_examples=300, database=None)
 @given(
     roles=st.frozensets(st.sampled_from(sorted(CATALOG.roles)), max_size=3),
     emergency=st.booleans(),
