@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     log_search_time_limit_seconds: float = Field(
         default=10.0,
         gt=0,
-        description="How long each read of an access-log search (a page, its count, an export) may take.",
+        description="How long an access-log search may take: a page's events and count together, an export.",
     )
     log_tick_seconds: float = Field(
         default=5.0, ge=0, description="How often `shadan serve` sequences the log (0: not in serve)."

@@ -21,6 +21,8 @@ sequenced, and its block's span written, before the spans are read.
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -62,9 +64,12 @@ _DELETED_LEAVES = func.coalesce(func.sum(log_deletions.c.end_leaf - log_deletion
 
 
 class SqlLogSearch:
-    def __init__(self, engine: Engine, *, time_limit_seconds: float) -> None:
+    def __init__(
+        self, engine: Engine, *, time_limit_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._engine = engine
         self._time_limit = time_limit_seconds  # SHADAN_LOG_SEARCH_TIME_LIMIT_SECONDS (read_limit.py)
+        self._clock = clock
 
     def counts(self) -> LogCounts:
         with self._engine.connect() as connection:
@@ -93,18 +98,32 @@ class SqlLogSearch:
             return [_cosignature(connection.execute(newest_of(n)).one()) for n in witness_names(connection)]
 
     def search(self, filters: EventFilters, before: int | None, limit: int) -> list[LoggedEvent]:
-        dialect = self._engine.dialect.name
-        query = self._matching(filters, select(_entries.seq, stored_entry(dialect)))
+        deadline = self._clock() + self._time_limit
+        with self._engine.connect() as connection:
+            return self._events(connection, filters, before, limit, deadline)
+
+    def page(
+        self, filters: EventFilters, before: int | None, limit: int, cap: int
+    ) -> tuple[list[LoggedEvent], int | None]:
+        deadline = self._clock() + self._time_limit  # one limit for the page: its events, then its count
+        with self._engine.connect() as connection:
+            events = self._events(connection, filters, before, limit, deadline)
+            return events, self._count(connection, filters, cap, deadline)
+
+    def _events(
+        self, connection: Connection, filters: EventFilters, before: int | None, limit: int, deadline: float
+    ) -> list[LoggedEvent]:
+        query = self._matching(filters, select(_entries.seq, stored_entry(connection.dialect.name)))
         if before is not None:
             query = query.where(_entries.seq < before)
-        with self._engine.connect() as connection, time_limited(connection, self._time_limit):
+        with time_limited(connection, deadline, self._clock):
             rows = connection.execute(self._newest(connection, filters, query, limit)).all()
         return [_logged(int(seq), entry) for seq, entry in rows]
 
-    def count(self, filters: EventFilters, cap: int) -> int | None:
+    def _count(self, connection: Connection, filters: EventFilters, cap: int, deadline: float) -> int | None:
         query = self._matching(filters, select(_entries.seq))
         try:
-            with self._engine.connect() as connection, time_limited(connection, self._time_limit):
+            with time_limited(connection, deadline, self._clock):
                 matching = self._newest(connection, filters, query, cap).subquery()
                 return int(connection.execute(select(func.count()).select_from(matching)).scalar_one())
         except SearchTimedOut:

@@ -1,8 +1,9 @@
-"""A time limit on one read of the auditors' search: SQLite's progress handler, PostgreSQL's
-statement_timeout. A search without a supply point, person or account has no index to read and scans the
-log from the newest event (within the time spans of its period, if it has one: time_spans.py); on years of
-events that is minutes of the database's work for one click, so such a read is stopped at the limit (as
-Datasette stops a slow query) and the auditor asked to narrow it.
+"""A time limit on the reads of one auditors' search (a page's events and count share one deadline):
+SQLite's progress handler, PostgreSQL's statement_timeout. A search without a supply point, person or
+account has no index to read and scans the log from the newest event (within the time spans of its
+period, if it has one: time_spans.py); on years of events that is minutes of the database's work for one
+click, so such a read is stopped at the limit (as Datasette stops a slow query) and the auditor asked to
+narrow it.
 """
 
 from __future__ import annotations
@@ -22,9 +23,15 @@ _CHECK_EVERY = 10_000  # SQLite virtual-machine steps between looks at the clock
 
 
 @contextmanager
-def time_limited(connection: Connection, seconds: float) -> Iterator[None]:
-    """Every statement run on the connection inside the block stops after `seconds` (SearchTimedOut).
-    On PostgreSQL the limit holds for the rest of the connection's transaction (SET LOCAL)."""
+def time_limited(
+    connection: Connection, deadline: float, clock: Callable[[], float] = time.monotonic
+) -> Iterator[None]:
+    """Every statement run on the connection inside the block stops when `clock` passes `deadline`
+    (SearchTimedOut); a block entered past it runs nothing. Blocks with one deadline share one limit. On
+    PostgreSQL the limit holds for the rest of the connection's transaction (SET LOCAL)."""
+    seconds = deadline - clock()
+    if seconds <= 0:
+        raise SearchTimedOut
     if connection.dialect.name == "postgresql":
         milliseconds = max(1, round(seconds * 1000))
         connection.execute(text(f"SET LOCAL statement_timeout = {milliseconds:d}"))
@@ -32,8 +39,7 @@ def time_limited(connection: Connection, seconds: float) -> Iterator[None]:
             yield
         return
     sqlite: Any = connection.connection.driver_connection
-    deadline = time.monotonic() + seconds
-    sqlite.set_progress_handler(lambda: time.monotonic() > deadline, _CHECK_EVERY)
+    sqlite.set_progress_handler(lambda: clock() > deadline, _CHECK_EVERY)
     try:
         with _stopped_as_timed_out(lambda exc: "interrupted" in str(exc.orig)):
             yield

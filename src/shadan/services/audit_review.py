@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from shadan.domain.access import Principal, RequestContext
 from shadan.domain.errors import AccessDenied, InvalidInput, NotFound, SearchTooBroad
@@ -27,6 +27,8 @@ from shadan.services.audit_log import CheckpointInfo, VerificationRun, WitnessQu
 from shadan.services.event_origin import request_origin
 from shadan.services.exports import ExportFormat, ExportTable, export
 from shadan.services.ports import AccessLogSink, UnitOfWorkFactory
+
+_Read = TypeVar("_Read")  # what a search reads: a page's events and count, or an export's events
 
 PAGE_SIZE = 100
 # An export holds at most this many events, newest first; beyond it the pages say so and the auditor
@@ -210,9 +212,11 @@ class LogSearch(Protocol):
         takes longer than the search's time limit."""
         ...
 
-    def count(self, filters: EventFilters, cap: int) -> int | None:
-        """How many events match, counting no further than `cap`; None when that takes longer than the
-        search's time limit."""
+    def page(
+        self, filters: EventFilters, before: int | None, limit: int, cap: int
+    ) -> tuple[list[LoggedEvent], int | None]:
+        """The events `search` reads, and how many match counting no further than `cap`, within one time
+        limit: SearchTimedOut when the events take longer; the count None when it takes what is left."""
         ...
 
 
@@ -332,13 +336,21 @@ class AuditReviewService:
         tag = AuditTag.LOG_SEARCHED
         self._require(principal, context, AuditAccess.REVIEW, Action.SEARCH, tag, raw)
         filters = self._parse(principal, context, Action.SEARCH, tag, raw)
-        found = self._read(principal, context, Action.SEARCH, tag, filters, before, PAGE_SIZE + 1)
+        found, matched = self._read(
+            principal,
+            context,
+            Action.SEARCH,
+            tag,
+            filters,
+            before,
+            lambda: self._search.page(filters, before, PAGE_SIZE + 1, self._export_cap + 1),
+        )
         shown = self._with_company_names(found[:PAGE_SIZE])
         page = SearchPage(
             filters=filters,
             events=tuple(shown),
             next_before=shown[-1].seq if len(found) > PAGE_SIZE else None,
-            matched=self._search.count(filters, self._export_cap + 1),
+            matched=matched,
             export_cap=self._export_cap,
         )
         # The seqs shown are what the auditor saw: they are recorded like the ids a search returns.
@@ -352,7 +364,15 @@ class AuditReviewService:
         tag = AuditTag.LOG_EXPORTED
         self._require(principal, context, AuditAccess.REVIEW, Action.EXPORT, tag, raw)
         filters = self._parse(principal, context, Action.EXPORT, tag, raw)
-        found = self._read(principal, context, Action.EXPORT, tag, filters, None, self._export_cap + 1)
+        found = self._read(
+            principal,
+            context,
+            Action.EXPORT,
+            tag,
+            filters,
+            None,
+            lambda: self._search.search(filters, None, self._export_cap + 1),
+        )
         rows = self._with_company_names(found[: self._export_cap])
         capped = len(found) > self._export_cap
         table = ExportTable("アクセスログ", EXPORT_HEADERS, [_export_row(e) for e in rows])
@@ -413,11 +433,11 @@ class AuditReviewService:
         tag: AuditTag,
         filters: EventFilters,
         before: int | None,
-        limit: int,
-    ) -> list[LoggedEvent]:
-        """The matching events; a search stopped at its time limit is refused (and logged) as too broad."""
+        read: Callable[[], _Read],
+    ) -> _Read:
+        """What `read` reads; a search stopped at its time limit is refused (and logged) as too broad."""
         try:
-            return self._search.search(filters, before, limit)
+            return read()
         except SearchTimedOut:
             extra = {"refused": "too_broad"} | _asked(filters, before)
             self._record(principal, context, action, tag, (), extra, denied=True)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from audit_support import event, sqlite_plans, statements_of
 from sqlalchemy import Engine, delete, func, insert, select, text
+from sqlalchemy import event as sa_event
 
 from shadan.audit.entry import entry_around_seq
 from shadan.audit.keys import FileKeyStore
@@ -30,6 +31,10 @@ OTHER = "0600001111222233335555"
 def _append(engine: Engine, *changes: dict[str, Any]) -> None:
     with engine.begin() as connection:
         SqlAccessLog(connection).append([event(i, **c) for i, c in enumerate(changes, start=1)])
+
+
+def _count(search: SqlLogSearch, filters: EventFilters, cap: int) -> int | None:
+    return search.page(filters, None, 1, cap)[1]
 
 
 def _seqs(search: SqlLogSearch, before: int | None = None, limit: int = 100, **raw: str) -> list[int]:
@@ -145,9 +150,9 @@ def test_paging_by_seq_and_capped_count(engine: Engine) -> None:
     assert _seqs(search, before=5, limit=3) == [4, 3, 2]
     assert _seqs(search, before=2, limit=3) == [1]
     everything = EventFilters()
-    assert search.count(everything, 100) == 7
-    assert search.count(everything, 4) == 4
-    assert search.count(EventFilters(person_id="nobody"), 100) == 0
+    assert _count(search, everything, 100) == 7
+    assert _count(search, everything, 4) == 4
+    assert _count(search, EventFilters(person_id="nobody"), 100) == 0
 
 
 def test_injection_attempts_are_plain_values(engine: Engine) -> None:
@@ -218,7 +223,7 @@ def test_an_entry_that_is_no_event_is_shown_as_unreadable_and_stops_no_search(
             '{"person_id":"p001","ts":"\\ud800"}',
             '{"person_id":"p001","ts":"\ufffd"}',
         )
-    assert search.count(EventFilters(), 100) == last
+    assert _count(search, EventFilters(), 100) == last
 
     assert _seqs(search, person_id="p001") == [last, *((5, 4) if sqlite else ()), 3, 2, 1]
     assert _seqs(search, supply_point_id=POINT) == [last, 2, 1]  # 2 waits for its leaf: its JSON list
@@ -347,11 +352,41 @@ def test_a_search_past_its_time_limit_is_stopped_and_its_connection_freed_of_it(
     slow = SqlLogSearch(engine, time_limit_seconds=0.001)
     with pytest.raises(SearchTimedOut):
         slow.search(nobody, None, 101)
-    assert slow.count(nobody, 10_001) is None
+    with pytest.raises(SearchTimedOut):
+        slow.page(nobody, None, 101, 10_001)
     search = SqlLogSearch(engine, time_limit_seconds=10.0)  # the pool's connections again, without the limit
     assert search.search(nobody, None, 101) == []
-    assert search.count(nobody, 10_001) == 0
+    assert _count(search, nobody, 10_001) == 0
     assert len(search.search(EventFilters(), None, 101)) == 101
+
+
+@pytest.mark.parametrize("spent", [4.0, 10.0])
+def test_a_pages_count_has_what_its_events_left_of_the_one_limit(engine: Engine, spent: float) -> None:
+    """A page's events and its count share one time limit: the count gets what the events left (on
+    PostgreSQL as its statement_timeout), and none is left when the events took all of it (the count is
+    not run; the events are still shown). The clock moves only as each statement ends."""
+    _append(engine, *({"resource_ids": (POINT,)} for _ in range(3)))
+    now = [0.0]
+    search = SqlLogSearch(engine, time_limit_seconds=10.0, clock=lambda: now[0])
+    statements: list[str] = []
+
+    def took_time(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+        if statement.startswith("SELECT"):
+            now[0] += spent
+
+    sa_event.listen(engine, "after_cursor_execute", took_time)
+    try:
+        events, matched = search.page(EventFilters(supply_point_id=POINT), None, 50, 100)
+    finally:
+        sa_event.remove(engine, "after_cursor_execute", took_time)
+    assert [e.seq for e in events] == [3, 2, 1]
+    assert matched == (3 if spent < 10 else None)
+    assert len([s for s in statements if s.startswith("SELECT")]) == (2 if spent < 10 else 1)
+    if engine.dialect.name == "postgresql":
+        limits = [s for s in statements if "statement_timeout" in s]
+        assert limits == [f"SET LOCAL statement_timeout = {ms}" for ms in (10_000, 6_000)][: len(limits)]
+        assert len(limits) == (2 if spent < 10 else 1)
 
 
 def test_the_status_counts_scan_no_table_of_events(engine: Engine) -> None:

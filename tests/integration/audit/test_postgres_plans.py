@@ -137,7 +137,7 @@ def test_a_search_by_period_reads_its_ranges_of_seqs_newest_first(
     service.checkpoint()  # the gap below it settles: the horizon passes it
     period = EventFilters(date_from=dt.date(2025, 4, 1), date_to=dt.date(2025, 4, 1), purpose="託送業務")
     search = SqlLogSearch(engine, time_limit_seconds=10.0)
-    for run in (lambda: search.search(period, None, 50), lambda: search.count(period, 100)):
+    for run in (lambda: search.search(period, None, 50), lambda: search.page(period, None, 50, 100)):
         statements = [s for s in statements_of(engine, run) if "access_log_entries" in s[0]]
         assert statements
         for statement, parameters in statements:

@@ -159,8 +159,11 @@ class FakeSearch:
         newest_first = sorted(self.events, key=lambda e: -e.seq)
         return [e for e in newest_first if before is None or e.seq < before][:limit]
 
-    def count(self, filters: EventFilters, cap: int) -> int | None:
-        return None if self.too_slow_to_count else min(len(self.events), cap)
+    def page(
+        self, filters: EventFilters, before: int | None, limit: int, cap: int
+    ) -> tuple[list[LoggedEvent], int | None]:
+        events = self.search(filters, before, limit)
+        return events, None if self.too_slow_to_count else min(len(self.events), cap)
 
 
 @dataclass
