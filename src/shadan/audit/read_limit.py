@@ -8,7 +8,6 @@ narrow it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,9 +22,7 @@ _CHECK_EVERY = 10_000  # SQLite virtual-machine steps between looks at the clock
 
 
 @contextmanager
-def time_limited(
-    connection: Connection, deadline: float, clock: Callable[[], float] = time.monotonic
-) -> Iterator[None]:
+def time_limited(connection: Connection, deadline: float, clock: Callable[[], float]) -> Iterator[None]:
     """Every statement run on the connection inside the block stops when `clock` passes `deadline`
     (SearchTimedOut); a block entered past it runs nothing. Blocks with one deadline share one limit. On
     PostgreSQL the limit holds for the rest of the connection's transaction (SET LOCAL)."""

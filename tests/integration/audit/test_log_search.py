@@ -389,6 +389,31 @@ def test_a_pages_count_has_what_its_events_left_of_the_one_limit(engine: Engine,
         assert len(limits) == (2 if spent < 10 else 1)
 
 
+def test_a_count_stopped_at_the_limit_leaves_the_page_without_a_total(engine: Engine) -> None:
+    """The count's statement itself stopped: the events took all but 2 ms of the page's limit, and the
+    count, which reads every event's JSON, is interrupted (SQLite's progress handler sees the clock move
+    on; PostgreSQL's statement_timeout is 1 ms)."""
+    with engine.begin() as connection:
+        SqlAccessLog(connection).append([event(n) for n in range(5000)])
+    now, ticking = [0.0], [False]
+
+    def clock() -> float:
+        if ticking[0]:
+            now[0] += 0.001
+        return now[0]
+
+    def events_read(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("SELECT") and not ticking[0]:
+            now[0], ticking[0] = 10.0 - 0.002, True
+
+    search = SqlLogSearch(engine, time_limit_seconds=10.0, clock=clock)
+    sa_event.listen(engine, "after_cursor_execute", events_read)
+    try:
+        assert search.page(EventFilters(purpose="誰も使わない目的"), None, 101, 10_001) == ([], None)
+    finally:
+        sa_event.remove(engine, "after_cursor_execute", events_read)
+
+
 def test_the_status_counts_scan_no_table_of_events(engine: Engine) -> None:
     """SQLite's plans of what the status page counts: lookups and ranges, never a walk of every event or
     leaf (a whole index is that too). PostgreSQL's: test_postgres_plans.py."""
