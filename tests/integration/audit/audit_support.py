@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
@@ -107,6 +108,16 @@ def naive_root(hashes: list[bytes]) -> bytes:
     return hashlib.sha256(b"\x01" + naive_root(hashes[:k]) + naive_root(hashes[k:])).digest()
 
 
+@contextmanager
+def listening(engine: Engine, name: str, listener: Callable[..., None]) -> Iterator[None]:
+    """`listener` hears the engine's event `name` (e.g. "after_cursor_execute") within the block only."""
+    sql_events.listen(engine, name, listener)
+    try:
+        yield
+    finally:
+        sql_events.remove(engine, name, listener)
+
+
 def statements_of(engine: Engine, action: Callable[[], object]) -> list[tuple[str, Any]]:
     """The SQL statements (with their parameters) the engine runs for `action`, to explain their plans."""
     seen: list[tuple[str, Any]] = []
@@ -114,11 +125,8 @@ def statements_of(engine: Engine, action: Callable[[], object]) -> list[tuple[st
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
         seen.append((statement, parameters))
 
-    sql_events.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening(engine, "before_cursor_execute", record):
         action()
-    finally:
-        sql_events.remove(engine, "before_cursor_execute", record)
     return seen
 
 

@@ -8,9 +8,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from audit_support import event, sqlite_plans, statements_of
+from audit_support import event, listening, sqlite_plans, statements_of
 from sqlalchemy import Engine, delete, func, insert, select, text
-from sqlalchemy import event as sa_event
 
 from shadan.audit.entry import entry_around_seq
 from shadan.audit.keys import FileKeyStore
@@ -375,11 +374,8 @@ def test_a_pages_count_has_what_its_events_left_of_the_one_limit(engine: Engine,
         if statement.startswith("SELECT"):
             now[0] += spent
 
-    sa_event.listen(engine, "after_cursor_execute", took_time)
-    try:
+    with listening(engine, "after_cursor_execute", took_time):
         events, matched = search.page(EventFilters(supply_point_id=POINT), None, 50, 100)
-    finally:
-        sa_event.remove(engine, "after_cursor_execute", took_time)
     assert [e.seq for e in events] == [3, 2, 1]
     assert matched == (3 if spent < 10 else None)
     assert len([s for s in statements if s.startswith("SELECT")]) == (2 if spent < 10 else 1)
@@ -407,11 +403,8 @@ def test_a_count_stopped_at_the_limit_leaves_the_page_without_a_total(engine: En
             now[0], ticking[0] = 10.0 - 0.002, True
 
     search = SqlLogSearch(engine, time_limit_seconds=10.0, clock=clock)
-    sa_event.listen(engine, "after_cursor_execute", events_read)
-    try:
+    with listening(engine, "after_cursor_execute", events_read):
         assert search.page(EventFilters(purpose="誰も使わない目的"), None, 101, 10_001) == ([], None)
-    finally:
-        sa_event.remove(engine, "after_cursor_execute", events_read)
 
 
 def test_the_status_counts_scan_no_table_of_events(engine: Engine) -> None:
