@@ -16,6 +16,7 @@ import pytest
 from hypothesis import settings
 from sqlalchemy import Engine, create_engine, make_url, text
 
+from postgres_schema import schema_changes, schema_lines
 from shadan.audit.schema import metadata as audit_metadata
 from shadan.store.database import make_engine, migrate
 from shadan.store.tables import metadata as store_metadata
@@ -65,15 +66,34 @@ def postgres_database() -> Iterator[tuple[str, str]]:
     """A fresh database for this test session: (owner url, application url)."""
     owner_url, app_url = require_postgres()
     name = f"shadan_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(owner_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    _create_postgres_database(name)
     owner_db = make_url(owner_url).set(database=name).render_as_string(hide_password=False)
     app_db = make_url(app_url).set(database=name).render_as_string(hide_password=False)
-    migrate(owner_db, app_role=make_url(app_url).username)
     yield owner_db, app_db
+    _drop_postgres_database(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_schema(postgres_database: tuple[str, str]) -> frozenset[str]:
+    """The schema the migrations make, which every test leaves as it found it."""
+    return _schema_of(postgres_database[0])
+
+
+def _create_postgres_database(name: str) -> None:
+    owner_url, app_url = require_postgres()
+    _as_admin(f'CREATE DATABASE "{name}"')
+    owner_db = make_url(owner_url).set(database=name).render_as_string(hide_password=False)
+    migrate(owner_db, app_role=make_url(app_url).username)
+
+
+def _drop_postgres_database(name: str) -> None:
+    _as_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _as_admin(statement: str) -> None:
+    admin = create_engine(require_postgres()[0], isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(statement))
     admin.dispose()
 
 
@@ -84,16 +104,35 @@ def _truncate_postgres(owner_db: str) -> None:
     owner.dispose()
 
 
+def _schema_of(owner_db: str) -> frozenset[str]:
+    owner = create_engine(owner_db)
+    with owner.connect() as conn:
+        lines = schema_lines(conn)
+    owner.dispose()
+    return lines
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """URL of an empty, migrated database (application role on PostgreSQL)."""
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of an empty, migrated database (application role on PostgreSQL). The session's PostgreSQL
+    database is shared by its tests: one that leaves its schema changed fails, and the database is made
+    again for the next."""
     if request.param == "sqlite":
         path = tmp_path / "shadan.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}"
+        yield f"sqlite:///{path}"
+        return
     owner_db, app_db = request.getfixturevalue("postgres_database")
+    expected = request.getfixturevalue("postgres_schema")
     _truncate_postgres(owner_db)
-    return str(app_db)
+    yield str(app_db)
+    changes = schema_changes(expected, _schema_of(owner_db))
+    if changes:
+        name = make_url(owner_db).database
+        assert name is not None
+        _drop_postgres_database(name)
+        _create_postgres_database(name)
+        pytest.fail(f"the test left PostgreSQL's schema changed:\n{changes}", pytrace=False)
 
 
 @pytest.fixture
