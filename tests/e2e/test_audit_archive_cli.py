@@ -33,6 +33,7 @@ def cli(db_url: str, owner_url: str, tmp_path: Path, shadan: Any) -> Any:
         "SHADAN_DATABASE_URL": db_url,
         "SHADAN_MIGRATION_DATABASE_URL": owner_url,
         "SHADAN_ENVIRONMENT": "test",
+        "COLUMNS": "200",  # rich wraps tables to the terminal width
     }
 
     def run(*args: str, environment: dict[str, str] | None = None) -> Result:
@@ -182,3 +183,31 @@ def test_set_aside_keeps_the_entry_then_removes_its_row(
     assert (again.exit_code, f"連番 {seq} のエントリはありません" in again.output) == (1, True)
     shadan.audit_log.checkpoint()
     assert cli("verify").exit_code == 0
+
+
+def test_retention_keeps_a_month_recording_an_entry_left_out_until_it_is_set_aside(
+    cli: Any, april_2019: None, owner_url: str, shadan: Any, tmp_path: Path
+) -> None:
+    """April holds the sequencer's record of an entry it left out: `retention` names the entry and keeps
+    the month until the entry is set aside."""
+    crafted = '{"ts":"\\ud800"}' if owner_url.startswith("sqlite") else '{"ts":"no time"}'
+    owner = create_engine(owner_url)
+    with owner.begin() as connection:
+        insert = text("INSERT INTO access_log_entries (entry) VALUES (:entry) RETURNING seq")
+        seq = int(connection.execute(insert, {"entry": crafted}).scalar_one())
+    owner.dispose()
+    shadan.audit_log.checkpoint()  # in April 2019: the entry is left out, and its record gets a leaf
+    assert cli("archive").exit_code == 0
+    planned = cli("retention")
+    assert planned.exit_code == 0, planned.output
+    assert f"木から外されたエントリ（連番 {seq}）の記録を含むため保留" in planned.output
+    assert "deletable" not in planned.output
+    kept = cli("retention", "--apply")
+    assert kept.exit_code == 0, kept.output
+    assert f"木から外されたエントリ（連番 {seq}）" in kept.output
+    assert (tmp_path / "home" / "archive" / "2019-04.parquet").exists()
+    set_aside = cli("set-aside", str(seq), "--reason", "事案 17", "-o", str(tmp_path / "left-out.json"))
+    assert set_aside.exit_code == 0, set_aside.output
+    deleted = cli("retention", "--apply")
+    assert deleted.exit_code == 0, deleted.output
+    assert "2019-04 を削除しました" in deleted.output

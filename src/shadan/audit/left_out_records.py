@@ -13,7 +13,8 @@ Verification finds the records through the view's index of accounts; the sequenc
 recorded already) and verification (the set-aside events) find the events naming a seq through the search
 index and among the events still waiting for a leaf, each read in Python (entry_events.py), so an entry
 that is no event stops neither. A verification reads a few rows for each record, none where there are
-none.
+none. Retention keeps a month whose records are still open (`open_records`): without its record, an entry
+left out could be removed unseen.
 """
 
 from __future__ import annotations
@@ -85,36 +86,54 @@ def _broken(connection: Connection, record_seq: int, record: RecordedEntry) -> B
     return BrokenRecord(record.seq, changed=bool(set_asides))
 
 
-def _records(connection: Connection) -> list[tuple[int, RecordedEntry]]:
-    """The records in the tree, found by the view's index of accounts. Where an entry is no JSON at all
-    (stored only once the table's check was dropped, which verification reports) the database cannot
-    compute that column for it: the rows in the tree are then read one by one instead."""
-    found = _records_by_account(connection)
+def open_records(connection: Connection, first_leaf: int, end_leaf: int) -> tuple[int, ...]:
+    """The seqs named by the records among leaves [first_leaf, end_leaf) whose entries were not set aside
+    as recorded (the row still there, or gone or changed without that), in order: verification holds
+    these entries to their records, which retention must therefore keep (retention.py)."""
+    records = _records(connection, (first_leaf, end_leaf))
+    return tuple(sorted({record.seq for at, record in records if not _set_aside(connection, at, record)}))
+
+
+def _set_aside(connection: Connection, record_seq: int, record: RecordedEntry) -> bool:
+    """Whether the entry's row is gone and an event after its record set it aside with the bytes recorded."""
+    if stored_bytes(connection, record.seq) is not None:
+        return False
+    return record.sha256 in _naming(connection, record_seq, record.seq, AuditTag.LOG_ENTRY_SET_ASIDE)
+
+
+def _records(
+    connection: Connection, leaves: tuple[int, int] | None = None
+) -> list[tuple[int, RecordedEntry]]:
+    """The records in the tree (among `leaves`, if given), found by the view's index of accounts. Where an
+    entry is no JSON at all (stored only once the table's check was dropped, which verification reports)
+    the database cannot compute that column for it: the rows are then read one by one instead."""
+    found = _records_by_account(connection, leaves)
     if found is not None:
         return found
-    every_row = connection.execution_options(stream_results=True).execute(_in_tree(connection))
+    every_row = connection.execution_options(stream_results=True).execute(_in_tree(connection, leaves))
     return list(_named(every_row, AuditTag.LOG_ENTRY_LEFT_OUT, SEQUENCER.account_id))
 
 
-def _records_by_account(connection: Connection) -> list[tuple[int, RecordedEntry]] | None:
+def _records_by_account(
+    connection: Connection, leaves: tuple[int, int] | None = None
+) -> list[tuple[int, RecordedEntry]] | None:
     """The records in the tree by the view's index of accounts; None where an entry stops that column."""
     by_sequencer = stated(connection.dialect.name, "account_id") == SEQUENCER.account_id
     # A failed statement ends PostgreSQL's transaction (verification's snapshot) but for a savepoint.
     savepoint = connection.begin_nested() if connection.dialect.name == "postgresql" else nullcontext()
     try:
         with savepoint:
-            rows = connection.execute(_in_tree(connection).where(by_sequencer)).all()
+            rows = connection.execute(_in_tree(connection, leaves).where(by_sequencer)).all()
     except (DataError, OperationalError):
         return None
     return list(_named(rows, AuditTag.LOG_ENTRY_LEFT_OUT))
 
 
-def _in_tree(connection: Connection) -> Select[Any]:
-    return (
-        select(_seq, stored_entry(connection.dialect.name))
-        .where(_seq.in_(select(log_leaves.c.seq)))
-        .order_by(_seq)
-    )
+def _in_tree(connection: Connection, leaves: tuple[int, int] | None) -> Select[Any]:
+    sequenced = select(log_leaves.c.seq)
+    if leaves is not None:
+        sequenced = sequenced.where(log_leaves.c.leaf_index >= leaves[0], log_leaves.c.leaf_index < leaves[1])
+    return select(_seq, stored_entry(connection.dialect.name)).where(_seq.in_(sequenced)).order_by(_seq)
 
 
 def _naming(connection: Connection, after: int, seq: int, tag: AuditTag) -> Iterator[str]:

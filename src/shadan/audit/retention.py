@@ -5,7 +5,9 @@ connection, in one transaction with its signed record, the segment's deletion ti
 Hold changes and deletions both take the log's write lock (`tree_store.locked`), so a hold placed while a
 deletion runs is seen by it or waits for it, never missed. The leaves and subtree hashes stay: the tree and
 every checkpoint still verify, and `verify` accepts the missing events because the record covers them.
-Files are removed after the commit; `settle_files` finishes that work if it was interrupted.
+Files are removed after the commit; `settle_files` finishes that work if it was interrupted. A segment
+holding the record of an entry left out of the tree that was not set aside as recorded is kept
+(`open_records`): verification holds the entry to that record.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from shadan.audit.archive_format import (
 )
 from shadan.audit.entry import as_utc
 from shadan.audit.keys import FileKeyStore
+from shadan.audit.left_out_records import open_records
 from shadan.audit.log import SqlAccessLog, access_log_entries
 from shadan.audit.merkle import ProofError
 from shadan.audit.record_tables import log_deletions, log_legal_holds, log_segments
@@ -60,6 +63,10 @@ class SqlRetention:
     def holds(self) -> list[LegalHold]:
         with self._engine.connect() as connection:
             return _holds(connection)
+
+    def open_records(self, segment: SegmentInfo) -> tuple[int, ...]:
+        with self._engine.connect() as connection:
+            return open_records(connection, segment.first_leaf, segment.end_leaf)
 
     def place_hold(
         self,

@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shadan.cli.command_support import built, jst, jst_cell, progress_bar, show_failure, terminal_operator
-from shadan.services.archive import ArchiveService, LegalHold, RetentionPlan, RetentionResult
+from shadan.services.archive import ArchiveService, LegalHold, RetentionItem, RetentionPlan, RetentionResult
 from shadan.services.archive_report import ArchiveProblem, ArchiveReport
 
 console = Console(soft_wrap=True, highlight=False)
@@ -197,12 +197,7 @@ def _show_plan(plan: RetentionPlan) -> None:
     table = Table("セグメント", "葉", "件数", "期限（JST）", "状態 / status")
     for item in plan.expired:
         segment = item.segment
-        status = (
-            "[green]削除可 / deletable[/green]"
-            if item.hold is None
-            else f"[yellow]法的保全 #{item.hold.hold_id} により保留 / held[/yellow]:"
-            f" {escape(item.hold.reason)}"
-        )
+        status = _why_kept(item) if item.kept else "[green]削除可 / deletable[/green]"
         table.add_row(
             segment.segment,
             f"{segment.first_leaf:,}〜{segment.end_leaf - 1:,}",
@@ -219,13 +214,18 @@ def _show_result(result: RetentionResult) -> None:
             f"[green]{deleted.segment} を削除しました / deleted[/green]: 葉 {deleted.first_leaf:,}〜"
             f"{deleted.end_leaf - 1:,}（{deleted.event_count:,} 件）、署名付き削除記録を保存"
         )
-    for item in result.held:
-        hold = item.hold
-        if hold is not None:
-            console.print(
-                f"[yellow]{item.segment.segment} は法的保全 #{hold.hold_id} のため削除しません"
-                " / held[/yellow]"
-            )
+    for item in result.kept:
+        console.print(f"{item.segment.segment} は削除しません / kept: {_why_kept(item)}")
+
+
+def _why_kept(item: RetentionItem) -> str:
+    if item.hold is not None:
+        return f"[yellow]法的保全 #{item.hold.hold_id} により保留 / held[/yellow]: {escape(item.hold.reason)}"
+    seqs = ", ".join(str(seq) for seq in item.left_out)
+    return (
+        f"[yellow]木から外されたエントリ（連番 {seqs}）の記録を含むため保留 / keeps the record of entries"
+        " left out of the tree[/yellow]: 先に shadan audit set-aside で外してください"
+    )
 
 
 def _show_holds(holds: list[LegalHold]) -> None:

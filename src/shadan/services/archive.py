@@ -124,6 +124,13 @@ class RetentionItem:
     segment: SegmentInfo
     expired_at: dt.datetime
     hold: LegalHold | None  # the active hold that keeps it, if any
+    # Entries left out of the tree that the segment's records name and that were not set aside as
+    # recorded: verification holds them to those records, so the segment is kept (audit/left_out_records.py).
+    left_out: tuple[int, ...] = ()
+
+    @property
+    def kept(self) -> bool:
+        return self.hold is not None or bool(self.left_out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +141,11 @@ class RetentionPlan:
 
     @property
     def deletable(self) -> tuple[RetentionItem, ...]:
-        return tuple(item for item in self.expired if item.hold is None)
+        return tuple(item for item in self.expired if not item.kept)
 
     @property
-    def held(self) -> tuple[RetentionItem, ...]:
-        return tuple(item for item in self.expired if item.hold is not None)
+    def kept(self) -> tuple[RetentionItem, ...]:
+        return tuple(item for item in self.expired if item.kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +160,7 @@ class DeletedSegment:
 @dataclass(frozen=True, slots=True)
 class RetentionResult:
     deleted: tuple[DeletedSegment, ...]
-    held: tuple[RetentionItem, ...]
+    kept: tuple[RetentionItem, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +224,11 @@ class SegmentArchive(Protocol):
 
 class RetentionStore(Protocol):
     def holds(self) -> list[LegalHold]: ...
+
+    def open_records(self, segment: SegmentInfo) -> tuple[int, ...]:
+        """The seqs of entries left out of the tree that the segment's records name and that were not set
+        aside as recorded (shadan audit set-aside), in order."""
+        ...
 
     def place_hold(
         self,
@@ -307,16 +319,21 @@ class ArchiveService:
         for segment in self._archive.segments():
             expiry = expires_at(segment.segment, self._years)
             if segment.deleted_at is None and now >= expiry:
-                expired.append(RetentionItem(segment, expiry, blocking_hold(segment, holds)))
+                left_out = self._retention.open_records(segment)
+                expired.append(RetentionItem(segment, expiry, blocking_hold(segment, holds), left_out))
         return RetentionPlan(now, self._years, tuple(expired))
 
     def apply_retention(self, actor: Actor, progress: Progress | None = None) -> RetentionResult:
-        """Delete every expired segment that no active hold keeps, whole, oldest first."""
+        """Delete every expired segment that no active hold and no open record of an entry left out keeps,
+        whole, oldest first."""
         self._retention.settle_files()
         plan = self.retention_plan()
         reason = f"保存期間 {self._years} 年の満了 / retention period of {self._years} years expired"
         deleted: list[DeletedSegment] = []
-        held = list(plan.held)
+        # Holds, which any operator may place meanwhile, are checked again under the log's lock; records
+        # are not: a month over gains none, and an entry set aside comes back only by the owner's own
+        # insert, which verification reports as an event not in the tree whether its record is kept or not.
+        kept = list(plan.kept)
         step = progress or no_progress
         for done, item in enumerate(plan.deletable):
             step(len(plan.deletable), done)
@@ -338,9 +355,9 @@ class ArchiveService:
             try:
                 deleted.append(self._retention.delete_segment(segment, reason, self._clock(), event))
             except SegmentHeld as exc:
-                held.append(RetentionItem(segment, item.expired_at, exc.hold))
+                kept.append(RetentionItem(segment, item.expired_at, exc.hold))
         step(len(plan.deletable), len(plan.deletable))
-        return RetentionResult(tuple(deleted), tuple(held))
+        return RetentionResult(tuple(deleted), tuple(kept))
 
     def holds(self) -> list[LegalHold]:
         return self._retention.holds()

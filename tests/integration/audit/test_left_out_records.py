@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from archive_support import OPERATOR as ARCHIVIST
+from archive_support import log_month, utc
 from audit_support import AUDITOR, SETTLE, Clock, append
 from sqlalchemy import Engine, select, text
 
@@ -16,9 +18,11 @@ from shadan.audit.log import SqlAccessLog, access_log_entries
 from shadan.audit.log_search import SqlLogSearch
 from shadan.audit.sequencer import Sequencer
 from shadan.audit.set_aside import SqlLeftOutEntries
+from shadan.audit.transparency_log import SqlTransparencyLog
 from shadan.audit.tree_tables import log_leaves
 from shadan.domain.events import AccessEvent
 from shadan.domain.vocabulary import AuditTag
+from shadan.services.archive import ArchiveService
 from shadan.services.audit_log import AuditLogService, LogFailureKind, VerificationReport
 from shadan.services.entry_set_aside import SEQUENCER, EntrySetAsideService, LeftOutEntry
 from shadan.services.identity import Actor, EventFactory
@@ -208,3 +212,55 @@ def test_a_removal_is_found_where_an_entry_that_is_no_json_stops_the_index_of_ac
         (LogFailureKind.SEARCH_INDEX, 5),
         (LogFailureKind.KEY_CONSTRAINT, None),
     ]
+
+
+@pytest.mark.parametrize("then", ["set aside", "removed by hand"])
+def test_retention_keeps_the_record_of_an_entry_left_out_until_it_is_set_aside(
+    engine: Engine,
+    owner_engine: Engine,
+    owner_url: str,
+    tlog: SqlTransparencyLog,
+    service: AuditLogService,
+    archive: ArchiveService,
+    clock: Clock,
+    then: str,
+) -> None:
+    """The record is April's, and April expires with the entry's row still there: deleting April would take
+    the record verification holds the entry to, so April is kept, naming the entry, and May goes. Set
+    aside, the entry needs its record no more, and April goes too; removed by hand (reported as deleted),
+    it never does."""
+    log_month(engine, tlog, clock, utc(2019, 4, 10), range(1, 11))
+    write(owner_engine, unreadable(engine, "2019-04-10T00:00:20Z"))  # seq 11
+    log_month(engine, tlog, clock, utc(2019, 4, 11), range(11, 21))  # seqs 12-21, the record 22
+    clock.advance(SETTLE.total_seconds() + 1)
+    tlog.sequence()
+    log_month(engine, tlog, clock, utc(2019, 5, 10), range(21, 31))
+    log_month(engine, tlog, clock, utc(2019, 6, 10), range(31, 41))
+    clock.now = utc(2019, 7, 2)
+    archive.archive(ARCHIVIST)
+    tlog.sequence()  # the archiving's own event, as the periodic job sequences it within seconds
+    clock.now = utc(2024, 6, 15)
+    plan = archive.retention_plan()
+    assert [(item.segment.segment, item.left_out) for item in plan.expired] == [
+        ("2019-04", (11,)),
+        ("2019-05", ()),
+    ]
+    result = archive.apply_retention(ARCHIVIST)
+    tlog.sequence()
+    assert [deleted.segment for deleted in result.deleted] == ["2019-05"]
+    assert [(item.segment.segment, item.left_out) for item in result.kept] == [("2019-04", (11,))]
+    assert findings(service.verify(None, run_by=AUDITOR)) == [(LogFailureKind.EVENT_UNLOGGED, 11)]
+    if then == "set aside":
+        set_aside(engine, owner_url, clock, 11)
+    else:
+        with owner_engine.begin() as connection:
+            connection.execute(text("DELETE FROM access_log_entries WHERE seq = 11"))
+    result = archive.apply_retention(ARCHIVIST)
+    service.checkpoint()
+    report = service.verify(None, run_by=AUDITOR)
+    if then == "set aside":
+        assert [deleted.segment for deleted in result.deleted] == ["2019-04"]
+        assert report.ok, report.failures
+    else:
+        assert [(item.segment.segment, item.left_out) for item in result.kept] == [("2019-04", (11,))]
+        assert findings(report) == [(LogFailureKind.EVENT_MISSING, 11)]

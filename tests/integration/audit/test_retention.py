@@ -191,7 +191,7 @@ def test_a_legal_hold_keeps_its_segments_until_released(
     ]
     result = archive.apply_retention(OPERATOR)
     assert [d.segment for d in result.deleted] == ["2019-04"]
-    assert [i.segment.segment for i in result.held] == ["2019-05"]
+    assert [i.segment.segment for i in result.kept] == ["2019-05"]
     assert set(range(11, 21)) <= set(events_left(engine))
 
     released = archive.release_hold(hold.hold_id, OPERATOR)

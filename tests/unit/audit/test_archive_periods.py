@@ -132,14 +132,23 @@ class FakeArchive:
 
 
 class FakeRetention:
-    def __init__(self, holds: Sequence[LegalHold] = (), held_later: str | None = None) -> None:
+    def __init__(
+        self,
+        holds: Sequence[LegalHold] = (),
+        held_later: str | None = None,
+        left_out: dict[str, tuple[int, ...]] | None = None,
+    ) -> None:
         self._holds = list(holds)
         self._held_later = held_later
+        self._left_out = left_out or {}
         self.deleted: list[tuple[str, AccessEvent]] = []
         self.events: list[AccessEvent] = []
 
     def holds(self) -> list[LegalHold]:
         return self._holds
+
+    def open_records(self, segment: SegmentInfo) -> tuple[int, ...]:
+        return self._left_out.get(segment.segment, ())
 
     def place_hold(
         self,
@@ -185,14 +194,32 @@ def test_the_plan_lists_expired_segments_and_what_holds_them() -> None:
     # 2021-05 ended on 1 June 2021: five years later is 1 June 2026, before NOW; 2021-06 is not yet due.
     assert [item.segment.segment for item in plan.expired] == ["2021-03", "2021-04", "2021-05"]
     assert [item.segment.segment for item in plan.deletable] == ["2021-03", "2021-05"]
-    assert [(item.segment.segment, item.hold and item.hold.hold_id) for item in plan.held] == [("2021-04", 1)]
+    assert [(item.segment.segment, item.hold and item.hold.hold_id) for item in plan.kept] == [("2021-04", 1)]
+
+
+def test_a_segment_with_open_records_of_entries_left_out_is_kept_until_they_are_set_aside() -> None:
+    """Its records name entries verification still holds to them: deleting it would let those entries go
+    unrecorded; held and left out both, it names its hold."""
+    holding = hold(dt.date(2021, 5, 10), dt.date(2021, 5, 10))
+    segments = [segment("2021-03"), segment("2021-04"), segment("2021-05")]
+    retention = FakeRetention([holding], left_out={"2021-04": (11, 40), "2021-05": (90,)})
+    archive = service(segments, retention)
+    plan = archive.retention_plan()
+    assert [(i.segment.segment, i.left_out, i.hold) for i in plan.kept] == [
+        ("2021-04", (11, 40), None),
+        ("2021-05", (90,), holding),
+    ]
+    result = archive.apply_retention(ACTOR)
+    assert [d.segment for d in result.deleted] == ["2021-03"]
+    assert [item.segment.segment for item in result.kept] == ["2021-04", "2021-05"]
+    assert [name for name, _ in retention.deleted] == ["2021-03"]
 
 
 def test_applying_deletes_whole_expired_segments_with_an_event_each() -> None:
     retention = FakeRetention(held_later="2021-05")
     result = service([segment("2021-03"), segment("2021-05")], retention).apply_retention(ACTOR)
     assert [d.segment for d in result.deleted] == ["2021-03"]
-    assert [item.segment.segment for item in result.held] == ["2021-05"]  # a hold placed meanwhile wins
+    assert [item.segment.segment for item in result.kept] == ["2021-05"]  # a hold placed meanwhile wins
     ((_, event),) = retention.deleted
     assert event.detail == AuditTag.LOG_SEGMENT_DELETED
     assert event.resource_ids == ("2021-03",)
