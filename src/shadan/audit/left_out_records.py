@@ -53,6 +53,10 @@ def stored_bytes(connection: Connection, seq: int) -> bytes | None:
     return value.encode("utf-8") if isinstance(value, str) else value
 
 
+def has_leaf(connection: Connection, seq: int) -> bool:
+    return connection.execute(select(log_leaves.c.seq).where(log_leaves.c.seq == seq)).first() is not None
+
+
 def is_recorded(connection: Connection, seq: int) -> bool:
     """Whether an entry left out at `seq` has its record already, in the tree or waiting for a leaf."""
     return any(True for _ in _naming(connection, seq, seq, AuditTag.LOG_ENTRY_LEFT_OUT))
@@ -65,7 +69,8 @@ def still_left_out(connection: Connection, limit: int) -> tuple[int, ...] | None
     records = _records_by_account(connection)
     if records is None:
         return None
-    there = select(_seq).where(_seq.in_({record.seq for _, record in records})).order_by(_seq).limit(limit)
+    named = {record.seq for _, record in _possible(connection, records)}
+    there = select(_seq).where(_seq.in_(named)).order_by(_seq).limit(limit)
     return tuple(connection.execute(there).scalars())
 
 
@@ -108,10 +113,21 @@ def _records(
     entry is no JSON at all (stored only once the table's check was dropped, which verification reports)
     the database cannot compute that column for it: the rows are then read one by one instead."""
     found = _records_by_account(connection, leaves)
-    if found is not None:
-        return found
-    every_row = connection.execution_options(stream_results=True).execute(_in_tree(connection, leaves))
-    return list(_named(every_row, AuditTag.LOG_ENTRY_LEFT_OUT, SEQUENCER.account_id))
+    if found is None:
+        every_row = connection.execution_options(stream_results=True).execute(_in_tree(connection, leaves))
+        found = list(_named(every_row, AuditTag.LOG_ENTRY_LEFT_OUT, SEQUENCER.account_id))
+    return _possible(connection, found)
+
+
+def _possible(
+    connection: Connection, records: list[tuple[int, RecordedEntry]]
+) -> list[tuple[int, RecordedEntry]]:
+    """The records the sequencer could have made: of an entry found before (a lower seq) that has no
+    leaf. Any other is forged by a direct write and says nothing of an entry left out: it is held against
+    nothing, named on no page and keeps no month (it stays in the log, found by a search by account)."""
+    return [
+        (at, record) for at, record in records if record.seq < at and not has_leaf(connection, record.seq)
+    ]
 
 
 def _records_by_account(

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, delete
 from sqlalchemy.exc import DBAPIError
 
-from shadan.audit.left_out_records import stored_bytes
+from shadan.audit.left_out_records import has_leaf, stored_bytes
 from shadan.audit.log import SqlAccessLog, access_log_entries
 from shadan.audit.sequencer import entry_unreadable
 from shadan.audit.tree_store import locked
-from shadan.audit.tree_tables import log_leaves
 from shadan.domain.errors import InvalidInput, NotFound
 from shadan.domain.events import AccessEvent
 from shadan.services.archive import DeletionFailed
@@ -56,7 +55,7 @@ class SqlLeftOutEntries:
         stored = stored_bytes(connection, seq)
         if stored is None:
             raise NotFound(f"連番 {seq} のエントリはありません。")
-        if _has_leaf(connection, seq):
+        if has_leaf(connection, seq):
             raise InvalidInput(f"連番 {seq} のイベントは木に記録されているため、外せません。")
         if not entry_unreadable(self._engine, seq):
             raise InvalidInput(
@@ -64,7 +63,3 @@ class SqlLeftOutEntries:
                 "（外せるのは読めないエントリだけです）。"
             )
         return stored
-
-
-def _has_leaf(connection: Connection, seq: int) -> bool:
-    return connection.execute(select(log_leaves.c.seq).where(log_leaves.c.seq == seq)).first() is not None

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select, text
 
 from shadan.audit.entry_events import event_from_entry
 from shadan.audit.event_view import INDEXES
+from shadan.audit.left_out_records import open_records
 from shadan.audit.log import SqlAccessLog, access_log_entries
 from shadan.audit.log_search import SqlLogSearch
 from shadan.audit.sequencer import Sequencer
@@ -264,3 +265,29 @@ def test_retention_keeps_the_record_of_an_entry_left_out_until_it_is_set_aside(
     else:
         assert [(item.segment.segment, item.left_out) for item in result.kept] == [("2019-04", (11,))]
         assert findings(report) == [(LogFailureKind.EVENT_MISSING, 11)]
+
+
+def test_a_record_the_sequencer_could_not_have_made_is_held_against_nothing(
+    engine: Engine, service: AuditLogService, clock: Clock
+) -> None:
+    """Records by `system:sequencer` forged by a direct write: of an event in the tree (seq 5) and of a seq
+    after their own (99). Held against their entries, the first would report seq 5 as changed and the
+    second 99 as deleted, and both would keep their month from retention; they say nothing of an entry
+    left out, and stay in the log like any event."""
+    append(engine, 1, 10)
+    settled(service, clock)
+    forged = [
+        LeftOutEntry(seq, b"other bytes").event(
+            EventFactory("shadan"), clock(), SEQUENCER, AuditTag.LOG_ENTRY_LEFT_OUT
+        )
+        for seq in (5, 99)
+    ]
+    with engine.begin() as connection:
+        SqlAccessLog(connection).append(forged)
+    settled(service, clock)
+    assert [(seq, has_leaf) for seq, _, has_leaf in records(engine)] == [(11, True), (12, True)]
+    report = service.verify(None, run_by=AUDITOR)
+    assert report.ok, report.failures
+    with engine.connect() as connection:
+        assert open_records(connection, 0, 12) == ()
+    assert SqlLogSearch(engine, time_limit_seconds=10).left_out_entries(5) == ()
