@@ -59,7 +59,8 @@ def has_leaf(connection: Connection, seq: int) -> bool:
 
 def is_recorded(connection: Connection, seq: int) -> bool:
     """Whether an entry left out at `seq` has its record already, in the tree or waiting for a leaf."""
-    return any(True for _ in _naming(connection, seq, seq, AuditTag.LOG_ENTRY_LEFT_OUT))
+    records = _naming(connection, seq, seq, AuditTag.LOG_ENTRY_LEFT_OUT, SEQUENCER.account_id)
+    return any(True for _ in records)
 
 
 def still_left_out(connection: Connection, limit: int) -> tuple[int, ...] | None:
@@ -152,11 +153,15 @@ def _in_tree(connection: Connection, leaves: tuple[int, int] | None) -> Select[A
     return select(_seq, stored_entry(connection.dialect.name)).where(_seq.in_(sequenced)).order_by(_seq)
 
 
-def _naming(connection: Connection, after: int, seq: int, tag: AuditTag) -> Iterator[str]:
-    """The SHA-256 each event of `tag` after `after` names for `seq`, in the tree or waiting for a leaf."""
+def _naming(
+    connection: Connection, after: int, seq: int, tag: AuditTag, account: str | None = None
+) -> Iterator[str]:
+    """The SHA-256 each event of `tag` (by `account`, if given) after `after` names for `seq`, in the tree
+    or waiting for a leaf."""
     dialect = connection.dialect.name
     query = select(_seq, stored_entry(dialect)).where(_seq > after, naming(dialect, str(seq)))
-    return (record.sha256 for _, record in _named(connection.execute(query), tag) if record.seq == seq)
+    found = _named(connection.execute(query), tag, account)
+    return (record.sha256 for _, record in found if record.seq == seq)
 
 
 def _named(

@@ -120,6 +120,26 @@ def test_a_record_still_waiting_for_its_leaf_counts(
     assert [(seq, has_leaf) for seq, _, has_leaf in records(engine)] == [(6, True)]
 
 
+def test_a_record_by_another_account_does_not_stand_for_the_sequencers(
+    engine: Engine, owner_engine: Engine, clock: Clock
+) -> None:
+    """An event tagged as a record and naming the entry, by an operator's account (seq 4): verification
+    holds entries only to the sequencer's records, so it must not keep the sequencer from making one."""
+    append(engine, 1, 2)
+    entry = unreadable(engine)
+    write(owner_engine, entry)  # seq 3
+    impostor = LeftOutEntry(3, entry.encode("utf-8")).event(
+        EventFactory("shadan"), clock(), OPERATOR, AuditTag.LOG_ENTRY_LEFT_OUT
+    )
+    with engine.begin() as connection:
+        SqlAccessLog(connection).append([impostor])
+    assert Sequencer(engine, clock, SETTLE).sequence() == 4  # 1, 2, 4 and the sequencer's record
+    assert [(seq, record.account_id) for seq, record, _ in records(engine)] == [
+        (4, OPERATOR.account_id),
+        (5, SEQUENCER.account_id),
+    ]
+
+
 @pytest.mark.parametrize("then", ["kept", "set aside"])
 def test_an_entry_changed_after_it_was_left_out_is_reported(
     engine: Engine, owner_engine: Engine, owner_url: str, service: AuditLogService, clock: Clock, then: str
