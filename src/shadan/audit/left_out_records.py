@@ -96,7 +96,10 @@ def open_records(connection: Connection, first_leaf: int, end_leaf: int) -> tupl
     """The seqs named by the records among leaves [first_leaf, end_leaf) whose entries were not set aside
     as recorded (the row still there, or gone or changed without that), in order: verification holds
     these entries to their records, which retention must therefore keep (retention.py)."""
-    records = _records(connection, (first_leaf, end_leaf))
+    ends = select(log_leaves.c.seq).where(log_leaves.c.leaf_index.in_((first_leaf, end_leaf - 1)))
+    seqs = connection.execute(ends).scalars().all()
+    # Leaves are given in seq order, so the range's events are those between its two ends' seqs.
+    records = _records(connection, (min(seqs), max(seqs))) if seqs else []
     return tuple(sorted({record.seq for at, record in records if not _set_aside(connection, at, record)}))
 
 
@@ -107,15 +110,14 @@ def _set_aside(connection: Connection, record_seq: int, record: RecordedEntry) -
     return record.sha256 in _naming(connection, record_seq, record.seq, AuditTag.LOG_ENTRY_SET_ASIDE)
 
 
-def _records(
-    connection: Connection, leaves: tuple[int, int] | None = None
-) -> list[tuple[int, RecordedEntry]]:
-    """The records in the tree (among `leaves`, if given), found by the view's index of accounts. Where an
-    entry is no JSON at all (stored only once the table's check was dropped, which verification reports)
-    the database cannot compute that column for it: the rows are then read one by one instead."""
-    found = _records_by_account(connection, leaves)
+def _records(connection: Connection, seqs: tuple[int, int] | None = None) -> list[tuple[int, RecordedEntry]]:
+    """The records in the tree (between the seqs `seqs`, both included, if given), found by the view's
+    index of accounts. Where an entry is no JSON at all (stored only once the table's check was dropped,
+    which verification reports) the database cannot compute that column for it: the rows are then read
+    one by one instead."""
+    found = _records_by_account(connection, seqs)
     if found is None:
-        every_row = connection.execution_options(stream_results=True).execute(_in_tree(connection, leaves))
+        every_row = connection.execution_options(stream_results=True).execute(_in_tree(connection, seqs))
         found = list(_named(every_row, AuditTag.LOG_ENTRY_LEFT_OUT, SEQUENCER.account_id))
     return _possible(connection, found)
 
@@ -132,7 +134,7 @@ def _possible(
 
 
 def _records_by_account(
-    connection: Connection, leaves: tuple[int, int] | None = None
+    connection: Connection, seqs: tuple[int, int] | None = None
 ) -> list[tuple[int, RecordedEntry]] | None:
     """The records in the tree by the view's index of accounts; None where an entry stops that column."""
     by_sequencer = stated(connection.dialect.name, "account_id") == SEQUENCER.account_id
@@ -140,17 +142,19 @@ def _records_by_account(
     savepoint = connection.begin_nested() if connection.dialect.name == "postgresql" else nullcontext()
     try:
         with savepoint:
-            rows = connection.execute(_in_tree(connection, leaves).where(by_sequencer)).all()
+            rows = connection.execute(_in_tree(connection, seqs).where(by_sequencer)).all()
     except (DataError, OperationalError):
         return None
     return list(_named(rows, AuditTag.LOG_ENTRY_LEFT_OUT))
 
 
-def _in_tree(connection: Connection, leaves: tuple[int, int] | None) -> Select[Any]:
-    sequenced = select(log_leaves.c.seq)
-    if leaves is not None:
-        sequenced = sequenced.where(log_leaves.c.leaf_index >= leaves[0], log_leaves.c.leaf_index < leaves[1])
-    return select(_seq, stored_entry(connection.dialect.name)).where(_seq.in_(sequenced)).order_by(_seq)
+def _in_tree(connection: Connection, seqs: tuple[int, int] | None) -> Select[Any]:
+    query = (
+        select(_seq, stored_entry(connection.dialect.name))
+        .where(_seq.in_(select(log_leaves.c.seq)))
+        .order_by(_seq)
+    )
+    return query if seqs is None else query.where(_seq.between(*seqs))
 
 
 def _naming(

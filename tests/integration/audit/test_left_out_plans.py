@@ -1,4 +1,4 @@
-"""The plans of what verification and the status page read for the records of entries left out
+"""The plans of what verification, the status page and retention read for the records of entries left out
 (left_out_records.py): the records by the view's index of accounts, the events naming a seq by the search
 index, each row by its key; never a walk of every event, which a verification of a large log cannot
 afford once a year, let alone the status page at every look."""
@@ -13,7 +13,7 @@ import pytest
 from audit_support import SETTLE, Clock, append, sqlite_plans, statements_of
 from sqlalchemy import Engine, text
 
-from shadan.audit.left_out_records import broken_records, still_left_out
+from shadan.audit.left_out_records import broken_records, open_records, still_left_out
 from shadan.audit.sequencer import Sequencer
 
 
@@ -36,6 +36,7 @@ def _reads(engine: Engine) -> list[tuple[str, Any]]:
         def read() -> None:
             assert [broken.seq for broken in broken_records(connection)] == [41]
             assert still_left_out(connection, 5) == ()
+            assert open_records(connection, 0, 42) == (41,)  # retention's question of a month
 
         return [(s, p) for s, p in statements_of(engine, read) if s.startswith("SELECT")]  # no SAVEPOINT
 
