@@ -150,18 +150,25 @@ def test_without_the_owner_role_nothing_is_deleted(
     assert (tmp_path / "home" / "archive" / "2019-04.parquet").exists()
 
 
-def test_set_aside_keeps_the_entry_then_removes_its_row(
-    cli: Any, april_2019: None, owner_url: str, shadan: Any, tmp_path: Path
-) -> None:
+@pytest.fixture
+def unreadable(april_2019: None, owner_url: str) -> tuple[int, str]:
     """An entry the sequencer cannot read (a `ts` PostgreSQL cannot cast, a lone surrogate on SQLite),
-    written straight into the table: its bytes go to the file first, never over an existing one; then
-    its row goes, recorded, and verification passes."""
+    written straight into the table after April's reads: its seq and its text."""
     crafted = '{"ts":"\\ud800"}' if owner_url.startswith("sqlite") else '{"ts":"no time"}'
     owner = create_engine(owner_url)
     with owner.begin() as connection:
         insert = text("INSERT INTO access_log_entries (entry) VALUES (:entry) RETURNING seq")
         seq = int(connection.execute(insert, {"entry": crafted}).scalar_one())
     owner.dispose()
+    return seq, crafted
+
+
+def test_set_aside_keeps_the_entry_then_removes_its_row(
+    cli: Any, unreadable: tuple[int, str], shadan: Any, tmp_path: Path
+) -> None:
+    """The entry's bytes go to the file first, never over an existing one; then its row goes, recorded,
+    and verification passes."""
+    seq, crafted = unreadable
     kept = tmp_path / "left-out.json"
     kept.write_bytes(b"earlier evidence")
     refused = cli("set-aside", str(seq), "--reason", "事案 17", "-o", str(kept))
@@ -186,16 +193,11 @@ def test_set_aside_keeps_the_entry_then_removes_its_row(
 
 
 def test_retention_keeps_a_month_recording_an_entry_left_out_until_it_is_set_aside(
-    cli: Any, april_2019: None, owner_url: str, shadan: Any, tmp_path: Path
+    cli: Any, unreadable: tuple[int, str], shadan: Any, tmp_path: Path
 ) -> None:
     """April holds the sequencer's record of an entry it left out: `retention` names the entry and keeps
     the month until the entry is set aside."""
-    crafted = '{"ts":"\\ud800"}' if owner_url.startswith("sqlite") else '{"ts":"no time"}'
-    owner = create_engine(owner_url)
-    with owner.begin() as connection:
-        insert = text("INSERT INTO access_log_entries (entry) VALUES (:entry) RETURNING seq")
-        seq = int(connection.execute(insert, {"entry": crafted}).scalar_one())
-    owner.dispose()
+    seq, _ = unreadable
     shadan.audit_log.checkpoint()  # in April 2019: the entry is left out, and its record gets a leaf
     assert cli("archive").exit_code == 0
     planned = cli("retention")
