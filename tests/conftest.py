@@ -114,19 +114,28 @@ def _schema_of(owner_db: str) -> frozenset[str]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of an empty, migrated database (application role on PostgreSQL). The session's PostgreSQL
-    database is shared by its tests: one that leaves its schema changed fails, and the database is made
-    again for the next."""
+    """URL of an empty, migrated database (application role on PostgreSQL, its schema unchanged by the
+    test)."""
     if request.param == "sqlite":
         path = tmp_path / "shadan.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
+    request.getfixturevalue("unchanged_postgres_schema")
     owner_db, app_db = request.getfixturevalue("postgres_database")
-    expected = request.getfixturevalue("postgres_schema")
     _truncate_postgres(owner_db)
     yield str(app_db)
-    changes = schema_changes(expected, _schema_of(owner_db))
+
+
+@pytest.fixture
+def unchanged_postgres_schema(
+    postgres_database: tuple[str, str], postgres_schema: frozenset[str]
+) -> Iterator[None]:
+    """The session's PostgreSQL database is shared by its tests: one that leaves its schema changed fails,
+    and the database is made again for the next."""
+    yield
+    owner_db = postgres_database[0]
+    changes = schema_changes(postgres_schema, _schema_of(owner_db))
     if changes:
         name = make_url(owner_db).database
         assert name is not None

@@ -36,7 +36,7 @@ _CHANGES = {
 
 
 @pytest.fixture
-def owner(postgres_database: tuple[str, str]) -> Iterator[Engine]:
+def owner(postgres_database: tuple[str, str], unchanged_postgres_schema: None) -> Iterator[Engine]:
     engine = create_engine(postgres_database[0])
     yield engine
     engine.dispose()

@@ -32,7 +32,7 @@ SUPPLY_POINT = {
 
 
 @pytest.fixture
-def app_url(postgres_database: tuple[str, str]) -> str:
+def app_url(postgres_database: tuple[str, str], unchanged_postgres_schema: None) -> str:
     owner_url, app_url = postgres_database
     owner = create_engine(owner_url)
     with owner.begin() as conn:
