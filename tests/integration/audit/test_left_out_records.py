@@ -233,6 +233,9 @@ def test_a_removal_is_found_where_an_entry_that_is_no_json_stops_the_index_of_ac
         (LogFailureKind.SEARCH_INDEX, 5),
         (LogFailureKind.KEY_CONSTRAINT, None),
     ]
+    with engine.connect() as connection:  # retention's question, read the same way: both keep their month
+        assert open_records(connection, 0, 12) == (11, 12)
+        assert open_records(connection, 0, 10) == ()  # the events before the records
 
 
 @pytest.mark.parametrize("then", ["set aside", "removed by hand"])
