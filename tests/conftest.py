@@ -26,6 +26,9 @@ from shadan.store.tables import metadata as store_metadata
 settings.register_profile("untimed", deadline=None)
 settings.load_profile("untimed")
 
+# `pytester` runs a test session of its own: how the schema guard below is itself tested.
+pytest_plugins = ["pytester"]
+
 IN_CI = os.environ.get("CI") == "true"
 PG_URL = os.environ.get("SHADAN_TEST_PG_URL")
 PG_APP_URL = os.environ.get("SHADAN_TEST_PG_APP_URL")

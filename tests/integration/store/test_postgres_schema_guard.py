@@ -4,6 +4,7 @@ a tampering test makes to the schema, and nothing when the schema is as the migr
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -59,3 +60,41 @@ def test_each_kind_of_change_is_seen(
         transaction.rollback()
     assert changes
     assert all(line[:2] in ("- ", "+ ") for line in changes.splitlines())
+
+
+def test_a_test_that_leaves_a_change_fails_and_the_next_finds_the_schema_whole(
+    pytester: pytest.Pytester, postgres_server: tuple[str, str]
+) -> None:
+    """The guard itself, in a session of its own (its own database): the test that creates a table and
+    leaves it errors at its teardown, naming what changed; the test after it finds the migrated schema."""
+    tests = Path(__file__).parents[2]
+    for support in ("conftest.py", "postgres_schema.py"):
+        pytester.makefile(".py", **{support.removesuffix(".py"): (tests / support).read_text()})
+    pytester.makepyfile(
+        test_leaves_a_table="""
+        from postgres_schema import schema_lines
+        from sqlalchemy import create_engine, text
+
+        def test_leaves_a_table(owner_url):
+            engine = create_engine(owner_url)
+            with engine.begin() as connection:
+                connection.execute(text("CREATE TABLE stray (n int)"))
+            engine.dispose()
+
+        def test_after_it(owner_url, postgres_schema):
+            engine = create_engine(owner_url)
+            with engine.connect() as connection:
+                assert schema_lines(connection) == postgres_schema
+            engine.dispose()
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "postgres")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_leaves_a_table?postgres?*",
+            "the test left PostgreSQL's schema changed:",
+            "+ column stray n integer f",
+            "+ relation stray r * f f",
+        ]
+    )
