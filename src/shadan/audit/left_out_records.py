@@ -13,8 +13,9 @@ Verification finds the records through the view's index of accounts; the sequenc
 recorded already) and verification (the set-aside events) find the events naming a seq through the search
 index and among the events still waiting for a leaf, each read in Python (entry_events.py), so an entry
 that is no event stops neither. A verification reads a few rows for each record, none where there are
-none. Retention keeps a month whose records are still open (`open_records`): without its record, an entry
-left out could be removed unseen.
+none. Retention keeps a month whose records are still open, or whose setting aside closes a record still
+there (`open_records`): without its record, an entry left out could be removed unseen; without its
+setting aside, a record would report its entry as removed unrecorded.
 """
 
 from __future__ import annotations
@@ -86,38 +87,50 @@ def _broken(connection: Connection, record_seq: int, record: RecordedEntry) -> B
     if stored is not None:
         same = LeftOutEntry(record.seq, stored).sha256 == record.sha256
         return None if same else BrokenRecord(record.seq, changed=True)
-    set_asides = list(_naming(connection, record_seq, record.seq, AuditTag.LOG_ENTRY_SET_ASIDE))
+    set_asides = [
+        sha256 for _, sha256 in _naming(connection, record_seq, record.seq, AuditTag.LOG_ENTRY_SET_ASIDE)
+    ]
     if record.sha256 in set_asides:
         return None
     return BrokenRecord(record.seq, changed=bool(set_asides))
 
 
 def open_records(connection: Connection, first_leaf: int, end_leaf: int) -> tuple[int, ...]:
-    """The seqs named by the records among leaves [first_leaf, end_leaf) whose entries were not set aside
-    as recorded (the row still there, or gone or changed without that), in order: verification holds
-    these entries to their records, which retention must therefore keep (retention.py)."""
+    """The seqs of the entries left out that leaves [first_leaf, end_leaf) must be kept for, in order:
+    those named by a record among them that was not set aside as recorded (the row still there, or gone or
+    changed without that), and those set aside among them whose record, before them, is still there (held,
+    or kept for this rule). Verification holds each entry to its record, and each record to the event that
+    set its entry aside."""
     ends = select(log_leaves.c.seq).where(log_leaves.c.leaf_index.in_((first_leaf, end_leaf - 1)))
     seqs = connection.execute(ends).scalars().all()
+    if not seqs:
+        return ()
     # Leaves are given in seq order, so the range's events are those between its two ends' seqs.
-    records = _records(connection, (min(seqs), max(seqs))) if seqs else []
-    return tuple(sorted({record.seq for at, record in records if not _set_aside(connection, at, record)}))
+    low, high = min(seqs), max(seqs)
+    kept = set()
+    for at, record in _records(connection):
+        closing = _closing(connection, at, record)
+        if (closing is None and low <= at <= high) or (closing is not None and at < low <= closing <= high):
+            kept.add(record.seq)
+    return tuple(sorted(kept))
 
 
-def _set_aside(connection: Connection, record_seq: int, record: RecordedEntry) -> bool:
-    """Whether the entry's row is gone and an event after its record set it aside with the bytes recorded."""
+def _closing(connection: Connection, record_seq: int, record: RecordedEntry) -> int | None:
+    """The seq of the event after the record that set the entry aside with the bytes recorded, once its row
+    is gone; None while it is open."""
     if stored_bytes(connection, record.seq) is not None:
-        return False
-    return record.sha256 in _naming(connection, record_seq, record.seq, AuditTag.LOG_ENTRY_SET_ASIDE)
+        return None
+    set_asides = _naming(connection, record_seq, record.seq, AuditTag.LOG_ENTRY_SET_ASIDE)
+    return next((seq for seq, sha256 in set_asides if sha256 == record.sha256), None)
 
 
-def _records(connection: Connection, seqs: tuple[int, int] | None = None) -> list[tuple[int, RecordedEntry]]:
-    """The records in the tree (between the seqs `seqs`, both included, if given), found by the view's
-    index of accounts. Where an entry is no JSON at all (stored only once the table's check was dropped,
-    which verification reports) the database cannot compute that column for it: the rows are then read
-    one by one instead."""
-    found = _records_by_account(connection, seqs)
+def _records(connection: Connection) -> list[tuple[int, RecordedEntry]]:
+    """The records in the tree, found by the view's index of accounts. Where an entry is no JSON at all
+    (stored only once the table's check was dropped, which verification reports) the database cannot
+    compute that column for it: the rows in the tree are then read one by one instead."""
+    found = _records_by_account(connection)
     if found is None:
-        every_row = connection.execution_options(stream_results=True).execute(_in_tree(connection, seqs))
+        every_row = connection.execution_options(stream_results=True).execute(_in_tree(connection))
         found = list(_named(every_row, AuditTag.LOG_ENTRY_LEFT_OUT, SEQUENCER.account_id))
     return _possible(connection, found)
 
@@ -133,39 +146,36 @@ def _possible(
     ]
 
 
-def _records_by_account(
-    connection: Connection, seqs: tuple[int, int] | None = None
-) -> list[tuple[int, RecordedEntry]] | None:
+def _records_by_account(connection: Connection) -> list[tuple[int, RecordedEntry]] | None:
     """The records in the tree by the view's index of accounts; None where an entry stops that column."""
     by_sequencer = stated(connection.dialect.name, "account_id") == SEQUENCER.account_id
     # A failed statement ends PostgreSQL's transaction (verification's snapshot) but for a savepoint.
     savepoint = connection.begin_nested() if connection.dialect.name == "postgresql" else nullcontext()
     try:
         with savepoint:
-            rows = connection.execute(_in_tree(connection, seqs).where(by_sequencer)).all()
+            rows = connection.execute(_in_tree(connection).where(by_sequencer)).all()
     except (DataError, OperationalError):
         return None
     return list(_named(rows, AuditTag.LOG_ENTRY_LEFT_OUT))
 
 
-def _in_tree(connection: Connection, seqs: tuple[int, int] | None) -> Select[Any]:
-    query = (
+def _in_tree(connection: Connection) -> Select[Any]:
+    return (
         select(_seq, stored_entry(connection.dialect.name))
         .where(_seq.in_(select(log_leaves.c.seq)))
         .order_by(_seq)
     )
-    return query if seqs is None else query.where(_seq.between(*seqs))
 
 
 def _naming(
     connection: Connection, after: int, seq: int, tag: AuditTag, account: str | None = None
-) -> Iterator[str]:
-    """The SHA-256 each event of `tag` (by `account`, if given) after `after` names for `seq`, in the tree
-    or waiting for a leaf."""
+) -> Iterator[tuple[int, str]]:
+    """The (seq, SHA-256) of each event of `tag` (by `account`, if given) after `after` that names `seq`,
+    in the tree or waiting for a leaf."""
     dialect = connection.dialect.name
     query = select(_seq, stored_entry(dialect)).where(_seq > after, naming(dialect, str(seq)))
     found = _named(connection.execute(query), tag, account)
-    return (record.sha256 for _, record in found if record.seq == seq)
+    return ((at, record.sha256) for at, record in found if record.seq == seq)
 
 
 def _named(

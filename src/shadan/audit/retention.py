@@ -6,8 +6,9 @@ Hold changes and deletions both take the log's write lock (`tree_store.locked`),
 deletion runs is seen by it or waits for it, never missed. The leaves and subtree hashes stay: the tree and
 every checkpoint still verify, and `verify` accepts the missing events because the record covers them.
 Files are removed after the commit; `settle_files` finishes that work if it was interrupted. A segment
-holding the record of an entry left out of the tree that was not set aside as recorded is kept
-(`open_records`): verification holds the entry to that record.
+holding the record of an entry left out of the tree that was not set aside as recorded, or the setting
+aside of one whose record is still there, is kept (`open_records`): verification holds the entry to its
+record, and the record to its setting aside.
 """
 
 from __future__ import annotations

@@ -224,8 +224,9 @@ def _why_kept(item: RetentionItem) -> str:
     seqs = ", ".join(str(seq) for seq in item.left_out)
     return (
         f"[yellow]木から外されたエントリ（連番 {seqs}）の記録を含むため保留 / keeps the record of entries"
-        " left out of the tree[/yellow]: shadan audit verify で確かめ、行が残るエントリは shadan audit"
-        " set-aside で外してください（行が記録なしに消えたエントリのセグメントは削除しません）"
+        " left out of the tree[/yellow]: 行が残るエントリは shadan audit set-aside で外してください"
+        "（外した記録は元の記録が消えるまで、行が記録なしに消えたエントリの記録はずっと残します。"
+        "shadan audit verify で確かめられます）"
     )
 
 

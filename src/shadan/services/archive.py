@@ -125,7 +125,8 @@ class RetentionItem:
     expired_at: dt.datetime
     hold: LegalHold | None  # the active hold that keeps it, if any
     # Entries left out of the tree that the segment's records name and that were not set aside as
-    # recorded: verification holds them to those records, so the segment is kept (audit/left_out_records.py).
+    # recorded, or that it set aside while their records are still there: verification holds an entry to
+    # its record and a record to its setting aside, so the segment is kept (audit/left_out_records.py).
     left_out: tuple[int, ...] = ()
 
     @property
@@ -227,7 +228,8 @@ class RetentionStore(Protocol):
 
     def open_records(self, segment: SegmentInfo) -> tuple[int, ...]:
         """The seqs of entries left out of the tree that the segment's records name and that were not set
-        aside as recorded (shadan audit set-aside), in order."""
+        aside as recorded (shadan audit set-aside), or that it set aside while their records are still
+        there, in order."""
         ...
 
     def place_hold(

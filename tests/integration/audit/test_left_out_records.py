@@ -4,7 +4,9 @@ being set aside, or changed, is reported."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from collections.abc import Callable
 
 import pytest
 from archive_support import OPERATOR as ARCHIVIST
@@ -238,6 +240,31 @@ def test_a_removal_is_found_where_an_entry_that_is_no_json_stops_the_index_of_ac
         assert open_records(connection, 0, 10) == ()  # the events before the records
 
 
+def three_months(
+    engine: Engine,
+    owner_engine: Engine,
+    tlog: SqlTransparencyLog,
+    archive: ArchiveService,
+    clock: Clock,
+    in_may: Callable[[], None] = lambda: None,
+) -> None:
+    """April, May and June 2019, archived in July; now it is 15 June 2024. In April an entry the sequencer
+    cannot read (seq 11) and its record (22); `in_may` is done before May's events."""
+    log_month(engine, tlog, clock, utc(2019, 4, 10), range(1, 11))
+    write(owner_engine, unreadable(engine, "2019-04-10T00:00:20Z"))  # seq 11
+    log_month(engine, tlog, clock, utc(2019, 4, 11), range(11, 21))  # seqs 12-21, the record 22
+    clock.advance(SETTLE.total_seconds() + 1)
+    tlog.sequence()
+    clock.now = utc(2019, 5, 10)
+    in_may()
+    log_month(engine, tlog, clock, utc(2019, 5, 10), range(21, 31))
+    log_month(engine, tlog, clock, utc(2019, 6, 10), range(31, 41))
+    clock.now = utc(2019, 7, 2)
+    archive.archive(ARCHIVIST)
+    tlog.sequence()  # the archiving's own event, as the periodic job sequences it within seconds
+    clock.now = utc(2024, 6, 15)
+
+
 @pytest.mark.parametrize("then", ["set aside", "removed by hand"])
 def test_retention_keeps_the_record_of_an_entry_left_out_until_it_is_set_aside(
     engine: Engine,
@@ -253,17 +280,7 @@ def test_retention_keeps_the_record_of_an_entry_left_out_until_it_is_set_aside(
     the record verification holds the entry to, so April is kept, naming the entry, and May goes. Set
     aside, the entry needs its record no more, and April goes too; removed by hand (reported as deleted),
     it never does."""
-    log_month(engine, tlog, clock, utc(2019, 4, 10), range(1, 11))
-    write(owner_engine, unreadable(engine, "2019-04-10T00:00:20Z"))  # seq 11
-    log_month(engine, tlog, clock, utc(2019, 4, 11), range(11, 21))  # seqs 12-21, the record 22
-    clock.advance(SETTLE.total_seconds() + 1)
-    tlog.sequence()
-    log_month(engine, tlog, clock, utc(2019, 5, 10), range(21, 31))
-    log_month(engine, tlog, clock, utc(2019, 6, 10), range(31, 41))
-    clock.now = utc(2019, 7, 2)
-    archive.archive(ARCHIVIST)
-    tlog.sequence()  # the archiving's own event, as the periodic job sequences it within seconds
-    clock.now = utc(2024, 6, 15)
+    three_months(engine, owner_engine, tlog, archive, clock)
     plan = archive.retention_plan()
     assert [(item.segment.segment, item.left_out) for item in plan.expired] == [
         ("2019-04", (11,)),
@@ -314,3 +331,33 @@ def test_a_record_the_sequencer_could_not_have_made_is_held_against_nothing(
     with engine.connect() as connection:
         assert open_records(connection, 0, 12) == ()
     assert SqlLogSearch(engine, time_limit_seconds=10).left_out_entries(5) == ()
+
+
+def test_the_month_that_set_an_entry_aside_is_kept_while_its_record_is(
+    engine: Engine,
+    owner_engine: Engine,
+    owner_url: str,
+    tlog: SqlTransparencyLog,
+    service: AuditLogService,
+    archive: ArchiveService,
+    clock: Clock,
+) -> None:
+    """The record is April's, the setting aside May's, and April is held: deleting May would leave April's
+    record without the event that closes it, reported as an entry removed without being set aside, and
+    April kept for good. May goes once April has."""
+    three_months(engine, owner_engine, tlog, archive, clock, lambda: set_aside(engine, owner_url, clock, 11))
+    hold = archive.place_hold(dt.date(2019, 4, 1), dt.date(2019, 4, 30), "調査 2024-17", OPERATOR)
+    result = archive.apply_retention(ARCHIVIST)
+    tlog.sequence()
+    assert result.deleted == ()
+    assert [(item.segment.segment, item.hold, item.left_out) for item in result.kept] == [
+        ("2019-04", hold, ()),
+        ("2019-05", None, (11,)),
+    ]
+    assert service.verify(None, run_by=AUDITOR).ok
+    archive.release_hold(hold.hold_id, OPERATOR)
+    assert [deleted.segment for deleted in archive.apply_retention(ARCHIVIST).deleted] == ["2019-04"]
+    assert [deleted.segment for deleted in archive.apply_retention(ARCHIVIST).deleted] == ["2019-05"]
+    tlog.sequence()
+    report = service.verify(None, run_by=AUDITOR)
+    assert report.ok, report.failures
