@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 from archive_support import OPERATOR as ARCHIVIST
@@ -240,16 +241,23 @@ def test_a_removal_is_found_where_an_entry_that_is_no_json_stops_the_index_of_ac
         assert open_records(connection, 0, 10) == ()  # the events before the records
 
 
+@pytest.fixture
 def three_months(
+    engine: Engine, owner_engine: Engine, tlog: SqlTransparencyLog, archive: ArchiveService, clock: Clock
+) -> Callable[[Callable[[], None]], None]:
+    """April, May and June 2019, archived in July; then it is 15 June 2024. In April an entry the sequencer
+    cannot read (seq 11) and its record (22); the function given is called before May's events."""
+    return partial(_three_months, engine, owner_engine, tlog, archive, clock)
+
+
+def _three_months(
     engine: Engine,
     owner_engine: Engine,
     tlog: SqlTransparencyLog,
     archive: ArchiveService,
     clock: Clock,
-    in_may: Callable[[], None] = lambda: None,
+    in_may: Callable[[], None],
 ) -> None:
-    """April, May and June 2019, archived in July; now it is 15 June 2024. In April an entry the sequencer
-    cannot read (seq 11) and its record (22); `in_may` is done before May's events."""
     log_month(engine, tlog, clock, utc(2019, 4, 10), range(1, 11))
     write(owner_engine, unreadable(engine, "2019-04-10T00:00:20Z"))  # seq 11
     log_month(engine, tlog, clock, utc(2019, 4, 11), range(11, 21))  # seqs 12-21, the record 22
@@ -267,6 +275,7 @@ def three_months(
 
 @pytest.mark.parametrize("then", ["set aside", "removed by hand"])
 def test_retention_keeps_the_record_of_an_entry_left_out_until_it_is_set_aside(
+    three_months: Callable[[Callable[[], None]], None],
     engine: Engine,
     owner_engine: Engine,
     owner_url: str,
@@ -280,7 +289,7 @@ def test_retention_keeps_the_record_of_an_entry_left_out_until_it_is_set_aside(
     the record verification holds the entry to, so April is kept, naming the entry, and May goes. Set
     aside, the entry needs its record no more, and April goes too; removed by hand (reported as deleted),
     it never does."""
-    three_months(engine, owner_engine, tlog, archive, clock)
+    three_months(lambda: None)
     plan = archive.retention_plan()
     assert [(item.segment.segment, item.left_out) for item in plan.expired] == [
         ("2019-04", (11,)),
@@ -334,8 +343,8 @@ def test_a_record_the_sequencer_could_not_have_made_is_held_against_nothing(
 
 
 def test_the_month_that_set_an_entry_aside_is_kept_while_its_record_is(
+    three_months: Callable[[Callable[[], None]], None],
     engine: Engine,
-    owner_engine: Engine,
     owner_url: str,
     tlog: SqlTransparencyLog,
     service: AuditLogService,
@@ -345,7 +354,7 @@ def test_the_month_that_set_an_entry_aside_is_kept_while_its_record_is(
     """The record is April's, the setting aside May's, and April is held: deleting May would leave April's
     record without the event that closes it, reported as an entry removed without being set aside, and
     April kept for good. May goes once April has."""
-    three_months(engine, owner_engine, tlog, archive, clock, lambda: set_aside(engine, owner_url, clock, 11))
+    three_months(lambda: set_aside(engine, owner_url, clock, 11))
     hold = archive.place_hold(dt.date(2019, 4, 1), dt.date(2019, 4, 30), "調査 2024-17", OPERATOR)
     result = archive.apply_retention(ARCHIVIST)
     tlog.sequence()
