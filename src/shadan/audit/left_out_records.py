@@ -20,7 +20,7 @@ setting aside, a record would report its entry as removed unrecorded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -95,23 +95,33 @@ def _broken(connection: Connection, record_seq: int, record: RecordedEntry) -> B
     return BrokenRecord(record.seq, changed=bool(set_asides))
 
 
-def open_records(connection: Connection, first_leaf: int, end_leaf: int) -> tuple[int, ...]:
-    """The seqs of the entries left out that leaves [first_leaf, end_leaf) must be kept for, in order:
-    those named by a record among them that was not set aside as recorded (the row still there, or gone or
-    changed without that), and those set aside among them whose record, before them, is still there (held,
-    or kept for this rule). Verification holds each entry to its record, and each record to the event that
-    set its entry aside."""
+def open_records(connection: Connection, ranges: Sequence[tuple[int, int]]) -> list[tuple[int, ...]]:
+    """For each range of leaves [first, end), the seqs of the entries left out it must be kept for, in
+    order: those named by a record among them that was not set aside as recorded (the row still there, or
+    gone or changed without that), and those set aside among them whose record, before them, is still
+    there (held, or kept for this rule). Verification holds each entry to its record, and each record to
+    the event that set its entry aside. The records are read once for all the ranges."""
+    records = [(at, record, _closing(connection, at, record)) for at, record in _records(connection)]
+    return [_kept_for(connection, first, end, records) for first, end in ranges]
+
+
+def _kept_for(
+    connection: Connection,
+    first_leaf: int,
+    end_leaf: int,
+    records: list[tuple[int, RecordedEntry, int | None]],
+) -> tuple[int, ...]:
     ends = select(log_leaves.c.seq).where(log_leaves.c.leaf_index.in_((first_leaf, end_leaf - 1)))
     seqs = connection.execute(ends).scalars().all()
     if not seqs:
         return ()
     # Leaves are given in seq order, so the range's events are those between its two ends' seqs.
     low, high = min(seqs), max(seqs)
-    kept = set()
-    for at, record in _records(connection):
-        closing = _closing(connection, at, record)
-        if (closing is None and low <= at <= high) or (closing is not None and at < low <= closing <= high):
-            kept.add(record.seq)
+    kept = {
+        record.seq
+        for at, record, closing in records
+        if (closing is None and low <= at <= high) or (closing is not None and at < low <= closing <= high)
+    }
     return tuple(sorted(kept))
 
 

@@ -14,7 +14,7 @@ record, and the record to its setting aside.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -65,9 +65,9 @@ class SqlRetention:
         with self._engine.connect() as connection:
             return _holds(connection)
 
-    def open_records(self, segment: SegmentInfo) -> tuple[int, ...]:
+    def open_records(self, segments: Sequence[SegmentInfo]) -> list[tuple[int, ...]]:
         with self._engine.connect() as connection:
-            return open_records(connection, segment.first_leaf, segment.end_leaf)
+            return open_records(connection, [(s.first_leaf, s.end_leaf) for s in segments])
 
     def place_hold(
         self,

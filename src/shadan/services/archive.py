@@ -226,10 +226,10 @@ class SegmentArchive(Protocol):
 class RetentionStore(Protocol):
     def holds(self) -> list[LegalHold]: ...
 
-    def open_records(self, segment: SegmentInfo) -> tuple[int, ...]:
-        """The seqs of entries left out of the tree that the segment's records name and that were not set
-        aside as recorded (shadan audit set-aside), or that it set aside while their records are still
-        there, in order."""
+    def open_records(self, segments: Sequence[SegmentInfo]) -> list[tuple[int, ...]]:
+        """For each segment, the seqs of entries left out of the tree that its records name and that were
+        not set aside as recorded (shadan audit set-aside), or that it set aside while their records are
+        still there, in order."""
         ...
 
     def place_hold(
@@ -317,12 +317,16 @@ class ArchiveService:
     def retention_plan(self) -> RetentionPlan:
         now = self._clock()
         holds = self._retention.holds()
-        expired = []
-        for segment in self._archive.segments():
-            expiry = expires_at(segment.segment, self._years)
-            if segment.deleted_at is None and now >= expiry:
-                left_out = self._retention.open_records(segment)
-                expired.append(RetentionItem(segment, expiry, blocking_hold(segment, holds), left_out))
+        due = [
+            (segment, expiry)
+            for segment in self._archive.segments()
+            if segment.deleted_at is None and now >= (expiry := expires_at(segment.segment, self._years))
+        ]
+        left_out = self._retention.open_records([segment for segment, _ in due])
+        expired = (
+            RetentionItem(segment, expiry, blocking_hold(segment, holds), seqs)
+            for (segment, expiry), seqs in zip(due, left_out, strict=True)
+        )
         return RetentionPlan(now, self._years, tuple(expired))
 
     def apply_retention(self, actor: Actor, progress: Progress | None = None) -> RetentionResult:

@@ -36,7 +36,7 @@ def _reads(engine: Engine) -> list[tuple[str, Any]]:
         def read() -> None:
             assert [broken.seq for broken in broken_records(connection)] == [41]
             assert still_left_out(connection, 5) == ()
-            assert open_records(connection, 0, 42) == (41,)  # retention's question of a month
+            assert open_records(connection, [(0, 42)]) == [(41,)]  # retention's question of a month
 
         return [(s, p) for s, p in statements_of(engine, read) if s.startswith("SELECT")]  # no SAVEPOINT
 

@@ -236,9 +236,9 @@ def test_a_removal_is_found_where_an_entry_that_is_no_json_stops_the_index_of_ac
         (LogFailureKind.SEARCH_INDEX, 5),
         (LogFailureKind.KEY_CONSTRAINT, None),
     ]
-    with engine.connect() as connection:  # retention's question, read the same way: both keep their month
-        assert open_records(connection, 0, 12) == (11, 12)
-        assert open_records(connection, 0, 10) == ()  # the events before the records
+    with engine.connect() as connection:  # retention's question, read the same way: both keep their
+        # month; the events before the records keep theirs for neither.
+        assert open_records(connection, [(0, 12), (0, 10)]) == [(11, 12), ()]
 
 
 @pytest.fixture
@@ -338,7 +338,7 @@ def test_a_record_the_sequencer_could_not_have_made_is_held_against_nothing(
     report = service.verify(None, run_by=AUDITOR)
     assert report.ok, report.failures
     with engine.connect() as connection:
-        assert open_records(connection, 0, 12) == ()
+        assert open_records(connection, [(0, 12)]) == [()]
     assert SqlLogSearch(engine, time_limit_seconds=10).left_out_entries(5) == ()
 
 

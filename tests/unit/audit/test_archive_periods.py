@@ -147,8 +147,8 @@ class FakeRetention:
     def holds(self) -> list[LegalHold]:
         return self._holds
 
-    def open_records(self, segment: SegmentInfo) -> tuple[int, ...]:
-        return self._left_out.get(segment.segment, ())
+    def open_records(self, segments: Sequence[SegmentInfo]) -> list[tuple[int, ...]]:
+        return [self._left_out.get(segment.segment, ()) for segment in segments]
 
     def place_hold(
         self,
